@@ -1,0 +1,1 @@
+"""jurist: grade LLM outputs with LLM judges against explicit rubrics."""

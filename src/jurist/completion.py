@@ -1,0 +1,68 @@
+"""The contract between judges and backends: a Request in, a Completion out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ScoreSlot(BaseModel):
+    """A place in the answer where a score token is emitted, and the tokens allowed there.
+
+    Backends that can read token probabilities report a distribution over `choices` at
+    the n-th position where `marker` (e.g. '"score":') has just been written.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    marker: str
+    choices: tuple[str, ...]
+
+
+class Request(BaseModel):
+    """One call to a judge model: chat messages, an optional JSON schema, sampling params."""
+
+    model_config = ConfigDict(frozen=True)
+
+    messages: tuple[dict[str, str], ...]
+    json_schema: dict[str, Any] | None = None
+    score_slots: tuple[ScoreSlot, ...] = ()
+    max_tokens: int = 512
+    temperature: float = 0.0
+    seed: int | None = None
+    want_logprobs: bool = True
+    # Which sample / parse retry this is; part of the cache key so repeats are new calls.
+    attempt: int = 0
+    tag: str = ""
+
+    def cache_key(self, backend: str, model: str) -> str:
+        """Hash of everything that changes the model's answer, and nothing that doesn't."""
+        payload = {
+            "backend": backend,
+            "model": model,
+            "messages": self.messages,
+            "schema": self.json_schema,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "logprobs": self.want_logprobs and bool(self.score_slots),
+            "attempt": self.attempt,
+        }
+        canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Completion(BaseModel):
+    """What a backend answered: text, token counts, latency and, where available, the
+    log-probabilities over each score slot's choices."""
+
+    text: str
+    slot_logprobs: list[dict[str, float]] = Field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    finish_reason: str | None = None
+    cached: bool = False

@@ -1,0 +1,119 @@
+"""Judgments: what a judge concluded about one item, with honest statuses.
+
+One Judgment is one line of results.jsonl. A score that could not be parsed is a
+`parse_error` with the raw text, a call that failed is `failed` with its error, and
+neither is ever replaced by a default value.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["ok", "parse_error", "failed"]
+Verdict = Literal["A", "B", "tie"]
+
+
+class Sample(BaseModel):
+    """One model answer for one criterion / checklist item / pair order."""
+
+    status: Status
+    value: float | str | None = None  # score, 'yes'/'no', or 'A'/'B'/'tie'
+    rationale: str | None = None
+    raw: str | None = None
+    error: str | None = None
+    distribution: dict[str, float] | None = None
+    cached: bool = False
+    attempts: int = 1
+
+
+class CriterionScore(BaseModel):
+    """A Likert criterion's score: parsed, expected (from token probabilities) and, with
+    several samples, their mean, median, majority and spread."""
+
+    status: Status
+    score: float | None = None
+    expected: float | None = None
+    distribution: dict[str, float] | None = None
+    samples: list[float] = Field(default_factory=list)
+    mean: float | None = None
+    median: float | None = None
+    majority: float | None = None
+    std: float | None = None
+    agreement: float | None = None
+    rationale: str | None = None
+    raw: str | None = None
+    error: str | None = None
+
+
+class ChecklistDecision(BaseModel):
+    """One checklist item: yes/no, P(yes) when known, and its weighted contribution."""
+
+    status: Status
+    answer: Literal["yes", "no"] | None = None
+    p_yes: float | None = None
+    weight: float
+    contribution: float | None = None
+    required: bool = False
+    justification: str | None = None
+    raw: str | None = None
+    error: str | None = None
+
+
+class PairVerdict(BaseModel):
+    """A pairwise verdict merged from both presentation orders.
+
+    `verdict_ab` is the verdict with the responses in their original order; `verdict_ba`
+    is the swapped presentation mapped back to the original labels. When they disagree the
+    pair is `consistent: false` and the merged verdict is a tie.
+    """
+
+    status: Status
+    verdict: Verdict | None = None
+    verdict_ab: Verdict | None = None
+    verdict_ba: Verdict | None = None
+    consistent: bool | None = None
+    p_a: float | None = None  # P(A better) + P(tie)/2, averaged over orders, when known
+    rationale_ab: str | None = None
+    rationale_ba: str | None = None
+    raw_ab: str | None = None
+    raw_ba: str | None = None
+    error: str | None = None
+
+
+class Judgment(BaseModel):
+    """Everything the judge said about one item."""
+
+    item_id: str
+    index: int
+    mode: Literal["pointwise", "checklist", "pairwise"]
+    status: Status
+    judge: str
+    rubric: str
+    rubric_hash: str
+    criteria: dict[str, CriterionScore] = Field(default_factory=dict)
+    overall: float | None = None
+    checklist: dict[str, ChecklistDecision] = Field(default_factory=dict)
+    checklist_score: float | None = None
+    checklist_expected: float | None = None
+    required_failed: list[str] = Field(default_factory=list)
+    pair: PairVerdict | None = None
+    labels: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    response_chars: int | None = None
+    response_b_chars: int | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    calls: int = 0
+    cache_hits: int = 0
+
+
+def combined_status(statuses: list[Status]) -> Status:
+    """An item is failed if any part failed, else parse_error if any part was unparseable."""
+    if "failed" in statuses:
+        return "failed"
+    if "parse_error" in statuses:
+        return "parse_error"
+    return "ok"
