@@ -133,7 +133,9 @@ def _iter_raw_rows(path: Path, fmt: Format) -> Iterator[tuple[int, dict[str, Any
             try:
                 rows = json.load(handle)
             except json.JSONDecodeError as error:
-                raise DataError(str(path), error.lineno, None, f"invalid JSON ({error.msg})") from None
+                raise DataError(
+                    str(path), error.lineno, None, f"invalid JSON ({error.msg})"
+                ) from None
         if not isinstance(rows, list):
             raise DataError(str(path), 0, None, "a .json data file must hold a list of objects")
         for number, row in enumerate(rows, start=1):
@@ -147,7 +149,10 @@ def _iter_raw_rows(path: Path, fmt: Format) -> Iterator[tuple[int, dict[str, Any
             # Row 1 is the header, so data rows are numbered as a spreadsheet shows them.
             for number, row in enumerate(reader, start=2):
                 if None in row:
-                    yield number, DataError(str(path), number, None, "more cells than header columns")
+                    yield (
+                        number,
+                        DataError(str(path), number, None, "more cells than header columns"),
+                    )
                     continue
                 yield number, {key: (None if value == "" else value) for key, value in row.items()}
     else:
@@ -181,7 +186,10 @@ def _to_item(path: str, number: int, row: dict[str, Any], fields: FieldMap) -> I
         for turn_number, turn in enumerate(raw_input):
             if not isinstance(turn, dict) or "role" not in turn or "content" not in turn:
                 raise DataError(
-                    path, number, f"{fields.input}[{turn_number}]", "a chat turn needs role and content"
+                    path,
+                    number,
+                    f"{fields.input}[{turn_number}]",
+                    "a chat turn needs role and content",
                 )
         chat_input: str | list[Message] = [Message(**turn) for turn in raw_input]
     else:

@@ -62,7 +62,9 @@ class Criterion(BaseModel):
                 raise ValueError(f"descriptor missing for score {point}")
         for point in scale:
             if not low <= point <= high:
-                raise ValueError(f"descriptor for score {point} is outside the range [{low}, {high}]")
+                raise ValueError(
+                    f"descriptor for score {point} is outside the range [{low}, {high}]"
+                )
         return dict(sorted(scale.items()))
 
     @property

@@ -1,0 +1,242 @@
+"""`jurist grade` and `jurist models`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from jurist.backends import BackendError
+from jurist.cli.output import console, errors, print_grade_summary
+from jurist.data import DataError, FieldMap
+from jurist.grading import GradeConfig, run_grade
+from jurist.rubric import RubricError
+from jurist.runner import RunCounters
+from jurist.store import RunNotFound, Store
+
+
+def grade(
+    rubric: Annotated[Path | None, typer.Argument(help="Rubric YAML file.")] = None,
+    data: Annotated[
+        Path | None, typer.Argument(help="JSONL, CSV or Parquet file of items.")
+    ] = None,
+    mode: Annotated[str, typer.Option(help="pointwise | checklist | pairwise")] = "pointwise",
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="local (default: embedded Gemma 3 270M), local:PATH.gguf, openai:MODEL, "
+            "openai:URL#MODEL"
+        ),
+    ] = None,
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="Output folder for results.jsonl and summary.json."),
+    ] = Path("jurist-out"),
+    input_field: Annotated[
+        str, typer.Option(help="Column with the input (text or chat messages).")
+    ] = "input",
+    response_field: Annotated[
+        str, typer.Option(help="Column with the response to grade.")
+    ] = "response",
+    response_b_field: Annotated[
+        str, typer.Option(help="Column with the second response (pairwise).")
+    ] = "response_b",
+    reference_field: Annotated[
+        str | None, typer.Option(help="Column with a reference answer.")
+    ] = None,
+    id_field: Annotated[
+        str | None, typer.Option(help="Column with a unique item id (default: row number).")
+    ] = None,
+    label_field: Annotated[
+        list[str] | None, typer.Option(help="Column(s) with human labels to carry into results.")
+    ] = None,
+    keep_field: Annotated[
+        list[str] | None, typer.Option(help="Column(s) to carry into results as metadata.")
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="A built-in benchmark (see `jurist models`); replaces DATA."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Grade only the first N items.")] = None,
+    skip_bad_rows: Annotated[
+        bool, typer.Option(help="Record bad rows and go on instead of stopping.")
+    ] = False,
+    joint: Annotated[
+        bool, typer.Option(help="All criteria (or checklist items) in one call per item.")
+    ] = False,
+    both_orders: Annotated[
+        bool, typer.Option(help="Pairwise: judge both orders and merge.")
+    ] = True,
+    samples: Annotated[
+        int, typer.Option(min=1, help="Samples per call (temperature > 0), merged by vote.")
+    ] = 1,
+    temperature: Annotated[float, typer.Option(help="Temperature of a single sample.")] = 0.0,
+    sample_temperature: Annotated[
+        float, typer.Option(help="Temperature used with --samples > 1.")
+    ] = 0.7,
+    seed: Annotated[int, typer.Option(help="Base sampling seed.")] = 0,
+    max_tokens: Annotated[int, typer.Option(help="Token budget per answer.")] = 384,
+    logprobs: Annotated[
+        bool | None,
+        typer.Option(
+            help="Ask for token log-probabilities (score distributions). "
+            "Default: on for local, off for openai."
+        ),
+    ] = None,
+    parse_retries: Annotated[
+        int, typer.Option(min=0, help="Re-ask this many times when an answer cannot be parsed.")
+    ] = 2,
+    concurrency: Annotated[int, typer.Option(min=1, help="Items in flight at once.")] = 4,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds per request before it counts as failed and is retried.")
+    ] = 120.0,
+    max_attempts: Annotated[
+        int, typer.Option(min=1, help="Attempts per request on 429 / 5xx / timeouts.")
+    ] = 6,
+    api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the API key.")
+    ] = "OPENAI_API_KEY",
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            help="SQLite cache and run store "
+            "(default ~/.cache/jurist/store.sqlite or $JURIST_STORE)."
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Continue an interrupted run by its id.")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Grade every item of DATA against RUBRIC with a judge model.
+
+    Results stream to OUTPUT/results.jsonl as items finish; every call is cached, so a
+    re-run makes no model calls and `--resume RUN` continues a killed run.
+    """
+    with Store(store) as db:
+        try:
+            if resume:
+                config = GradeConfig.model_validate(
+                    {k: v for k, v in db.run_config(resume).items() if k != "rubric_hash"}
+                )
+            else:
+                if rubric is None or (data is None and preset is None):
+                    raise typer.BadParameter("give RUBRIC and DATA (or --preset NAME)")
+                fields = FieldMap(
+                    input=input_field,
+                    response=response_field,
+                    response_b=response_b_field if mode == "pairwise" else None,
+                    reference=reference_field,
+                    id=id_field,
+                    labels=tuple(label_field or ()),
+                    keep=tuple(keep_field or ()),
+                )
+                config = GradeConfig(
+                    rubric_path=str(rubric),
+                    data_path=str(data) if data else None,
+                    preset=preset,
+                    mode=mode,  # type: ignore[arg-type]
+                    judge=judge,
+                    fields=asdict(fields),
+                    skip_bad_rows=skip_bad_rows,
+                    limit=limit,
+                    joint=joint,
+                    both_orders=both_orders,
+                    samples=samples,
+                    temperature=temperature,
+                    sample_temperature=sample_temperature,
+                    seed=seed,
+                    max_tokens=max_tokens,
+                    logprobs=logprobs,
+                    parse_retries=parse_retries,
+                    concurrency=concurrency,
+                    timeout=timeout,
+                    max_attempts=max_attempts,
+                    api_key_env=api_key_env,
+                    output_dir=str(output),
+                )
+            result = _run_with_progress(config, db, resume, progress and output_format == "table")
+        except (RubricError, DataError, BackendError, RunNotFound, ValueError) as error:
+            errors.print(f"[red]error:[/] {error}", highlight=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            errors.print("[yellow]interrupted[/]: finished items are saved; continue with --resume")
+            raise typer.Exit(130) from None
+    print_grade_summary(result.summary, output_format == "json")
+    if result.skipped_rows:
+        errors.print(f"[yellow]{len(result.skipped_rows)} bad rows skipped[/]:")
+        for line in result.skipped_rows[:20]:
+            errors.print(f"  {line}", highlight=False)
+    if output_format != "json":
+        console.print(f"results: {result.results_path}")
+
+
+def _run_with_progress(config: GradeConfig, db: Store, resume: str | None, show: bool):  # noqa: ANN202
+    if not show:
+        return run_grade(config, db, run_id=resume, resume=resume is not None)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn(
+            "cache {task.fields[hits]}  failed {task.fields[failed]}  "
+            "parse_error {task.fields[bad]}"
+        ),
+    )
+    with Progress(*columns, console=errors, transient=False) as bar:
+        task = bar.add_task("grading", total=None, rate="", hits=0, failed=0, bad=0)
+
+        def update(counters: RunCounters, total: int | None) -> None:
+            elapsed = bar.tasks[0].elapsed or 0.0
+            rate = f"{counters.items / elapsed:.2f} items/s" if elapsed > 0 else ""
+            bar.update(
+                task,
+                completed=counters.items,
+                total=total,
+                rate=rate,
+                hits=counters.cache_hits,
+                failed=counters.failed,
+                bad=counters.parse_error,
+            )
+
+        return run_grade(config, db, run_id=resume, resume=resume is not None, progress=update)
+
+
+def models() -> None:
+    """List the judge backends and models available on this machine."""
+    from jurist.backends.llamacpp import DEFAULT_MODEL_FILE
+
+    try:
+        import llama_cpp  # noqa: F401
+
+        local = f"available ({DEFAULT_MODEL_FILE}; a tiny base model for trying jurist offline)"
+    except ImportError:
+        local = "missing: pip install 'jurist[local]'"
+    console.print(f"[bold]local[/]            {local}")
+    key = "set" if os.environ.get("OPENAI_API_KEY") else "not set"
+    base = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
+    console.print(f"[bold]openai:MODEL[/]     {base} (OPENAI_API_KEY {key})")
+    console.print(
+        "[bold]openai:URL#MODEL[/] any OpenAI-compatible server, e.g. vLLM or llama-server"
+    )
+    try:
+        from jurist.datasets import PRESETS
+
+        console.print("[bold]presets[/]          " + ", ".join(sorted(PRESETS)))
+    except ImportError:
+        pass

@@ -1,0 +1,167 @@
+"""Checklist judging: a yes/no decision per item, weighted and normalised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jurist.completion import ScoreSlot
+from jurist.data import Item
+from jurist.estimate import checklist_score
+from jurist.judges.base import (
+    Answer,
+    Call,
+    JudgeOptions,
+    first_problem,
+    make_request,
+    string_schema,
+    usage,
+)
+from jurist.judgment import ChecklistDecision, Judgment, combined_status
+from jurist.parse import Parsed, ParseError, parse_decision, parse_joint_decisions
+from jurist.prompts import render
+from jurist.rubric import ChecklistItem, Rubric
+
+ANSWER_MARKER = r'"answer"\s*:\s*"?$'
+ANSWER_SLOT = ScoreSlot(marker=ANSWER_MARKER, choices=("yes", "no"))
+
+
+def _decision_schema(max_chars: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "justification": string_schema(max_chars),
+            "answer": {"type": "string", "enum": ["yes", "no"]},
+        },
+        "required": ["justification", "answer"],
+        "additionalProperties": False,
+    }
+
+
+class ChecklistJudge:
+    mode = "checklist"
+
+    def __init__(self, rubric: Rubric, options: JudgeOptions | None = None) -> None:
+        if not rubric.checklist:
+            raise ValueError(f"rubric {rubric.name!r} has no checklist items")
+        self.rubric = rubric
+        self.options = options or JudgeOptions()
+
+    def calls(self, item: Item) -> list[Call]:
+        if item.response is None and not item.is_multi_turn:
+            raise ValueError(f"item {item.id!r} has no response to check")
+        opts = self.options
+        checks = self.rubric.checklist
+        if opts.joint:
+            per = max(100, opts.rationale_chars // 2)
+            schema = {
+                "type": "object",
+                "properties": {c.id: _decision_schema(per) for c in checks},
+                "required": [c.id for c in checks],
+                "additionalProperties": False,
+            }
+            prompt = render("checklist_joint.j2", rubric=self.rubric, item=item, checks=checks)
+            request = make_request(opts, prompt, schema, [ANSWER_SLOT] * len(checks), "checklist:*")
+            request = request.model_copy(update={"max_tokens": opts.max_tokens * len(checks)})
+            ids = [c.id for c in checks]
+            return [Call("*", request, lambda text: _joint(parse_joint_decisions(text, ids)))]
+        calls = []
+        for check in checks:
+            prompt = render("checklist.j2", rubric=self.rubric, item=item, check=check)
+            schema = _decision_schema(opts.rationale_chars)
+            request = make_request(opts, prompt, schema, [ANSWER_SLOT], f"checklist:{check.id}")
+            calls.append(Call(check.id, request, parse_decision))
+        return calls
+
+    def judgment(
+        self, item: Item, index: int, answers: dict[str, list[Answer]], judge_name: str
+    ) -> Judgment:
+        decisions: dict[str, ChecklistDecision] = {}
+        for slot, check in enumerate(self.rubric.checklist):
+            if self.options.joint:
+                samples = [_item_answer(a, check.id) for a in answers["*"]]
+                slot_index = slot
+            else:
+                samples = answers[check.id]
+                slot_index = 0
+            decisions[check.id] = _decision(check, samples, slot_index)
+        weights = [c.weight for c in self.rubric.checklist]
+        score = expected = None
+        if all(d.answer is not None for d in decisions.values()):
+            score = checklist_score(weights, [d.answer == "yes" for d in decisions.values()])
+            if all(d.p_yes is not None for d in decisions.values()):
+                expected = checklist_score(weights, [d.p_yes or 0.0 for d in decisions.values()])
+        required_failed = [
+            check.id
+            for check in self.rubric.checklist
+            if check.kind == "required"
+            and decisions[check.id].answer is not None
+            and (decisions[check.id].answer == "yes") != (check.weight > 0)
+        ]
+        return Judgment(
+            item_id=item.id,
+            index=index,
+            mode="checklist",
+            status=combined_status([d.status for d in decisions.values()]),
+            judge=judge_name,
+            rubric=self.rubric.name,
+            rubric_hash=self.rubric.content_hash,
+            checklist=decisions,
+            checklist_score=None if score is None else round(score, 6),
+            checklist_expected=None if expected is None else round(expected, 6),
+            required_failed=required_failed,
+            labels=item.labels,
+            metadata=item.metadata,
+            response_chars=len(item.response or ""),
+            **usage(answers),
+        )
+
+
+def _joint(results: dict[str, Parsed | ParseError]) -> dict[str, Parsed | ParseError]:
+    problems = [str(r) for r in results.values() if isinstance(r, ParseError)]
+    if len(problems) == len(results):
+        raise ParseError("; ".join(problems))
+    return results
+
+
+def _item_answer(answer: Answer, check_id: str) -> Answer:
+    if answer.status != "ok":
+        return answer
+    parsed = answer.parsed[check_id]
+    if isinstance(parsed, ParseError):
+        return Answer("parse_error", answer.completion, None, str(parsed), answer.attempts)
+    return Answer("ok", answer.completion, parsed, None, answer.attempts)
+
+
+def _decision(check: ChecklistItem, samples: list[Answer], slot: int) -> ChecklistDecision:
+    ok = [a for a in samples if a.status == "ok"]
+    required = check.kind == "required"
+    if not ok:
+        problem = first_problem(samples)
+        return ChecklistDecision(
+            status=problem.status,
+            weight=check.weight,
+            required=required,
+            raw=problem.raw,
+            error=problem.error,
+        )
+    yes_votes = [a.parsed.value == "yes" for a in ok]
+    answer = "yes" if sum(yes_votes) * 2 > len(yes_votes) else "no"
+    p_values = []
+    for sample in ok:
+        slots = sample.completion.slot_logprobs if sample.completion else []
+        if len(slots) > slot and {"yes", "no"} <= slots[slot].keys():
+            import math
+
+            yes, no = math.exp(slots[slot]["yes"]), math.exp(slots[slot]["no"])
+            p_values.append(yes / (yes + no))
+    p_yes = round(sum(p_values) / len(p_values), 6) if p_values else None
+    return ChecklistDecision(
+        status="ok",
+        answer=answer,
+        p_yes=p_yes,
+        weight=check.weight,
+        contribution=check.weight * (answer == "yes"),
+        required=required,
+        justification=ok[0].parsed.rationale,
+        raw=ok[0].raw,
+    )

@@ -1,0 +1,137 @@
+"""Pairwise judging: which of two responses is better, judged in both orders and merged."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from jurist.completion import ScoreSlot
+from jurist.data import Item
+from jurist.estimate import merge_orders, preference_probability, unswap
+from jurist.judges.base import Answer, Call, JudgeOptions, first_problem, make_request, usage
+from jurist.judgment import Judgment, PairVerdict
+from jurist.parse import parse_verdict
+from jurist.prompts import render
+from jurist.rubric import Rubric
+
+VERDICT_MARKER = r'"verdict"\s*:\s*"?$'
+VERDICT_SLOT = ScoreSlot(marker=VERDICT_MARKER, choices=("A", "B", "tie"))
+ORDERS = ("ab", "ba")
+
+
+def _verdict_schema(max_chars: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "rationale": {"type": "string", "maxLength": max_chars},
+            "verdict": {"type": "string", "enum": ["A", "B", "tie"]},
+        },
+        "required": ["rationale", "verdict"],
+        "additionalProperties": False,
+    }
+
+
+class PairwiseJudge:
+    mode = "pairwise"
+
+    def __init__(self, rubric: Rubric, options: JudgeOptions | None = None) -> None:
+        self.rubric = rubric
+        self.options = options or JudgeOptions()
+
+    def calls(self, item: Item) -> list[Call]:
+        if item.response is None or item.response_b is None:
+            raise ValueError(f"item {item.id!r} needs two responses for pairwise judging")
+        orders = ORDERS if self.options.both_orders else ORDERS[:1]
+        calls = []
+        for order in orders:
+            first, second = (
+                (item.response, item.response_b)
+                if order == "ab"
+                else (item.response_b, item.response)
+            )
+            prompt = render(
+                "pairwise.j2", rubric=self.rubric, item=item, first=first, second=second
+            )
+            request = make_request(
+                self.options,
+                prompt,
+                _verdict_schema(self.options.rationale_chars),
+                [VERDICT_SLOT],
+                f"pairwise:{order}",
+            )
+            calls.append(Call(order, request, parse_verdict))
+        return calls
+
+    def judgment(
+        self, item: Item, index: int, answers: dict[str, list[Answer]], judge_name: str
+    ) -> Judgment:
+        return Judgment(
+            item_id=item.id,
+            index=index,
+            mode="pairwise",
+            status=(pair := self._pair(answers)).status,
+            judge=judge_name,
+            rubric=self.rubric.name,
+            rubric_hash=self.rubric.content_hash,
+            pair=pair,
+            labels=item.labels,
+            metadata=item.metadata,
+            response_chars=len(item.response or ""),
+            response_b_chars=len(item.response_b or ""),
+            **usage(answers),
+        )
+
+    def _pair(self, answers: dict[str, list[Answer]]) -> PairVerdict:
+        per_order: dict[str, tuple[str | None, float | None, Answer]] = {}
+        for order, samples in answers.items():
+            ok = [a for a in samples if a.status == "ok"]
+            if not ok:
+                per_order[order] = (None, None, first_problem(samples))
+                continue
+            votes = Counter(a.parsed.value for a in ok)
+            verdict = max(votes, key=lambda v: (votes[v], v == "tie"))
+            probabilities = [_p_first(a) for a in ok]
+            known = [p for p in probabilities if p is not None]
+            p_first = sum(known) / len(known) if known else None
+            if order == "ba":
+                verdict = unswap(verdict)
+                p_first = None if p_first is None else 1.0 - p_first
+            per_order[order] = (verdict, p_first, ok[0])
+        ab_verdict, ab_p, ab_answer = per_order["ab"]
+        fields: dict[str, Any] = {
+            "verdict_ab": ab_verdict,
+            "rationale_ab": ab_answer.parsed.rationale if ab_verdict else None,
+            "raw_ab": ab_answer.raw,
+        }
+        if "ba" not in per_order:
+            if ab_verdict is None:
+                return PairVerdict(status=ab_answer.status, error=ab_answer.error, **fields)
+            return PairVerdict(status="ok", verdict=ab_verdict, p_a=_round(ab_p), **fields)
+        ba_verdict, ba_p, ba_answer = per_order["ba"]
+        fields.update(
+            verdict_ba=ba_verdict,
+            rationale_ba=ba_answer.parsed.rationale if ba_verdict else None,
+            raw_ba=ba_answer.raw,
+        )
+        if ab_verdict is None or ba_verdict is None:
+            # Never fall back to the one order that worked: that order's bias would go unseen.
+            problem = first_problem([a for v, _, a in per_order.values() if v is None])
+            return PairVerdict(status=problem.status, error=problem.error, **fields)
+        merged, consistent = merge_orders(ab_verdict, ba_verdict)
+        p_a = (ab_p + ba_p) / 2 if ab_p is not None and ba_p is not None else None
+        return PairVerdict(
+            status="ok", verdict=merged, consistent=consistent, p_a=_round(p_a), **fields
+        )
+
+
+def _p_first(answer: Answer) -> float | None:
+    """P(the response shown first is better) + P(tie)/2 from the verdict slot."""
+    slots = answer.completion.slot_logprobs if answer.completion else []
+    if not slots or not {"A", "B"} <= slots[0].keys():
+        return None
+    return preference_probability({k: math.exp(v) for k, v in slots[0].items()})
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)

@@ -1,0 +1,176 @@
+"""Pointwise judging: a Likert score per criterion, one call per criterion or all in one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jurist.completion import ScoreSlot
+from jurist.data import Item
+from jurist.estimate import expected_value, mean_distribution, slot_distribution, summarise_samples
+from jurist.judges.base import (
+    Answer,
+    Call,
+    JudgeOptions,
+    first_problem,
+    make_request,
+    string_schema,
+    usage,
+)
+from jurist.judgment import CriterionScore, Judgment, combined_status
+from jurist.parse import Parsed, ParseError, parse_joint_scores, parse_score
+from jurist.prompts import render
+from jurist.rubric import Criterion, Rubric
+
+SCORE_MARKER = r'"score"\s*:\s*$'
+
+
+def _score_schema(criterion: Criterion, rationale_chars: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "rationale": string_schema(rationale_chars),
+            "score": {"type": "integer", "enum": criterion.points},
+        },
+        "required": ["rationale", "score"],
+        "additionalProperties": False,
+    }
+
+
+def score_slot(criterion: Criterion) -> ScoreSlot:
+    return ScoreSlot(marker=SCORE_MARKER, choices=tuple(str(p) for p in criterion.points))
+
+
+class PointwiseJudge:
+    """Scores each Likert criterion of the rubric; checklist items are left to ChecklistJudge."""
+
+    mode = "pointwise"
+
+    def __init__(self, rubric: Rubric, options: JudgeOptions | None = None) -> None:
+        if not rubric.criteria:
+            raise ValueError(f"rubric {rubric.name!r} has no Likert criteria to score pointwise")
+        self.rubric = rubric
+        self.options = options or JudgeOptions()
+
+    def calls(self, item: Item) -> list[Call]:
+        if item.response is None and not item.is_multi_turn:
+            raise ValueError(f"item {item.id!r} has no response to grade")
+        opts = self.options
+        if opts.joint:
+            criteria = self.rubric.criteria
+            per = max(120, opts.rationale_chars // 2)
+            schema = {
+                "type": "object",
+                "properties": {c.id: _score_schema(c, per) for c in criteria},
+                "required": [c.id for c in criteria],
+                "additionalProperties": False,
+            }
+            prompt = render("pointwise_joint.j2", rubric=self.rubric, item=item, criteria=criteria)
+            points = {c.id: c.points for c in criteria}
+            request = make_request(
+                opts, prompt, schema, [score_slot(c) for c in criteria], tag="pointwise:*"
+            )
+            request = request.model_copy(update={"max_tokens": opts.max_tokens * len(criteria)})
+            return [Call("*", request, lambda text: _joint(parse_joint_scores(text, points)))]
+        calls = []
+        for criterion in self.rubric.criteria:
+            prompt = render("pointwise.j2", rubric=self.rubric, item=item, criterion=criterion)
+            schema = _score_schema(criterion, opts.rationale_chars)
+            request = make_request(
+                opts, prompt, schema, [score_slot(criterion)], tag=f"pointwise:{criterion.id}"
+            )
+            points = criterion.points
+            calls.append(
+                Call(criterion.id, request, lambda text, points=points: parse_score(text, points))
+            )
+        return calls
+
+    def judgment(
+        self, item: Item, index: int, answers: dict[str, list[Answer]], judge_name: str
+    ) -> Judgment:
+        criteria: dict[str, CriterionScore] = {}
+        for slot, criterion in enumerate(self.rubric.criteria):
+            if self.options.joint:
+                samples = [_criterion_answer(a, criterion.id) for a in answers["*"]]
+            else:
+                samples = answers[criterion.id]
+            slot_index = slot if self.options.joint else 0
+            criteria[criterion.id] = _criterion_score(criterion, samples, slot_index)
+        statuses = [score.status for score in criteria.values()]
+        return Judgment(
+            item_id=item.id,
+            index=index,
+            mode="pointwise",
+            status=combined_status(statuses),
+            judge=judge_name,
+            rubric=self.rubric.name,
+            rubric_hash=self.rubric.content_hash,
+            criteria=criteria,
+            overall=_overall(self.rubric, criteria),
+            labels=item.labels,
+            metadata=item.metadata,
+            response_chars=len(item.response or ""),
+            **usage(answers),
+        )
+
+
+def _joint(results: dict[str, Parsed | ParseError]) -> dict[str, Parsed | ParseError]:
+    problems = [f"{cid}: {r}" for cid, r in results.items() if isinstance(r, ParseError)]
+    if len(problems) == len(results):
+        raise ParseError("; ".join(problems))
+    return results
+
+
+def _criterion_answer(answer: Answer, criterion_id: str) -> Answer:
+    """One criterion's view of a joint answer, so joint and per-criterion share the merge."""
+    if answer.status != "ok":
+        return answer
+    parsed = answer.parsed[criterion_id]
+    if isinstance(parsed, ParseError):
+        return Answer("parse_error", answer.completion, None, str(parsed), answer.attempts)
+    return Answer("ok", answer.completion, parsed, None, answer.attempts)
+
+
+def _criterion_score(criterion: Criterion, samples: list[Answer], slot: int) -> CriterionScore:
+    ok = [a for a in samples if a.status == "ok"]
+    if not ok:
+        problem = first_problem(samples)
+        return CriterionScore(status=problem.status, raw=problem.raw, error=problem.error)
+    scores = [float(a.parsed.value) for a in ok]
+    distributions = []
+    for answer in ok:
+        slots = answer.completion.slot_logprobs if answer.completion else []
+        if len(slots) > slot:
+            dist = slot_distribution(slots[slot], criterion.points)
+            if dist is not None:
+                distributions.append(dist)
+    merged = mean_distribution(distributions) if distributions else None
+    result: dict[str, Any] = {
+        "status": "ok",
+        "score": scores[0],
+        "rationale": ok[0].parsed.rationale,
+        "raw": ok[0].raw,
+        "samples": scores,
+    }
+    if merged is not None:
+        result["expected"] = round(expected_value(merged), 6)
+        result["distribution"] = {str(p): round(v, 6) for p, v in merged.items()}
+    if len(scores) > 1:
+        summary = summarise_samples(scores)
+        result.update(
+            score=summary.majority,
+            mean=summary.mean,
+            median=summary.median,
+            majority=summary.majority,
+            std=summary.std,
+            agreement=summary.agreement,
+        )
+    return CriterionScore(**result)
+
+
+def _overall(rubric: Rubric, criteria: dict[str, CriterionScore]) -> float | None:
+    """Weighted mean of the criterion scores mapped to [0, 1]; None unless all are ok."""
+    total_weight = sum(c.weight for c in rubric.criteria)
+    if total_weight <= 0 or any(s.score is None for s in criteria.values()):
+        return None
+    weighted = sum(c.weight * c.normalise(criteria[c.id].score or 0.0) for c in rubric.criteria)
+    return round(weighted / total_weight, 6)

@@ -1,0 +1,185 @@
+"""Reading a judge's answer: JSON first, then a strict pattern anchored to the answer's end.
+
+A judge may echo the prompt's instructions, so nothing here searches the text for the first
+number that looks like a score: the JSON object must validate against the expected fields and
+range, and the fallback only accepts a final line such as ``Score: 4``. Anything else is a
+ParseError, which the runner records as ``parse_error`` with the raw text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+class ParseError(ValueError):
+    """The answer holds no valid score, verdict or decision."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    value: int | str
+    rationale: str | None
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _json_objects(text: str) -> Iterator[dict[str, Any]]:
+    """Every JSON object embedded in the text, in order (code fences and prose around are fine)."""
+    position = text.find("{")
+    while position != -1:
+        try:
+            obj, end = _DECODER.raw_decode(text, position)
+        except json.JSONDecodeError:
+            position = text.find("{", position + 1)
+            continue
+        if isinstance(obj, dict):
+            yield obj
+        position = text.find("{", end)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    return None
+
+
+_SCORE_LINE = re.compile(
+    r"^(?:\*\*)?(?:final\s+)?(?:score|rating)(?:\*\*)?\s*[:=]\s*(?:\*\*)?\s*\[?\[?(-?\d+)\]?\]?"
+    r"(?:\s*/\s*\d+)?\s*\.?(?:\*\*)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_score(text: str, points: list[int], key: str = "score") -> Parsed:
+    """A Likert score within `points`, from a JSON object or a final 'Score: N' line."""
+    candidates = [obj for obj in _json_objects(text) if key in obj]
+    for obj in reversed(candidates):
+        score = _as_int(obj[key])
+        if score is not None and score in points:
+            rationale = obj.get("rationale")
+            return Parsed(score, str(rationale) if rationale is not None else None)
+    match = _SCORE_LINE.match(_last_line(text))
+    if match:
+        score = int(match.group(1))
+        if score in points:
+            return Parsed(score, text.strip().rsplit("\n", 1)[0] if "\n" in text.strip() else None)
+        raise ParseError(f"score {score} is outside the scale {points[0]}..{points[-1]}")
+    if candidates:
+        raise ParseError(f"{key!r} is not an integer in {points[0]}..{points[-1]}")
+    raise ParseError("no JSON answer and no final 'Score: N' line")
+
+
+def parse_joint_scores(text: str, criteria: dict[str, list[int]]) -> dict[str, Parsed | ParseError]:
+    """Scores for several criteria from one JSON object keyed by criterion id."""
+    best: dict[str, Any] | None = None
+    for obj in _json_objects(text):
+        if any(cid in obj for cid in criteria):
+            best = obj
+    if best is None:
+        error = ParseError("no JSON object with the criteria's scores")
+        return dict.fromkeys(criteria, error)
+    results: dict[str, Parsed | ParseError] = {}
+    for cid, points in criteria.items():
+        entry = best.get(cid)
+        if not isinstance(entry, dict):
+            results[cid] = ParseError(f"criterion {cid!r} missing from the answer")
+            continue
+        score = _as_int(entry.get("score"))
+        if score is None or score not in points:
+            results[cid] = ParseError(f"{cid}.score is not an integer in {points[0]}..{points[-1]}")
+            continue
+        rationale = entry.get("rationale")
+        results[cid] = Parsed(score, str(rationale) if rationale is not None else None)
+    return results
+
+
+_VERDICT_WORDS = {"a": "A", "b": "B", "tie": "tie", "equal": "tie", "draw": "tie"}
+_VERDICT_LINE = re.compile(
+    r"^(?:\*\*)?(?:final\s+)?(?:verdict|winner|better(?:\s+response)?)(?:\*\*)?\s*[:=]\s*(?:\*\*)?\s*"
+    r"\[?\[?(?:response\s+)?(a|b|tie|equal|draw)\]?\]?\s*\.?(?:\*\*)?$",
+    re.IGNORECASE,
+)
+
+
+def _verdict(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    word = value.strip().strip("[]").lower().removeprefix("response ").strip()
+    return _VERDICT_WORDS.get(word)
+
+
+def parse_verdict(text: str) -> Parsed:
+    """'A', 'B' or 'tie' from a JSON object or a final 'Verdict: A' line."""
+    candidates = [obj for obj in _json_objects(text) if "verdict" in obj]
+    for obj in reversed(candidates):
+        verdict = _verdict(obj["verdict"])
+        if verdict is not None:
+            rationale = obj.get("rationale")
+            return Parsed(verdict, str(rationale) if rationale is not None else None)
+    match = _VERDICT_LINE.match(_last_line(text))
+    if match:
+        return Parsed(_VERDICT_WORDS[match.group(1).lower()], None)
+    if candidates:
+        raise ParseError("'verdict' is not one of A, B, tie")
+    raise ParseError("no JSON answer and no final 'Verdict: A|B|tie' line")
+
+
+_ANSWER_LINE = re.compile(
+    r"^(?:\*\*)?(?:final\s+)?(?:answer|decision)(?:\*\*)?\s*[:=]\s*(?:\*\*)?\s*\[?(yes|no)\]?\s*\.?(?:\*\*)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_decision(text: str) -> Parsed:
+    """'yes' or 'no' for a checklist item, from JSON or a final 'Answer: yes' line."""
+    candidates = [obj for obj in _json_objects(text) if "answer" in obj]
+    for obj in reversed(candidates):
+        answer = obj["answer"]
+        if isinstance(answer, bool):
+            answer = "yes" if answer else "no"
+        if isinstance(answer, str) and answer.strip().lower() in ("yes", "no"):
+            justification = obj.get("justification")
+            return Parsed(
+                answer.strip().lower(), str(justification) if justification is not None else None
+            )
+    match = _ANSWER_LINE.match(_last_line(text))
+    if match:
+        return Parsed(match.group(1).lower(), None)
+    if candidates:
+        raise ParseError("'answer' is not yes or no")
+    raise ParseError("no JSON answer and no final 'Answer: yes|no' line")
+
+
+def parse_joint_decisions(text: str, item_ids: list[str]) -> dict[str, Parsed | ParseError]:
+    """Decisions for several checklist items from one JSON object keyed by item id."""
+    best: dict[str, Any] | None = None
+    for obj in _json_objects(text):
+        if any(iid in obj for iid in item_ids):
+            best = obj
+    results: dict[str, Parsed | ParseError] = {}
+    for iid in item_ids:
+        entry = best.get(iid) if best is not None else None
+        if not isinstance(entry, dict):
+            results[iid] = ParseError(f"item {iid!r} missing from the answer")
+            continue
+        try:
+            results[iid] = parse_decision(json.dumps(entry))
+        except ParseError as error:
+            results[iid] = ParseError(f"{iid}: {error}")
+    return results

@@ -1,0 +1,47 @@
+"""Prompt templates: one Jinja2 file per judging mode, rendered with the rubric and the item.
+
+Templates put the most shared text first (instructions, then the item, then the criterion)
+so that prefix-caching servers reuse the long part across an item's criteria.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from jurist.data import Message
+
+# Tags that fence judged text; a response that contains one of them cannot close the fence.
+FENCE_TAGS = ("input", "conversation", "response", "response_a", "response_b", "reference")
+
+
+def fence(text: str) -> str:
+    """Neutralise fence tags inside judged text so it cannot break out of its fence."""
+    for tag in FENCE_TAGS:
+        text = text.replace(f"</{tag}>", f"<\\/{tag}>").replace(f"<{tag}>", f"<\\{tag}>")
+    return text
+
+
+def transcript(turns: list[Message]) -> str:
+    return "\n\n".join(f"[{turn.role}]\n{turn.content}" for turn in turns)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("jurist", "prompts"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+    env.filters["fence"] = fence
+    env.filters["transcript"] = transcript
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context).strip() + "\n"

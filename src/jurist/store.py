@@ -1,0 +1,153 @@
+"""SQLite store: the completion cache and the run records that make runs resumable.
+
+Every completion is saved the moment it arrives (WAL mode, one short transaction each), so a
+run killed at any point, even by SIGKILL, loses at most the calls that were in flight.
+Results are keyed by (run, item index), so a resumed run can never write an item twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from jurist.completion import Completion
+from jurist.judgment import Judgment
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS completions (
+    key TEXT PRIMARY KEY,
+    backend TEXT NOT NULL,
+    model TEXT NOT NULL,
+    completion TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id TEXT NOT NULL,
+    item_index INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    judgment TEXT NOT NULL,
+    PRIMARY KEY (run_id, item_index)
+);
+"""
+
+
+def default_store_path() -> Path:
+    """`JURIST_STORE`, else the user's cache folder: one cache shared by every run pays once."""
+    if env := os.environ.get("JURIST_STORE"):
+        return Path(env)
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "jurist" / "store.sqlite"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+class RunNotFound(KeyError):
+    pass
+
+
+class Store:
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash; only a power loss can drop the tail.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- completion cache -------------------------------------------------------------
+    def get_completion(self, key: str) -> Completion | None:
+        row = self._db.execute(
+            "SELECT completion FROM completions WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        completion = Completion.model_validate_json(row[0])
+        return completion.model_copy(update={"cached": True})
+
+    def put_completion(self, key: str, backend: str, model: str, completion: Completion) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?)",
+            (key, backend, model, completion.model_dump_json(exclude={"cached"}), time.time()),
+        )
+
+    def completion_count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
+
+    # --- runs -------------------------------------------------------------------------
+    def create_run(self, run_id: str, config: dict[str, Any]) -> None:
+        now = time.time()
+        self._db.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, 'running', ?)",
+            (run_id, now, now, json.dumps(config, sort_keys=True)),
+        )
+
+    def run_config(self, run_id: str) -> dict[str, Any]:
+        row = self._db.execute("SELECT config FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFound(f"no run {run_id!r} in {self.path}")
+        return json.loads(row[0])
+
+    def run_status(self, run_id: str) -> str:
+        row = self._db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFound(f"no run {run_id!r} in {self.path}")
+        return row[0]
+
+    def set_run_status(self, run_id: str, status: str) -> None:
+        self._db.execute(
+            "UPDATE runs SET status = ?, updated = ? WHERE run_id = ?",
+            (status, time.time(), run_id),
+        )
+
+    def runs(self) -> list[tuple[str, str, float]]:
+        return self._db.execute(
+            "SELECT run_id, status, created FROM runs ORDER BY created DESC"
+        ).fetchall()
+
+    # --- results ----------------------------------------------------------------------
+    def save_result(self, run_id: str, judgment: Judgment) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
+            (run_id, judgment.index, judgment.item_id, judgment.status, judgment.model_dump_json()),
+        )
+
+    def done_indices(self, run_id: str) -> set[int]:
+        rows = self._db.execute("SELECT item_index FROM results WHERE run_id = ?", (run_id,))
+        return {row[0] for row in rows}
+
+    def iter_results(self, run_id: str) -> Iterator[Judgment]:
+        cursor = self._db.execute(
+            "SELECT judgment FROM results WHERE run_id = ? ORDER BY item_index", (run_id,)
+        )
+        for (text,) in cursor:
+            yield Judgment.model_validate_json(text)
+
+    def result_count(self, run_id: str) -> int:
+        row = self._db.execute("SELECT COUNT(*) FROM results WHERE run_id = ?", (run_id,))
+        return row.fetchone()[0]

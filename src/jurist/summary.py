@@ -1,0 +1,133 @@
+"""The run summary: per criterion the mean with a 95% CI and n, and honest failure counts.
+
+Accumulated one judgment at a time, so summarising 100k results needs no table in memory.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scipy import stats
+
+from jurist.judgment import Judgment
+
+
+@dataclass
+class Running:
+    """Welford's running mean and variance."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    def add(self, value: float) -> None:
+        self.n += 1
+        delta = value - self.mean
+        self.mean += delta / self.n
+        self.m2 += delta * (value - self.mean)
+
+    def summary(self) -> dict[str, Any]:
+        if self.n == 0:
+            return {"n": 0, "mean": None, "ci95": None}
+        if self.n == 1:
+            return {"n": 1, "mean": self.mean, "ci95": None}
+        sd = math.sqrt(self.m2 / (self.n - 1))
+        half = stats.t.ppf(0.975, self.n - 1) * sd / math.sqrt(self.n)
+        return {
+            "n": self.n,
+            "mean": round(self.mean, 6),
+            "sd": round(sd, 6),
+            "ci95": [round(self.mean - half, 6), round(self.mean + half, 6)],
+        }
+
+
+@dataclass
+class SummaryBuilder:
+    statuses: Counter[str] = field(default_factory=Counter)
+    scores: dict[str, Running] = field(default_factory=dict)
+    expected: dict[str, Running] = field(default_factory=dict)
+    part_status: dict[str, Counter[str]] = field(default_factory=dict)
+    overall: Running = field(default_factory=Running)
+    checklist: Running = field(default_factory=Running)
+    yes_rate: dict[str, Running] = field(default_factory=dict)
+    verdicts: Counter[str] = field(default_factory=Counter)
+    consistency: Running = field(default_factory=Running)
+    calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, judgment: Judgment) -> None:
+        self.statuses[judgment.status] += 1
+        self.calls += judgment.calls
+        self.cache_hits += judgment.cache_hits
+        self.prompt_tokens += judgment.prompt_tokens
+        self.completion_tokens += judgment.completion_tokens
+        for cid, score in judgment.criteria.items():
+            self.part_status.setdefault(cid, Counter())[score.status] += 1
+            if score.score is not None:
+                self.scores.setdefault(cid, Running()).add(score.score)
+            if score.expected is not None:
+                self.expected.setdefault(cid, Running()).add(score.expected)
+        if judgment.overall is not None:
+            self.overall.add(judgment.overall)
+        for iid, decision in judgment.checklist.items():
+            self.part_status.setdefault(iid, Counter())[decision.status] += 1
+            if decision.answer is not None:
+                self.yes_rate.setdefault(iid, Running()).add(float(decision.answer == "yes"))
+        if judgment.checklist_score is not None:
+            self.checklist.add(judgment.checklist_score)
+        if judgment.pair is not None and judgment.pair.verdict is not None:
+            self.verdicts[judgment.pair.verdict] += 1
+            if judgment.pair.consistent is not None:
+                self.consistency.add(float(judgment.pair.consistent))
+
+    def build(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "items": sum(self.statuses.values()),
+            "ok": self.statuses["ok"],
+            "parse_error": self.statuses["parse_error"],
+            "failed": self.statuses["failed"],
+            "model_calls": self.calls - self.cache_hits,
+            "cache_hits": self.cache_hits,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+        if self.scores or (self.part_status and not self.yes_rate):
+            result["criteria"] = {
+                cid: {
+                    **self.scores.get(cid, Running()).summary(),
+                    "expected": self.expected[cid].summary() if cid in self.expected else None,
+                    "parse_error": counts["parse_error"],
+                    "failed": counts["failed"],
+                }
+                for cid, counts in self.part_status.items()
+                if cid not in self.yes_rate
+            }
+            result["overall"] = self.overall.summary()
+        if self.yes_rate or self.checklist.n:
+            result["checklist"] = {
+                "score": self.checklist.summary(),
+                "yes_rate": {iid: r.summary() for iid, r in self.yes_rate.items()},
+            }
+        if self.verdicts or self.consistency.n:
+            decided = sum(self.verdicts.values())
+            result["pairwise"] = {
+                "n": decided,
+                "A": self.verdicts["A"],
+                "B": self.verdicts["B"],
+                "tie": self.verdicts["tie"],
+                "order_consistent": self.consistency.summary(),
+            }
+        return result
+
+
+def summarise(judgments: Iterable[Judgment]) -> dict[str, Any]:
+    builder = SummaryBuilder()
+    for judgment in judgments:
+        builder.add(judgment)
+    return builder.build()
