@@ -386,3 +386,38 @@ def test_bad_input_is_one_clear_line(tmp_path):
     _write(path, [good])
     result = runner.invoke(app, ["meta", str(path), "--by", "scenario"])
     assert result.exit_code == 2 and "field 'scenario'" in result.output
+
+
+def test_single_criterion_takes_the_single_label_field(pointwise_results, tmp_path):
+    _, js = pointwise_results
+    renamed = [
+        j.model_copy(update={"labels": {"human": j.labels["quality"], "other": 1.0}}) for j in js
+    ]
+    moved = _write(tmp_path / "renamed.jsonl", renamed)
+    report = _invoke(
+        "meta", moved, "--label-field", "human", "--format", "json", "--resamples", "200"
+    )
+    assert report["criteria"]["quality"]["label_field"] == "human"
+    judge, human, _ = _ok_pairs(js)
+    assert report["criteria"]["quality"]["parsed"]["kendall"]["value"] == pytest.approx(
+        stats.kendalltau(judge, human).statistic, abs=1e-9
+    )
+
+
+def test_table_shows_the_human_ceiling_with_two_raters(pointwise_results, tmp_path, monkeypatch):
+    from jurist.cli.output import console
+
+    monkeypatch.setattr(console, "width", 200)
+    path, js = pointwise_results
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(
+        "".join(
+            json.dumps({"id": j.item_id, "quality": [j.labels["quality"], 6 - j.labels["quality"]]})
+            + "\n"
+            for j in js
+        )
+    )
+    result = runner.invoke(app, ["meta", str(path), "--labels", str(labels), "--resamples", "200"])
+    assert result.exit_code == 0, result.output
+    assert "among raters (human ceiling)" in result.output
+    assert "at most 2 ratings per item" in result.output

@@ -147,6 +147,8 @@ def run_grade(
             )
     else:
         run_id = run_id or new_run_id()
+        if store.has_run(run_id):
+            raise ValueError(f"run {run_id} already exists; continue it with --resume {run_id}")
         store.create_run(run_id, {**config.model_dump(), "rubric_hash": rubric.content_hash})
     judge_options = JudgeOptions(
         joint=config.joint,

@@ -821,6 +821,8 @@ def criterion_report(
         "unlabelled": int((~labelled).sum()),
         "n_scored_and_labelled": int((ok & labelled & ~np.isnan(data.score)).sum()),
         "annotators": int(data.annotators.shape[0]) if labelled.any() else 0,
+        "annotator_names": None if data.annotator_names is None else list(data.annotator_names),
+        "max_ratings_per_item": int((~np.isnan(data.annotators)).sum(axis=0).max(initial=0)),
         "has_expected": bool((~np.isnan(data.expected)).any()),
     }
     if data.label_field is None or not labelled.any():

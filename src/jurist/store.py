@@ -107,6 +107,10 @@ class Store:
             (run_id, now, now, json.dumps(config, sort_keys=True)),
         )
 
+    def has_run(self, run_id: str) -> bool:
+        query = "SELECT 1 FROM runs WHERE run_id = ?"
+        return self._db.execute(query, (run_id,)).fetchone() is not None
+
     def run_config(self, run_id: str) -> dict[str, Any]:
         row = self._db.execute("SELECT config FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:

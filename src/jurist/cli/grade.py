@@ -20,10 +20,10 @@ from rich.progress import (
 from jurist.backends import BackendError
 from jurist.cli.output import console, errors, print_grade_summary
 from jurist.data import DataError, FieldMap
-from jurist.grading import GradeConfig, run_grade
+from jurist.grading import GradeConfig, GradeResult, run_grade
 from jurist.rubric import RubricError
 from jurist.runner import RunCounters
-from jurist.store import RunNotFound, Store
+from jurist.store import RunNotFound, Store, new_run_id
 
 
 def grade(
@@ -117,6 +117,9 @@ def grade(
     resume: Annotated[
         str | None, typer.Option(help="Continue an interrupted run by its id.")
     ] = None,
+    run_id: Annotated[
+        str | None, typer.Option(help="Name for a new run (default: a timestamp and random suffix).")
+    ] = None,
     output_format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
@@ -167,12 +170,17 @@ def grade(
                     api_key_env=api_key_env,
                     output_dir=str(output),
                 )
-            result = _run_with_progress(config, db, resume, progress and output_format == "table")
+            run_id = resume or run_id or new_run_id()
+            result = _run_with_progress(
+                config, db, run_id, resume is not None, progress and output_format == "table"
+            )
         except (RubricError, DataError, BackendError, RunNotFound, ValueError) as error:
             errors.print(f"[red]error:[/] {error}", highlight=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            errors.print("[yellow]interrupted[/]: finished items are saved; continue with --resume")
+            errors.print(
+                f"[yellow]interrupted[/]: finished items are saved; continue with --resume {run_id}"
+            )
             raise typer.Exit(130) from None
     print_grade_summary(result.summary, output_format == "json")
     if result.skipped_rows:
@@ -183,9 +191,11 @@ def grade(
         console.print(f"results: {result.results_path}")
 
 
-def _run_with_progress(config: GradeConfig, db: Store, resume: str | None, show: bool):  # noqa: ANN202
+def _run_with_progress(
+    config: GradeConfig, db: Store, run_id: str | None, resume: bool, show: bool
+) -> GradeResult:
     if not show:
-        return run_grade(config, db, run_id=resume, resume=resume is not None)
+        return run_grade(config, db, run_id=run_id, resume=resume)
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -214,7 +224,7 @@ def _run_with_progress(config: GradeConfig, db: Store, resume: str | None, show:
                 bad=counters.parse_error,
             )
 
-        return run_grade(config, db, run_id=resume, resume=resume is not None, progress=update)
+        return run_grade(config, db, run_id=run_id, resume=resume, progress=update)
 
 
 def models() -> None:

@@ -200,7 +200,7 @@ def _alpha_rows(block: Mapping[str, Any], level: str) -> list[tuple[str, Mapping
         )
         rows.append((f"α {level}, judge vs each rater (median of {len(per)})", summary))
         rows.append((f"α {level}, judge as one more rater", alpha["judge_with_annotators"]))
-    if len(per) > 1:
+    if alpha["among_annotators"]["n"]:
         rows.append((f"α {level}, among raters (human ceiling)", alpha["among_annotators"]))
     return rows
 
@@ -234,19 +234,21 @@ def _print_criterion(cid: str, entry: Mapping[str, Any]) -> None:
         if key in entry["parsed"]:
             table.add_row(label, *(_est(entry[k].get(key)) for k in kinds))
     for level in ("ordinal", "interval"):
-        rows = [_alpha_rows(entry[k], level) for k in kinds]
-        for i, (label, _) in enumerate(rows[0]):
-            table.add_row(label, *(_est(r[i][1]) for r in rows))
+        rows = [dict(_alpha_rows(entry[k], level)) for k in kinds]
+        labels = list(dict.fromkeys(label for r in rows for label in r))
+        for label in labels:
+            table.add_row(label, *(_est(r.get(label)) for r in rows))
     console.print(table)
-    raters = entry["annotators"]
+    per_item = entry["max_ratings_per_item"]
+    named = f" from {entry['annotators']} named raters" if entry.get("annotator_names") else ""
     console.print(
         f"  {entry['n_items']} items, {entry['n_scored_and_labelled']} scored and labelled; "
-        f"{_status_text(entry['status'], entry['unlabelled'])}; "
-        f"{raters} rating{'s' if raters != 1 else ''} per item at most "
-        "(correlations use the raters' mean)",
+        f"{_status_text(entry['status'], entry['unlabelled'])}; at most {per_item} "
+        f"rating{'s' if per_item != 1 else ''} per item{named}"
+        + (" (correlations use their mean)" if per_item > 1 else ""),
         highlight=False,
     )
-    if raters <= 1:
+    if per_item <= 1:
         console.print(
             "  human ceiling (α among raters) needs two or more ratings per item; "
             "these labels have one",
