@@ -211,6 +211,11 @@ def test_compare_pointwise_json_and_forest(pointwise_results, tmp_path):
     assert d["n"] == 5 and d["p_value"] == pytest.approx(test.pvalue, abs=1e-9)
     assert d["significant"] is True and "significant at α=0.05" in d["sentence"]
     assert d["se_paired"] < d["se_naive"]
+    # Holm over the two comparisons: the smaller p doubles, the larger stays (step-down).
+    other = diffs[("s2", "s1")]
+    assert d["p_holm"] == pytest.approx(2 * d["p_value"])
+    assert other["p_holm"] == pytest.approx(max(2 * d["p_value"], other["p_value"]))
+    assert entry["multiple_comparisons"].startswith("2 of 2 differences significant")
     assert Path(report["plots"][0]).name == "forest_quality.png"
     assert Path(report["plots"][0]).read_bytes()[:8] == PNG_MAGIC
 
@@ -341,6 +346,8 @@ def test_meta_pairwise_json(tmp_path):
     assert pair["accuracy_excluding_ties"]["n_excluded"] == 2  # the tie label, the failure
     assert pair["accuracy_ties_half"]["value"] == pytest.approx((4 + 0.5 * 3) / 8)
     assert pair["position_consistency"]["value"] == pytest.approx(6 / 8)
+    # The AB order alone: A, A, A, A, B, (tie label), B, B -> 4 of 7 decisive labels.
+    assert pair["accuracy_original_order_only"]["value"] == pytest.approx(4 / 7)
     assert pair["status"]["failed"] == 1
     assert pair["confusion"]["counts"] == [[2, 0, 1], [1, 2, 1], [1, 0, 0]]
     assert pair["groups"]["length"]["n_items"] == 3
@@ -421,3 +428,16 @@ def test_table_shows_the_human_ceiling_with_two_raters(pointwise_results, tmp_pa
     assert result.exit_code == 0, result.output
     assert "among raters (human ceiling)" in result.output
     assert "at most 2 ratings per item" in result.output
+
+
+def test_by_criterion_is_refused_for_pairs_and_mixed_modes_are_refused(tmp_path):
+    path, js = _pairs(tmp_path)
+    result = runner.invoke(app, ["meta", str(path), "--by", "criterion"])
+    assert result.exit_code == 2 and "needs pointwise results" in result.output
+    point = _judgment("p", 99, criteria={"q": CriterionScore(status="ok", score=2.0)})
+    mixed = _write(tmp_path / "mixed.jsonl", [*js, point])
+    result = runner.invoke(app, ["audit", str(mixed)])
+    assert result.exit_code == 2
+    assert (
+        "mixes judging modes" in result.output and "pointwise (first on line 10)" in result.output
+    )

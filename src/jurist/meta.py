@@ -891,6 +891,11 @@ def _pair_figures(data: PairData, mask: NDArray[np.bool_], settings: Settings) -
         ).to_dict()
         out["accuracy_ties_half"] = S.pairwise_accuracy(verdict, label, ties="half", **kw).to_dict()
         out["kappa"] = S.pairwise_kappa(verdict, label, **kw).to_dict()
+        # What a judge asked in one order only would have reported: the gap to the merged
+        # accuracy is what position bias was hiding.
+        out["accuracy_original_order_only"] = S.pairwise_accuracy(
+            data.verdict_ab[mask], label, ties="exclude", **kw
+        ).to_dict()
         out["confusion"] = S.pairwise_confusion(verdict, label).to_dict()
     return out
 
@@ -1108,6 +1113,9 @@ def audit_report(
         }
         if data.scale is not None:
             entry["scale_use"] = S.scale_use(data.score, data.scale, groups=prompts).to_dict()
+            entry["scale_use"]["tie_rate_between"] = (
+                "two responses to the same prompt" if prompts is not None else "any two items"
+            )
         kinds: list[ScoreKind] = ["parsed"]
         if not np.isnan(data.expected).all():
             kinds.append("expected")
@@ -1281,16 +1289,41 @@ def compare_report(
                 "no prompt field: pass --prompt-field so differences are paired on prompts"
             )
         else:
-            entry["differences"] = [
-                _difference(values[keep], names[keep], prompts[keep], x, y, alpha)
-                for x, y in _pairs_to_compare(ranking, baseline, all_pairs)
-            ]
+            entry["differences"] = _holm(
+                [
+                    _difference(values[keep], names[keep], prompts[keep], x, y, alpha)
+                    for x, y in _pairs_to_compare(ranking, baseline, all_pairs)
+                ],
+                alpha,
+            )
+            tested = [d for d in entry["differences"] if d["p_holm"] is not None]
+            entry["multiple_comparisons"] = (
+                f"{sum(d['significant'] for d in tested)} of {len(tested)} differences "
+                f"significant at α={alpha:g}; {sum(d['significant_holm'] for d in tested)} "
+                f"after Holm's correction for {len(tested)} comparisons"
+            )
         note = _single_value_note(values)
         if note:
             entry["score_note"] = note
         criteria[data.criterion] = entry
     report["criteria"] = criteria
     return jsonable(report)
+
+
+def _holm(diffs: list[dict[str, Any]], alpha: float) -> list[dict[str, Any]]:
+    """Add Holm-adjusted p-values: with many neighbours compared, a few raw p < alpha are
+    expected by chance alone."""
+    tested = [d for d in diffs if d["p_value"] is not None and d["n"] >= 2]
+    order = sorted(range(len(tested)), key=lambda k: tested[k]["p_value"])
+    running = 0.0
+    for rank, k in enumerate(order):
+        running = max(running, min(1.0, (len(tested) - rank) * tested[k]["p_value"]))
+        tested[k]["p_holm"] = running
+        tested[k]["significant_holm"] = running < alpha
+    for d in diffs:
+        d.setdefault("p_holm", None)
+        d.setdefault("significant_holm", False)
+    return diffs
 
 
 def _difference(

@@ -146,11 +146,7 @@ class OpenAIBackend:
         started = time.perf_counter()
         try:
             response = await self._client.chat.completions.create(**kwargs)
-        except openai.BadRequestError as error:
-            if self._falls_back(error):
-                return await self.complete(request)
-            raise self._error(error) from None
-        except openai.UnprocessableEntityError as error:
+        except openai.APIStatusError as error:
             if self._falls_back(error):
                 return await self.complete(request)
             raise self._error(error) from None
@@ -179,10 +175,12 @@ class OpenAIBackend:
         )
 
     def _falls_back(self, error: openai.APIStatusError) -> bool:
-        """In auto mode, a server that rejects `json_schema` gets `json_object` + schema next."""
-        if self.structured != "auto":
+        """In auto mode, a server that rejects `json_schema` gets `json_object` + schema next.
+
+        llama-cpp-python's server rejects it with a validation error (as an HTTP 500)."""
+        if self.structured != "auto" or error.status_code not in (400, 422, 500):
             return False
-        if "response_format" in str(error) or "json_schema" in str(error):
+        if "response_format" in str(error) and "json_schema" in str(error):
             self.structured = "json_object"
             return True
         return False

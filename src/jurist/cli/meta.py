@@ -288,8 +288,9 @@ def _print_confusion(cm: Mapping[str, Any], title: str) -> None:
 
 
 _PAIR_ROWS = (
-    ("accuracy, ties excluded", "accuracy_excluding_ties"),
-    ("accuracy, ties as half", "accuracy_ties_half"),
+    ("accuracy, tie labels left out (judge tie = miss)", "accuracy_excluding_ties"),
+    ("accuracy, any tie against a decision = ½", "accuracy_ties_half"),
+    ("accuracy of the original order alone", "accuracy_original_order_only"),
     ("Cohen κ on A / B / tie", "kappa"),
     ("position consistency", "position_consistency"),
 )
@@ -316,7 +317,15 @@ def _print_pairs(pair: Mapping[str, Any]) -> None:
         _print_confusion(pair["confusion"], "human label x judge verdict")
     if "groups" in pair:
         table = Table(title="by group", title_justify="left")
-        for column in ("group", "n", "ok", "acc. excl. ties", "acc. ties ½", "κ", "consistency"):
+        for column in (
+            "group",
+            "n",
+            "ok",
+            "acc. (no tie labels)",
+            "acc. (ties ½)",
+            "κ",
+            "consistency",
+        ):
             table.add_column(column, justify="left" if column == "group" else "right")
         for name, g in pair["groups"].items():
             table.add_row(
@@ -434,7 +443,7 @@ def _print_pair_audit(pair: Mapping[str, Any]) -> None:
     if longer.get("human"):
         table.add_row("humans pick the longer response", _est(longer["human"]), "")
     if pair.get("accuracy_excluding_ties"):
-        table.add_row("accuracy, ties excluded", _est(pair["accuracy_excluding_ties"]), "")
+        table.add_row("accuracy, tie labels left out", _est(pair["accuracy_excluding_ties"]), "")
     v = pair["verdicts"]
     tie = pair["tie_rate"]
     table.add_row(
@@ -484,7 +493,7 @@ def _print_point_audit(cid: str, entry: Mapping[str, Any]) -> None:
         tie = "-" if use["tie_rate"] is None else f"{use['tie_rate']:.3f}"
         console.print(
             f"  scale use (n={use['n']}): {hist}; share of points used {use['share_used']:.2f}; "
-            f"tie rate {tie}",
+            f"tie rate {tie} (between {use['tie_rate_between']})",
             highlight=False,
         )
     for kind, verb in entry["verbosity"].items():
@@ -618,7 +627,10 @@ def _print_point_compare(cid: str, entry: Mapping[str, Any], score: str, alpha: 
     if entry.get("note"):
         console.print(f"  [yellow]{entry['note']}[/]", highlight=False)
     for d in entry["differences"]:
-        console.print(f"  {d['sentence']}", highlight=False)
+        holm = "" if d.get("p_holm") is None else f"; Holm-adjusted p={d['p_holm']:.2g}"
+        console.print(f"  {d['sentence']}{holm}", highlight=False)
+    if entry.get("multiple_comparisons"):
+        console.print(f"  {entry['multiple_comparisons']}", highlight=False)
 
 
 def _print_pair_compare(pair: Mapping[str, Any]) -> None:

@@ -38,6 +38,15 @@ Embed = Callable[[list[str]], np.ndarray]
 ID_MAX = 40
 QUESTION_MAX = 300
 DESCRIPTOR_MAX = 200
+# Text a model writes may not hold '<': the answer forms show placeholders in angle brackets
+# and small models copy them. Nor quotes, backslashes or control characters, so the pattern
+# needs no JSON escapes. The length is in the pattern too, because grammar converters that
+# honour `pattern` ignore minLength / maxLength.
+TEXT_CHAR = r'[^<"\\\x00-\x1f]'
+ID_PATTERN = f"^[A-Za-z][A-Za-z0-9_]{{0,{ID_MAX - 1}}}$"
+# Checklist items are statements about the response (never open questions); starting them
+# so makes a constrained model write one.
+CHECK_PREFIX = "The response "
 # Weights a model may give, as enums: grammar converters honour an enum more reliably than
 # minimum/maximum, and answers from backends without constrained decoding are clipped.
 LIKERT_WEIGHTS = (1, 2, 3)
@@ -73,8 +82,14 @@ class GenerationResult(BaseModel):
 # --- JSON schemas -----------------------------------------------------------------------
 
 
-def _string(max_length: int) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "maxLength": max_length}
+def _string(max_length: int, prefix: str = "") -> dict[str, Any]:
+    """A bounded free-text field; `prefix` (plain words only) is what it must start with."""
+    pattern = f"^{prefix}{TEXT_CHAR}{{1,{max_length - len(prefix)}}}$"
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": pattern}
+
+
+def _id() -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": ID_PATTERN}
 
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +112,7 @@ def scale_schema(bounds: tuple[int, int]) -> dict[str, Any]:
 
 
 def criterion_schema(bounds: tuple[int, int], *, weight: bool = False) -> dict[str, Any]:
-    properties: dict[str, Any] = {"id": _string(ID_MAX), "question": _string(QUESTION_MAX)}
+    properties: dict[str, Any] = {"id": _id(), "question": _string(QUESTION_MAX)}
     if weight:
         properties["weight"] = {"type": "integer", "enum": list(LIKERT_WEIGHTS)}
     properties["scale"] = scale_schema(bounds)
@@ -105,7 +120,7 @@ def criterion_schema(bounds: tuple[int, int], *, weight: bool = False) -> dict[s
 
 
 def check_schema(*, kind: bool = False, weight: bool = False) -> dict[str, Any]:
-    properties: dict[str, Any] = {"id": _string(ID_MAX), "text": _string(QUESTION_MAX)}
+    properties: dict[str, Any] = {"id": _id(), "text": _string(QUESTION_MAX, CHECK_PREFIX)}
     if kind:
         properties["kind"] = {"type": "string", "enum": ["required", "optional"]}
     if weight:
@@ -521,13 +536,39 @@ class ContrastiveResult(BaseModel):
         return self.accepted[0] if self.accepted else None
 
 
+_SIDES: dict[str, Literal["A", "B", "tie"]] = {
+    "a": "A",
+    "response": "A",
+    "a>b": "A",
+    "b": "B",
+    "response_b": "B",
+    "b>a": "B",
+    "tie": "tie",
+}
+# Where a preference is looked for: `preferred` (our own files) and `preference` (the
+# benchmark loaders in jurist.datasets).
+LABEL_KEYS = ("preferred", "preference")
+
+
+def preference_label(item: Item, key: str | None = None) -> Literal["A", "B", "tie"] | None:
+    """Which response people preferred ('A' = `response`), 'tie', or None when unlabelled.
+
+    `key` names the label; by default `preferred`, then `preference`, is used.
+    """
+    keys = (key,) if key is not None else LABEL_KEYS
+    value = next((item.labels[k] for k in keys if item.labels.get(k) is not None), None)
+    return None if value is None else _SIDES.get(str(value).strip().lower())
+
+
 def _preferred_side(item: Item, preferred: Literal["A", "B"] | None) -> Literal["A", "B"]:
-    value = preferred if preferred is not None else item.labels.get("preferred")
-    side = {"a": "A", "response": "A", "b": "B", "response_b": "B"}.get(str(value).strip().lower())
-    if side is None or item.response is None or item.response_b is None:
+    side = _SIDES.get(preferred.strip().lower()) if preferred is not None else None
+    side = side or preference_label(item)
+    if side not in ("A", "B") or item.response is None or item.response_b is None:
+        value = preferred if preferred is not None else {k: item.labels.get(k) for k in LABEL_KEYS}
         raise ValueError(
             f"item {item.id!r}: contrastive generation needs response, response_b and which one "
-            f"was preferred ('A' or 'B', from preferred= or labels['preferred']); got {value!r}"
+            f"was preferred ('A' or 'B', from preferred= or labels['preferred'] / "
+            f"labels['preference']); got {value!r}"
         )
     return "A" if side == "A" else "B"
 

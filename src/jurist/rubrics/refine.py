@@ -26,6 +26,7 @@ from jurist.rubrics.generate import (
     criterion_from_answer,
     criterion_schema,
     finish_rubric,
+    preference_label,
     request_rubric,
 )
 from jurist.rubrics.lint import Finding
@@ -277,6 +278,9 @@ class RefineReport(BaseModel):
     drops: list[Drop] = Field(default_factory=list)
     reweights: list[Reweight] = Field(default_factory=list)
     rejected: list[Rejection] = Field(default_factory=list)
+    # Checks that were not made, and why (too few pairs, no embedding model): an unchanged
+    # criterion was not necessarily found sound.
+    notes: list[str] = Field(default_factory=list)
     rounds: int = 0
 
     def merged(self, other: RefineReport) -> RefineReport:
@@ -285,6 +289,7 @@ class RefineReport(BaseModel):
             drops=[*self.drops, *other.drops],
             reweights=[*self.reweights, *other.reweights],
             rejected=[*self.rejected, *other.rejected],
+            notes=[*self.notes, *other.notes],
             rounds=self.rounds + other.rounds,
         )
 
@@ -297,6 +302,7 @@ class RefineReport(BaseModel):
         out += [f"dropped {d.id}: {d.reason}" for d in self.drops]
         out += [f"weight {w.id}: {w.old:g} -> {w.new:g} ({w.reason})" for w in self.reweights]
         out += [f"kept {r.id}: decomposition rejected ({r.reason})" for r in self.rejected]
+        out += [f"note: {note}" for note in self.notes]
         return out
 
 
@@ -357,19 +363,48 @@ def plan_pruning(
     redundancy: float | None = 0.9,
     reweight: bool = True,
     min_n: int = 10,
+    threshold: float = 0.5,
+    embed: Embed | None = None,
+    text_redundancy: float | None = 0.9,
 ) -> RefineReport:
     """Drops and weights for the Likert criteria, from their scores (and, given labelled
-    pairs, their agreement with people). Checklist items are left alone: their weights
-    encode penalties and gates that scores cannot second-guess."""
+    pairs, their agreement with people; given `embed`, their wording). Checklist items are
+    left alone: their weights encode penalties and gates that scores cannot second-guess.
+
+    A criterion is misaligned when it agrees with people on fewer than `threshold` of at
+    least `min_n` decided pairs; with fewer pairs it is kept and a note says so.
+    """
     ids = [criterion.id for criterion in rubric.criteria]
     normalised = normalised_scores(rubric, scores)
     drops: list[Drop] = []
+    notes: list[str] = []
     agreements: dict[str, float | None] = {}
-    if pref_scores:
+    if pref_scores is not None:
         mine = {key: pref_scores[key] for key in ids if key in pref_scores}
-        agreements = {key: entry.agreement for key, entry in alignment(mine).items()}
-        for misfit in misaligned_criteria(mine, min_n=min_n):
-            drops.append(Drop(id=misfit.id, reason=misfit.reason))
+        entries = alignment(mine)
+        agreements = {key: entry.agreement for key, entry in entries.items()}
+        for misfit in misaligned_criteria(mine, min_n=min_n, threshold=threshold):
+            rule = (
+                f"agreement {misfit.agreement:.2f} < {threshold:g}, "
+                f"judged on >= {min_n} decided pairs"
+            )
+            drops.append(Drop(id=misfit.id, reason=f"{misfit.reason}; {rule}"))
+        if not entries:
+            notes.append("alignment not judged: no labelled pair was scored")
+        for key, entry in entries.items():
+            if entry.decided < min_n:
+                notes.append(
+                    f"alignment of {key} not judged: {entry.decided} decided pairs "
+                    f"(of {entry.decided + entry.ties + entry.missing}), fewer than {min_n}"
+                )
+    if embed is not None and text_redundancy is not None:
+        dropped_ids = {d.id for d in drops}
+        order = [key for key in ids if key not in dropped_ids]
+        rank = {key: value for key, value in agreements.items() if value is not None}
+        order.sort(key=lambda key: -rank.get(key, -math.inf))  # stable: ties keep order
+        texts = {key: rubric.criterion(key).question for key in order}
+        for twin in redundant_by_text(texts, embed, text_redundancy):
+            drops.append(Drop(id=twin.id, reason=twin.reason))
     if redundancy is not None:
         remaining = {key: normalised[key] for key in ids if key in normalised}
         remaining = {
@@ -399,7 +434,7 @@ def plan_pruning(
                         f"{total:g}, from {matrix.shape[0]} graded items"
                     )
                     reweights.append(Reweight(id=key, old=old[key], new=weight, reason=reason))
-    return RefineReport(drops=drops, reweights=reweights)
+    return RefineReport(drops=drops, reweights=reweights, notes=notes)
 
 
 # --- judge-driven decomposition ---------------------------------------------------------
@@ -533,6 +568,41 @@ def _tied_items(items: Sequence[Item], values: np.ndarray, k: int) -> list[Item]
     return [item for item, value in zip(items, values, strict=True) if value == mode][:k]
 
 
+def pair_sides(pair: Item) -> tuple[Item, Item]:
+    """The two responses of a pair as single-response items (ids `ID#A`, `ID#B`), so a
+    pointwise grader sees each alone."""
+    if pair.response is None or pair.response_b is None:
+        raise ValueError(f"item {pair.id!r} is not a pair: it needs response and response_b")
+    first = pair.model_copy(update={"id": f"{pair.id}#A", "response_b": None})
+    second = pair.model_copy(
+        update={"id": f"{pair.id}#B", "response": pair.response_b, "response_b": None}
+    )
+    return first, second
+
+
+async def preference_scores(
+    rubric: Rubric, pairs: Sequence[Item], grade_fn: GradeFn, *, label: str | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per Likert criterion, the scores of the preferred and of the rejected responses of
+    the pairs labelled 'A' or 'B' (ties and unlabelled pairs say nothing about direction)."""
+    chosen: list[Item] = []
+    other: list[Item] = []
+    for pair in pairs:
+        side = preference_label(pair, label)
+        if side in ("A", "B"):
+            first, second = pair_sides(pair)
+            chosen.append(first if side == "A" else second)
+            other.append(second if side == "A" else first)
+    if not chosen:
+        return {}
+    preferred, rejected = await grade_fn(rubric, chosen), await grade_fn(rubric, other)
+    return {
+        c.id: (np.asarray(preferred[c.id], float), np.asarray(rejected[c.id], float))
+        for c in rubric.criteria
+        if c.id in preferred and c.id in rejected
+    }
+
+
 async def refine_rubric(
     rubric: Rubric,
     items: Sequence[Item],
@@ -547,12 +617,23 @@ async def refine_rubric(
     samples: int = 3,
     temperature: float = 0.7,
     seed: int = 0,
+    pairs: Sequence[Item] = (),
+    label: str | None = None,
+    min_pairs: int = 10,
+    agreement_threshold: float = 0.5,
+    embed: Embed | None = None,
+    text_redundancy: float | None = 0.9,
 ) -> tuple[Rubric, RefineReport]:
     """Grade, split the criteria that separate nothing, and repeat up to `depth` rounds;
-    then (with `prune`) grade once more to drop redundant criteria and re-weight.
+    then (with `prune`) grade once more to drop misaligned and redundant criteria and
+    re-weight the rest.
 
     `grade_fn(rubric, items)` returns raw scores per criterion id per item (NaN where
-    grading failed). `apply_refinement(rubric, report)` reproduces the returned rubric.
+    grading failed). Labelled `pairs` (see `preference_label`) are graded one response at a
+    time to find criteria that side with the rejected response (`min_pairs`,
+    `agreement_threshold`); pass their `pair_sides` as `items` too and a caching grader
+    pays for each response once. `embed` turns on the wording check (`text_redundancy`).
+    `apply_refinement(rubric, report)` reproduces the returned rubric.
     """
     items = list(items)
     current, report = rubric, RefineReport()
@@ -581,7 +662,17 @@ async def refine_rubric(
             break
         current = apply_refinement(current, step)
     if prune:
-        pruning = plan_pruning(current, await grade_fn(current, items), redundancy=redundancy)
+        pref = await preference_scores(current, pairs, grade_fn, label=label) if pairs else None
+        pruning = plan_pruning(
+            current,
+            await grade_fn(current, items),
+            pref_scores=pref,
+            redundancy=redundancy,
+            min_n=min_pairs,
+            threshold=agreement_threshold,
+            embed=embed,
+            text_redundancy=text_redundancy,
+        )
         current = apply_refinement(current, pruning)
         report = report.merged(pruning)
     return current, report
