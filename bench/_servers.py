@@ -47,7 +47,9 @@ def serve(command: list[str], ready_path: str, port: int, log: Path) -> Iterator
             process.kill()
 
 
-def llama_cpp_python_server(model: Path, log: Path, n_ctx: int = 8192) -> contextlib.AbstractContextManager[str]:
+def llama_cpp_python_server(
+    model: Path, log: Path, n_ctx: int = 8192
+) -> contextlib.AbstractContextManager[str]:
     port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "gemma",
@@ -57,7 +59,7 @@ def llama_cpp_python_server(model: Path, log: Path, n_ctx: int = 8192) -> contex
     return serve(command, "/v1/models", port, log)
 
 
-INSTANT_SERVER = r'''
+INSTANT_SERVER = r"""
 import asyncio, json, sys
 BODY = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": sys.argv[2]}, "finish_reason": "stop"}],
@@ -78,7 +80,7 @@ async def main():
     async with server:
         await server.serve_forever()
 asyncio.run(main())
-'''
+"""
 
 
 @contextlib.contextmanager

@@ -40,13 +40,19 @@ def bench_items(n: int) -> list[Item]:
     items = []
     for item in load_preset("summeval", limit=n):
         excerpt = str(item.input)[:400]
-        items.append(item.model_copy(update={"input": f"Summarise this article:\n{excerpt}", "reference": None}))
+        items.append(
+            item.model_copy(
+                update={"input": f"Summarise this article:\n{excerpt}", "reference": None}
+            )
+        )
     return items
 
 
 def fluency_rubric():
     full = load_rubric(REPO / "src" / "jurist" / "presets" / "summeval.yaml")
-    return rubric_from_dict({"name": "fluency", "criteria": [full.criterion("fluency").model_dump()]})
+    return rubric_from_dict(
+        {"name": "fluency", "criteria": [full.criterion("fluency").model_dump()]}
+    )
 
 
 async def plain_loop(url: str, requests: list[dict], concurrency: int) -> float:
@@ -68,7 +74,9 @@ async def plain_loop(url: str, requests: list[dict], concurrency: int) -> float:
     return elapsed
 
 
-async def jurist_run(url: str, items: list[Item], concurrency: int, judge: PointwiseJudge) -> tuple[float, int]:
+async def jurist_run(
+    url: str, items: list[Item], concurrency: int, judge: PointwiseJudge
+) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "s.sqlite") as store:
         backend = OpenAIBackend("gemma", base_url=url, timeout=600, structured="json_object")
         runner = Runner(backend, judge, store, RunOptions(concurrency=concurrency))
@@ -101,7 +109,10 @@ def overhead(n: int, concurrency: int) -> None:
     answer = json.dumps({"rationale": "fine", "score": 3})
     rows = [{"id": f"x{k}", "input": f"question {k}", "response": "an answer"} for k in range(n)]
     rubric = rubric_from_dict(
-        {"name": "r", "criteria": [{"id": "q", "question": "Good?", "scale": {1: "bad", 2: "ok", 3: "good"}}]}
+        {
+            "name": "r",
+            "criteria": [{"id": "q", "question": "Good?", "scale": {1: "bad", 2: "ok", 3: "good"}}],
+        }
     )
     judge = PointwiseJudge(rubric, JudgeOptions(want_logprobs=False))
     items = [Item(id=r["id"], input=r["input"], response=r["response"]) for r in rows]
@@ -131,19 +142,29 @@ def overhead(n: int, concurrency: int) -> None:
     assert result.summary["ok"] == n, result.summary
     per_plain = plain_cpu / n * 1000
     per_jurist = jurist_cpu / n * 1000
-    print(f"\nCPU per judgment against an instant server ({n} judgments, concurrency {concurrency}):")
+    print(
+        f"\nCPU per judgment against an instant server ({n} judgments, concurrency {concurrency}):"
+    )
     print(f"  plain openai loop : {per_plain:.3f} ms CPU ({n / wall:.0f} calls/s)")
-    print(f"  jurist grade      : {per_jurist:.3f} ms CPU ({n / jurist_wall:.0f} judgments/s; "
-          "prompt rendering, parsing, SQLite cache + run store, results.jsonl)")
-    print(f"  jurist overhead   : {per_jurist - per_plain:.3f} ms per judgment "
-          f"(ratio jurist/plain CPU = {per_jurist / per_plain:.2f}; target overhead < 1 ms)")
+    print(
+        f"  jurist grade      : {per_jurist:.3f} ms CPU ({n / jurist_wall:.0f} judgments/s; "
+        "prompt rendering, parsing, SQLite cache + run store, results.jsonl)"
+    )
+    print(
+        f"  jurist overhead   : {per_jurist - per_plain:.3f} ms per judgment "
+        f"(ratio jurist/plain CPU = {per_jurist / per_plain:.2f}; target overhead < 1 ms)"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=200, help="pointwise items (one judgment each)")
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds the items are split into")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="alternating rounds the items are split into"
+    )
     parser.add_argument("--overhead-n", type=int, default=3000)
     parser.add_argument("--skip-model", action="store_true", help="only the CPU overhead part")
     args = parser.parse_args()
@@ -154,8 +175,13 @@ def main() -> None:
         chunks = [items[i :: args.rounds] for i in range(args.rounds)]
         plain_time = jurist_time = 0.0
         parse_errors = 0
-        with tempfile.TemporaryDirectory() as folder, llama_cpp_python_server(default_model_path(), Path(folder) / "log") as url:
-            asyncio.run(plain_loop(url, request_bodies(items[:2], judge), 1))  # load and warm the model
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            llama_cpp_python_server(default_model_path(), Path(folder) / "log") as url,
+        ):
+            asyncio.run(
+                plain_loop(url, request_bodies(items[:2], judge), 1)
+            )  # load and warm the model
             for round_number, chunk in enumerate(chunks):
                 bodies = request_bodies(chunk, judge)
                 order = ("plain", "jurist") if round_number % 2 == 0 else ("jurist", "plain")
@@ -163,13 +189,19 @@ def main() -> None:
                     if who == "plain":
                         plain_time += asyncio.run(plain_loop(url, bodies, args.concurrency))
                     else:
-                        elapsed, errors = asyncio.run(jurist_run(url, chunk, args.concurrency, judge))
+                        elapsed, errors = asyncio.run(
+                            jurist_run(url, chunk, args.concurrency, judge)
+                        )
                         jurist_time += elapsed
                         parse_errors += errors
         n = len(items)
-        print(f"llama_cpp.server, Gemma 3 270M, {n} pointwise judgments, concurrency {args.concurrency}:")
+        print(
+            f"llama_cpp.server, Gemma 3 270M, {n} pointwise judgments, concurrency {args.concurrency}:"
+        )
         print(f"  plain asyncio + openai loop : {n / plain_time:.3f} judgments/s")
-        print(f"  jurist Runner               : {n / jurist_time:.3f} judgments/s ({parse_errors} parse errors)")
+        print(
+            f"  jurist Runner               : {n / jurist_time:.3f} judgments/s ({parse_errors} parse errors)"
+        )
         print(f"  ratio jurist / ceiling      : {plain_time / jurist_time:.3f} (target >= 0.95)")
     overhead(args.overhead_n, 8)
 

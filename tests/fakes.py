@@ -15,7 +15,9 @@ class ScriptedBackend:
 
     name = "fake"
 
-    def __init__(self, answer: Callable[[Request, int], str | BackendError], model: str = "m") -> None:
+    def __init__(
+        self, answer: Callable[[Request, int], str | BackendError], model: str = "m"
+    ) -> None:
         self.model = model
         self._answer = answer
         self.requests: list[Request] = []
@@ -32,7 +34,12 @@ class ScriptedBackend:
                 value = str(json.loads(result).get("score", json.loads(result).get("verdict")))
             except (json.JSONDecodeError, AttributeError):
                 value = None
-            slots.append({c: math.log(0.7 if c == value else 0.3 / (len(slot.choices) - 1)) for c in slot.choices})
+            slots.append(
+                {
+                    c: math.log(0.7 if c == value else 0.3 / (len(slot.choices) - 1))
+                    for c in slot.choices
+                }
+            )
         return Completion(text=result, slot_logprobs=slots, prompt_tokens=10, completion_tokens=5)
 
     async def aclose(self) -> None:

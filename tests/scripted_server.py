@@ -33,7 +33,12 @@ def chat_response(text: str) -> bytes:
 
 
 def http(status: str, body: bytes, headers: dict[str, str] | None = None) -> bytes:
-    lines = [f"HTTP/1.1 {status}", "Content-Type: application/json", f"Content-Length: {len(body)}", "Connection: close"]
+    lines = [
+        f"HTTP/1.1 {status}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+    ]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
@@ -97,7 +102,9 @@ class ScriptedServer:
             if kind == "ok":
                 writer.write(http("200 OK", chat_response(str(arg))))
             elif kind == "429":
-                error = json.dumps({"error": {"message": "slow down", "type": "rate_limit"}}).encode()
+                error = json.dumps(
+                    {"error": {"message": "slow down", "type": "rate_limit"}}
+                ).encode()
                 writer.write(http("429 Too Many Requests", error, {"Retry-After": str(arg)}))
             elif kind == "500":
                 writer.write(http("500 Internal Server Error", b'{"error": {"message": "boom"}}'))

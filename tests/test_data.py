@@ -13,19 +13,36 @@ def jsonl(tmp_path, rows, name="data.jsonl"):
 
 
 def test_jsonl_field_mapping_and_multi_turn(tmp_path):
-    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}, {"role": "user", "content": "and?"}]
-    path = jsonl(tmp_path, [{"q": chat, "a": "fine", "ref": "ok", "key": "x1", "human": 4, "model": "m"}])
-    fields = FieldMap(input="q", response="a", reference="ref", id="key", labels=("human",), keep=("model",))
+    chat = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "and?"},
+    ]
+    path = jsonl(
+        tmp_path, [{"q": chat, "a": "fine", "ref": "ok", "key": "x1", "human": 4, "model": "m"}]
+    )
+    fields = FieldMap(
+        input="q", response="a", reference="ref", id="key", labels=("human",), keep=("model",)
+    )
     (item,) = read_items(path, fields)
     assert item.id == "x1" and item.is_multi_turn and item.input[2].content == "and?"
-    assert item.reference == "ok" and item.labels == {"human": 4} and item.metadata == {"model": "m"}
+    assert (
+        item.reference == "ok" and item.labels == {"human": 4} and item.metadata == {"model": "m"}
+    )
 
 
 def test_invalid_json_names_file_and_line(tmp_path):
-    path = jsonl(tmp_path, [{"input": "a", "response": "b"}, '{"input": "broken', {"input": "c", "response": "d"}])
+    path = jsonl(
+        tmp_path,
+        [{"input": "a", "response": "b"}, '{"input": "broken', {"input": "c", "response": "d"}],
+    )
     with pytest.raises(DataError) as error:
         list(read_items(path))
-    assert error.value.row == 2 and str(path) in str(error.value) and "invalid JSON" in str(error.value)
+    assert (
+        error.value.row == 2
+        and str(path) in str(error.value)
+        and "invalid JSON" in str(error.value)
+    )
 
 
 def test_missing_field_names_row_and_field(tmp_path):
@@ -37,7 +54,13 @@ def test_missing_field_names_row_and_field(tmp_path):
 def test_skip_bad_rows_records_every_skipped_row(tmp_path):
     path = jsonl(
         tmp_path,
-        [{"input": "a", "response": "b"}, "not json", {"input": "c"}, {"input": "d", "response": "e"}, "[1, 2]"],
+        [
+            {"input": "a", "response": "b"},
+            "not json",
+            {"input": "c"},
+            {"input": "d", "response": "e"},
+            "[1, 2]",
+        ],
     )
     report = ReadReport()
     items = list(read_items(path, skip_bad_rows=True, report=report))
@@ -55,14 +78,18 @@ def test_csv_rows_are_numbered_like_a_spreadsheet(tmp_path):
 
 def test_csv_chat_json_cell_becomes_messages(tmp_path):
     path = tmp_path / "d.csv"
-    pd.DataFrame({"input": [json.dumps([{"role": "user", "content": "hi"}])], "response": ["yo"]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"input": [json.dumps([{"role": "user", "content": "hi"}])], "response": ["yo"]}
+    ).to_csv(path, index=False)
     (item,) = read_items(path)
     assert item.is_multi_turn and item.input[0].content == "hi"
 
 
 def test_parquet_and_duplicate_ids(tmp_path):
     path = tmp_path / "d.parquet"
-    pd.DataFrame({"id": ["a", "b", "a"], "input": ["x", "y", "z"], "response": ["1", "2", "3"]}).to_parquet(path)
+    pd.DataFrame(
+        {"id": ["a", "b", "a"], "input": ["x", "y", "z"], "response": ["1", "2", "3"]}
+    ).to_parquet(path)
     with pytest.raises(DataError, match=r"row 3, field 'id': duplicate id 'a'"):
         list(read_items(path, FieldMap(id="id")))
     items = list(read_items(path, FieldMap(id="id"), skip_bad_rows=True))

@@ -14,7 +14,10 @@ from jurist.runner import RetryPolicy, Runner, RunOptions
 from scripted_server import ScriptedServer
 
 RUBRIC = rubric_from_dict(
-    {"name": "r", "criteria": [{"id": "q", "question": "Good?", "scale": {1: "bad", 2: "ok", 3: "good"}}]}
+    {
+        "name": "r",
+        "criteria": [{"id": "q", "question": "Good?", "scale": {1: "bad", 2: "ok", 3: "good"}}],
+    }
 )
 GOOD = json.dumps({"rationale": "fine", "score": 3})
 
@@ -25,7 +28,13 @@ def item_number(prompt: str) -> int:
 
 # What each item's first request meets; later requests are answered normally, except for
 # the items that always fail or always answer garbage.
-FIRST = {0: ("429", "0.2"), 1: ("500", None), 2: ("hang", 3.0), 3: ("drop", None), 4: ("malformed", None)}
+FIRST = {
+    0: ("429", "0.2"),
+    1: ("500", None),
+    2: ("hang", 3.0),
+    3: ("drop", None),
+    4: ("malformed", None),
+}
 
 
 def behave(prompt: str, n: int):
@@ -49,25 +58,40 @@ async def test_faults_end_ok_or_explicitly_failed(store):
     with ScriptedServer(behave) as server:
         backend = OpenAIBackend("m", base_url=server.url, timeout=1.0)
         options = RunOptions(
-            concurrency=3, parse_retries=1, timeout=1.0, retry=RetryPolicy(max_attempts=3, base_delay=0.01)
+            concurrency=3,
+            parse_retries=1,
+            timeout=1.0,
+            retry=RetryPolicy(max_attempts=3, base_delay=0.01),
         )
         judge = PointwiseJudge(RUBRIC, JudgeOptions(want_logprobs=False))
         results = []
-        runner = Runner(backend, judge, store, options, on_result=results.append, sleep=record_sleep)
+        runner = Runner(
+            backend, judge, store, options, on_result=results.append, sleep=record_sleep
+        )
         await runner.run(items, "faults")
         await backend.aclose()
         counts = dict(server.counts)
 
     by_id = {j.item_id: j for j in results}
-    assert sorted(by_id) == sorted(i.id for i in items) and len(results) == len(items)  # none lost or doubled
+    assert sorted(by_id) == sorted(i.id for i in items) and len(results) == len(
+        items
+    )  # none lost or doubled
     assert store.result_count("faults") == len(items)
     for k in (0, 1, 2, 3, 4, 7, 8, 9):
         assert by_id[f"i{k}"].status == "ok", by_id[f"i{k}"]
         assert by_id[f"i{k}"].criteria["q"].score == 3
     failed = by_id["i5"].criteria["q"]
-    assert by_id["i5"].status == "failed" and "HTTP 500" in failed.error and "3 attempts" in failed.error
+    assert (
+        by_id["i5"].status == "failed"
+        and "HTTP 500" in failed.error
+        and "3 attempts" in failed.error
+    )
     bad = by_id["i6"].criteria["q"]
-    assert by_id["i6"].status == "parse_error" and bad.raw == "I would rather not say." and bad.score is None
+    assert (
+        by_id["i6"].status == "parse_error"
+        and bad.raw == "I would rather not say."
+        and bad.score is None
+    )
     assert 0.2 in sleeps  # the server's Retry-After was honoured
     prompt_counts = {item_number(p): c for p, c in counts.items()}
     assert prompt_counts[5] == 3  # max_attempts, then given up
@@ -93,7 +117,9 @@ async def test_api_key_never_reaches_errors_or_store(store, monkeypatch):
     monkeypatch.setenv("JURIST_TEST_KEY", secret)
     items = [Item(id="i5", input="question number 5", response="a")]
     with ScriptedServer(behave) as server:
-        backend = OpenAIBackend("m", base_url=server.url, api_key_env="JURIST_TEST_KEY", timeout=2.0)
+        backend = OpenAIBackend(
+            "m", base_url=server.url, api_key_env="JURIST_TEST_KEY", timeout=2.0
+        )
         options = RunOptions(retry=RetryPolicy(max_attempts=1))
         results = []
         runner = Runner(backend, PointwiseJudge(RUBRIC), store, options, on_result=results.append)
@@ -107,7 +133,13 @@ async def test_api_key_never_reaches_errors_or_store(store, monkeypatch):
 
 @pytest.mark.parametrize(
     ("failures", "retry_after", "low", "high"),
-    [(1, None, 0.25, 0.5), (3, None, 1.0, 2.0), (10, None, 15.0, 30.0), (2, 7.0, 7.0, 7.0), (1, 500.0, 120.0, 120.0)],
+    [
+        (1, None, 0.25, 0.5),
+        (3, None, 1.0, 2.0),
+        (10, None, 15.0, 30.0),
+        (2, 7.0, 7.0, 7.0),
+        (1, 500.0, 120.0, 120.0),
+    ],
 )
 def test_retry_policy_backoff_jitter_and_retry_after(failures, retry_after, low, high):
     import random

@@ -34,7 +34,15 @@ def results(result) -> list[dict]:
 
 def test_pointwise_summeval_every_criterion(judge, store, tmp_path, shared_data, monkeypatch):
     monkeypatch.setenv("JURIST_DATA", str(shared_data))
-    result = grade(store, tmp_path, rubric_path=str(PRESETS / "summeval.yaml"), preset="summeval", limit=2, judge=judge, max_tokens=160)
+    result = grade(
+        store,
+        tmp_path,
+        rubric_path=str(PRESETS / "summeval.yaml"),
+        preset="summeval",
+        limit=2,
+        judge=judge,
+        max_tokens=160,
+    )
     rows = results(result)
     assert [r["status"] for r in rows] == ["ok", "ok"]  # constrained decoding: no parse errors
     for row in rows:
@@ -46,7 +54,9 @@ def test_pointwise_summeval_every_criterion(judge, store, tmp_path, shared_data,
                 assert 1 <= score["expected"] <= 5
                 assert abs(sum(score["distribution"].values()) - 1) < 1e-5
     summary = result.summary["criteria"]["coherence"]
-    assert summary["n"] == 2 and result.summary["parse_error"] == 0 and result.summary["failed"] == 0
+    assert (
+        summary["n"] == 2 and result.summary["parse_error"] == 0 and result.summary["failed"] == 0
+    )
 
 
 def test_pointwise_joint_with_reference(judge, store, tmp_path, shared_data, monkeypatch):
@@ -107,4 +117,7 @@ def test_cli_main_job_on_embedded_judge_then_rerun_is_free(gemma_path, tmp_path,
     summary = json.loads(first.stdout)
     assert summary["items"] == 1 and summary["ok"] == 1 and summary["model_calls"] == 1
     second = CliRunner().invoke(app, args)
-    assert json.loads(second.stdout)["model_calls"] == 0 and json.loads(second.stdout)["cache_hits"] == 1
+    assert (
+        json.loads(second.stdout)["model_calls"] == 0
+        and json.loads(second.stdout)["cache_hits"] == 1
+    )

@@ -41,7 +41,7 @@ def test_echo_then_answer_takes_the_answer():
 
 
 def test_out_of_range_and_non_integer_are_errors_not_clamped():
-    with pytest.raises(ParseError, match="not an integer in 1..5"):
+    with pytest.raises(ParseError, match=r"not an integer in 1\.\.5"):
         parse_score('{"rationale": "x", "score": 9}', POINTS)
     with pytest.raises(ParseError):
         parse_score('{"rationale": "x", "score": 3.5}', POINTS)

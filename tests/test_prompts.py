@@ -1,5 +1,4 @@
 import math
-import os
 
 from jurist.backends.openai import slot_logprobs_from_tokens
 from jurist.completion import ScoreSlot
@@ -13,7 +12,11 @@ RUBRIC = rubric_from_dict(
     {
         "name": "r",
         "criteria": [
-            {"id": "first", "question": "Is it accurate?", "scale": {1: "no", 2: "partly", 3: "yes"}},
+            {
+                "id": "first",
+                "question": "Is it accurate?",
+                "scale": {1: "no", 2: "partly", 3: "yes"},
+            },
             {"id": "second", "question": "Is it clear?", "scale": {1: "no", 2: "partly", 3: "yes"}},
         ],
     }
@@ -36,12 +39,16 @@ def test_prompt_order_shares_the_item_prefix_across_criteria():
     # Fixed instructions, then the item, then the criterion: the criterion comes last.
     for prompt, question in zip(prompts, ["Is it accurate?", "Is it clear?"], strict=True):
         assert prompt.index("the question") < prompt.index("the answer") < prompt.index(question)
-    common = os.path.commonprefix(prompts)
+    common = prompts[0][: next(i for i, (a, b) in enumerate(zip(*prompts, strict=False)) if a != b)]
     assert "the answer" in common and "Is it accurate?" not in common
 
 
 def test_multi_turn_input_is_a_transcript():
-    item = Item(id="x", input=[Message(role="user", content="hi"), Message(role="assistant", content="hello")], response=None)
+    item = Item(
+        id="x",
+        input=[Message(role="user", content="hi"), Message(role="assistant", content="hello")],
+        response=None,
+    )
     prompt = PointwiseJudge(RUBRIC).calls(item)[0].request.messages[0]["content"]
     assert "<conversation>\n[user]\nhi\n\n[assistant]\nhello\n</conversation>" in prompt
     assert "assistant's turns in the conversation above are the response" in prompt

@@ -23,7 +23,11 @@ criteria:
 def jurist(*args: str, env: dict[str, str]) -> subprocess.Popen:
     code = "from jurist.cli import main; main()"
     return subprocess.Popen(
-        [sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", code, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -34,7 +38,12 @@ def read_results(path: Path) -> list[dict]:
 
 def test_sigkill_then_resume_repeats_no_finished_call(tmp_path):
     data = tmp_path / "items.jsonl"
-    data.write_text("".join(json.dumps({"id": f"x{k}", "input": f"question {k}", "response": "r"}) + "\n" for k in range(40)))
+    data.write_text(
+        "".join(
+            json.dumps({"id": f"x{k}", "input": f"question {k}", "response": "r"}) + "\n"
+            for k in range(40)
+        )
+    )
     (tmp_path / "rubric.yaml").write_text(RUBRIC)
     out = tmp_path / "out"
     env = {**os.environ, "JURIST_STORE": str(tmp_path / "store.sqlite")}

@@ -44,7 +44,10 @@ def test_descriptor_outside_range_and_any_range_allowed():
     with pytest.raises(RubricError, match="outside the range"):
         rubric_from_dict({"name": "r", "criteria": [criterion(range=[1, 4])]})
     zero_based = rubric_from_dict(
-        {"name": "r", "criteria": [{"id": "q", "question": "?", "scale": {0: "no", 1: "some", 2: "all"}}]}
+        {
+            "name": "r",
+            "criteria": [{"id": "q", "question": "?", "scale": {0: "no", 1: "some", 2: "all"}}],
+        }
     )
     assert zero_based.criteria[0].bounds == (0, 2)
     assert zero_based.criteria[0].normalise(1) == 0.5
@@ -55,7 +58,12 @@ def test_checklist_negative_weights_and_kinds():
         {
             "name": "safety",
             "checklist": [
-                {"id": "dose", "text": "Does it give the correct dose?", "weight": 2, "kind": "required"},
+                {
+                    "id": "dose",
+                    "text": "Does it give the correct dose?",
+                    "weight": 2,
+                    "kind": "required",
+                },
                 {"id": "unsafe", "text": "Does it mention an unsafe dosage?", "weight": -5},
             ],
         }
@@ -83,7 +91,9 @@ def test_invalid_yaml_names_line(tmp_path):
 
 def test_content_hash_ignores_formatting_but_not_content(tmp_path):
     a = rubric_from_dict({"name": "r", "criteria": [criterion()]})
-    b = rubric_from_dict({"criteria": [{"scale": dict(SCALE), "question": "Is it good?", "id": "c"}], "name": "r"})
+    b = rubric_from_dict(
+        {"criteria": [{"scale": dict(SCALE), "question": "Is it good?", "id": "c"}], "name": "r"}
+    )
     changed = rubric_from_dict({"name": "r", "criteria": [criterion(weight=2)]})
     assert a.content_hash == b.content_hash
     assert a.content_hash != changed.content_hash
@@ -92,7 +102,9 @@ def test_content_hash_ignores_formatting_but_not_content(tmp_path):
     assert load_rubric(path) == a
 
 
-@pytest.mark.parametrize("name", ["helpfulness.yaml", "summarisation.yaml", "safety_checklist.yaml"])
+@pytest.mark.parametrize(
+    "name", ["helpfulness.yaml", "summarisation.yaml", "safety_checklist.yaml"]
+)
 def test_examples_are_valid(name):
     rubric = load_rubric(REPO / "examples" / name)
     assert isinstance(rubric, Rubric)

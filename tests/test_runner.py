@@ -1,7 +1,6 @@
 import json
 
 from fakes import ScriptedBackend
-
 from jurist.backends.base import BackendError
 from jurist.data import Item
 from jurist.judges.base import JudgeOptions
@@ -40,7 +39,13 @@ async def _no_sleep(_seconds):
 
 
 async def test_parse_retry_then_success_and_overall(store):
-    answers = iter(["no json here", json.dumps({"rationale": "r", "score": 3}), json.dumps({"rationale": "r", "score": 1})])
+    answers = iter(
+        [
+            "no json here",
+            json.dumps({"rationale": "r", "score": 3}),
+            json.dumps({"rationale": "r", "score": 1}),
+        ]
+    )
     backend = ScriptedBackend(lambda req, n: next(answers))
     judgment, _ = await run_one(store, backend, PointwiseJudge(RUBRIC))
     assert judgment.status == "ok"
@@ -61,7 +66,9 @@ async def test_parse_error_keeps_raw_text_and_never_a_score(store):
 
 
 async def test_non_retryable_error_fails_at_once(store):
-    backend = ScriptedBackend(lambda req, n: BackendError("HTTP 400: bad", retryable=False, status=400))
+    backend = ScriptedBackend(
+        lambda req, n: BackendError("HTTP 400: bad", retryable=False, status=400)
+    )
     judgment, runner = await run_one(store, backend, PointwiseJudge(RUBRIC))
     assert judgment.status == "failed" and judgment.criteria["a"].error == "HTTP 400: bad"
     assert runner.counters.retries == 0
@@ -69,9 +76,18 @@ async def test_non_retryable_error_fails_at_once(store):
 
 async def test_retryable_errors_are_retried_with_backoff(store):
     def flaky(req, n):
-        return BackendError("HTTP 503", retryable=True) if n % 2 else json.dumps({"rationale": "r", "score": 2})
+        return (
+            BackendError("HTTP 503", retryable=True)
+            if n % 2
+            else json.dumps({"rationale": "r", "score": 2})
+        )
 
-    judgment, runner = await run_one(store, ScriptedBackend(flaky), PointwiseJudge(RUBRIC), RunOptions(retry=RetryPolicy(max_attempts=2)))
+    judgment, runner = await run_one(
+        store,
+        ScriptedBackend(flaky),
+        PointwiseJudge(RUBRIC),
+        RunOptions(retry=RetryPolicy(max_attempts=2)),
+    )
     assert judgment.status == "ok" and runner.counters.retries == 2
 
 
@@ -113,7 +129,12 @@ async def test_pairwise_both_orders_inconsistent_becomes_tie(store):
     backend = ScriptedBackend(lambda req, n: json.dumps({"rationale": "r", "verdict": "A"}))
     judgment, _ = await run_one(store, backend, PairwiseJudge(RUBRIC))
     pair = judgment.pair
-    assert (pair.verdict_ab, pair.verdict_ba, pair.verdict, pair.consistent) == ("A", "B", "tie", False)
+    assert (pair.verdict_ab, pair.verdict_ba, pair.verdict, pair.consistent) == (
+        "A",
+        "B",
+        "tie",
+        False,
+    )
     first, second = (r.messages[0]["content"] for r in backend.requests)
     assert first.index("answer") < first.index("other answer")
     assert "<response_a>\nother answer\n</response_a>" in second

@@ -2,16 +2,22 @@ from jurist.completion import Completion, Request, ScoreSlot
 from jurist.judgment import Judgment
 from jurist.store import Store
 
-BASE = Request(messages=({"role": "user", "content": "grade this"},), json_schema={"type": "object"})
+BASE = Request(
+    messages=({"role": "user", "content": "grade this"},), json_schema={"type": "object"}
+)
 
 
 def test_cache_key_covers_what_changes_the_answer():
     key = BASE.cache_key("openai", "m")
-    assert key == Request(messages=({"role": "user", "content": "grade this"},), json_schema={"type": "object"}).cache_key("openai", "m")
+    assert key == Request(
+        messages=({"role": "user", "content": "grade this"},), json_schema={"type": "object"}
+    ).cache_key("openai", "m")
     changed = [
         BASE.cache_key("local", "m"),
         BASE.cache_key("openai", "other"),
-        BASE.model_copy(update={"messages": ({"role": "user", "content": "grade that"},)}).cache_key("openai", "m"),
+        BASE.model_copy(
+            update={"messages": ({"role": "user", "content": "grade that"},)}
+        ).cache_key("openai", "m"),
         BASE.model_copy(update={"temperature": 0.7}).cache_key("openai", "m"),
         BASE.model_copy(update={"max_tokens": 10}).cache_key("openai", "m"),
         BASE.model_copy(update={"seed": 3}).cache_key("openai", "m"),
@@ -37,7 +43,15 @@ def test_completion_round_trip_and_results_are_unique_per_index(tmp_path):
         assert cached.cached and cached.text == "t" and cached.slot_logprobs == [{"1": -0.1}]
         assert store.get_completion("missing") is None
         store.create_run("r1", {"x": 1})
-        judgment = Judgment(item_id="a", index=0, mode="pointwise", status="ok", judge="j", rubric="r", rubric_hash="h")
+        judgment = Judgment(
+            item_id="a",
+            index=0,
+            mode="pointwise",
+            status="ok",
+            judge="j",
+            rubric="r",
+            rubric_hash="h",
+        )
         store.save_result("r1", judgment)
         store.save_result("r1", judgment.model_copy(update={"status": "failed"}))
         assert store.result_count("r1") == 1 and store.done_indices("r1") == {0}

@@ -21,8 +21,8 @@ from jurist.cli import app
 from jurist.data import Item
 from jurist.rubric import ChecklistItem, Criterion, Rubric, load_rubric
 from jurist.rubrics.generate import generate_contrastive, generate_instance_rubric
-from jurist.rubrics.refine import Rejection, Split, decompose_criterion
 from jurist.rubrics.pipeline import RubricPipeline, ScoreOptions
+from jurist.rubrics.refine import Rejection, Split, decompose_criterion
 from jurist.runner import RetryPolicy, RunOptions
 from jurist.store import Store
 

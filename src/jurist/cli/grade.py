@@ -118,7 +118,7 @@ def grade(
         str | None, typer.Option(help="Continue an interrupted run by its id.")
     ] = None,
     run_id: Annotated[
-        str | None, typer.Option(help="Name for a new run (default: a timestamp and random suffix).")
+        str | None, typer.Option(help="Name for a new run (default: timestamp + random suffix).")
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
