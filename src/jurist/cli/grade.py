@@ -31,7 +31,10 @@ def grade(
     data: Annotated[
         Path | None, typer.Argument(help="JSONL, CSV or Parquet file of items.")
     ] = None,
-    mode: Annotated[str, typer.Option(help="pointwise | checklist | pairwise")] = "pointwise",
+    mode: Annotated[
+        str | None,
+        typer.Option(help="pointwise | checklist | pairwise (default: pointwise, or the preset's)"),
+    ] = None,
     judge: Annotated[
         str | None,
         typer.Option(
@@ -135,8 +138,15 @@ def grade(
                     {k: v for k, v in db.run_config(resume).items() if k != "rubric_hash"}
                 )
             else:
+                if preset is not None:
+                    from jurist.datasets import get_preset
+
+                    chosen = get_preset(preset)
+                    rubric = rubric or chosen.rubric_path
+                    mode = mode or chosen.mode
                 if rubric is None or (data is None and preset is None):
                     raise typer.BadParameter("give RUBRIC and DATA (or --preset NAME)")
+                mode = mode or "pointwise"
                 fields = FieldMap(
                     input=input_field,
                     response=response_field,
