@@ -107,8 +107,23 @@ def first_problem(answers: Sequence[Answer]) -> Answer:
     return answers[0]
 
 
-def unparsed(value: Any) -> ParseError | None:
-    return value if isinstance(value, ParseError) else None
+def any_parsed(results: dict[str, Any]) -> dict[str, Any]:
+    """A joint answer's parse: kept when at least one part parsed, so the others can be
+    reported one by one; a parse error (and so a retry) when none did."""
+    problems = [f"{key}: {r}" for key, r in results.items() if isinstance(r, ParseError)]
+    if len(problems) == len(results):
+        raise ParseError("; ".join(problems))
+    return results
+
+
+def part_of(answer: Answer, key: str) -> Answer:
+    """One part's view of a joint answer, so joint and one-call-per-part share the merge."""
+    if answer.status != "ok":
+        return answer
+    parsed = answer.parsed[key]
+    if isinstance(parsed, ParseError):
+        return Answer("parse_error", answer.completion, None, str(parsed), answer.attempts)
+    return Answer("ok", answer.completion, parsed, None, answer.attempts)
 
 
 def usage(answers: dict[str, list[Answer]]) -> dict[str, Any]:

@@ -11,13 +11,15 @@ from jurist.judges.base import (
     Answer,
     Call,
     JudgeOptions,
+    any_parsed,
     first_problem,
     make_request,
+    part_of,
     string_schema,
     usage,
 )
 from jurist.judgment import ChecklistDecision, Judgment, combined_status
-from jurist.parse import Parsed, ParseError, parse_decision, parse_joint_decisions
+from jurist.parse import parse_decision, parse_joint_decisions
 from jurist.prompts import render
 from jurist.rubric import ChecklistItem, Rubric
 
@@ -63,7 +65,7 @@ class ChecklistJudge:
             request = make_request(opts, prompt, schema, [ANSWER_SLOT] * len(checks), "checklist:*")
             request = request.model_copy(update={"max_tokens": opts.max_tokens * len(checks)})
             ids = [c.id for c in checks]
-            return [Call("*", request, lambda text: _joint(parse_joint_decisions(text, ids)))]
+            return [Call("*", request, lambda text: any_parsed(parse_joint_decisions(text, ids)))]
         calls = []
         for check in checks:
             prompt = render("checklist.j2", rubric=self.rubric, item=item, check=check)
@@ -78,7 +80,7 @@ class ChecklistJudge:
         decisions: dict[str, ChecklistDecision] = {}
         for slot, check in enumerate(self.rubric.checklist):
             if self.options.joint:
-                samples = [_item_answer(a, check.id) for a in answers["*"]]
+                samples = [part_of(a, check.id) for a in answers["*"]]
                 slot_index = slot
             else:
                 samples = answers[check.id]
@@ -114,22 +116,6 @@ class ChecklistJudge:
             response_chars=len(item.response or ""),
             **usage(answers),
         )
-
-
-def _joint(results: dict[str, Parsed | ParseError]) -> dict[str, Parsed | ParseError]:
-    problems = [str(r) for r in results.values() if isinstance(r, ParseError)]
-    if len(problems) == len(results):
-        raise ParseError("; ".join(problems))
-    return results
-
-
-def _item_answer(answer: Answer, check_id: str) -> Answer:
-    if answer.status != "ok":
-        return answer
-    parsed = answer.parsed[check_id]
-    if isinstance(parsed, ParseError):
-        return Answer("parse_error", answer.completion, None, str(parsed), answer.attempts)
-    return Answer("ok", answer.completion, parsed, None, answer.attempts)
 
 
 def _decision(check: ChecklistItem, samples: list[Answer], slot: int) -> ChecklistDecision:

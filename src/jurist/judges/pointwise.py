@@ -11,13 +11,15 @@ from jurist.judges.base import (
     Answer,
     Call,
     JudgeOptions,
+    any_parsed,
     first_problem,
     make_request,
+    part_of,
     string_schema,
     usage,
 )
 from jurist.judgment import CriterionScore, Judgment, combined_status
-from jurist.parse import Parsed, ParseError, parse_joint_scores, parse_score
+from jurist.parse import parse_joint_scores, parse_score
 from jurist.prompts import render
 from jurist.rubric import Criterion, Rubric
 
@@ -70,7 +72,7 @@ class PointwiseJudge:
                 opts, prompt, schema, [score_slot(c) for c in criteria], tag="pointwise:*"
             )
             request = request.model_copy(update={"max_tokens": opts.max_tokens * len(criteria)})
-            return [Call("*", request, lambda text: _joint(parse_joint_scores(text, points)))]
+            return [Call("*", request, lambda text: any_parsed(parse_joint_scores(text, points)))]
         calls = []
         for criterion in self.rubric.criteria:
             prompt = render("pointwise.j2", rubric=self.rubric, item=item, criterion=criterion)
@@ -90,7 +92,7 @@ class PointwiseJudge:
         criteria: dict[str, CriterionScore] = {}
         for slot, criterion in enumerate(self.rubric.criteria):
             if self.options.joint:
-                samples = [_criterion_answer(a, criterion.id) for a in answers["*"]]
+                samples = [part_of(a, criterion.id) for a in answers["*"]]
             else:
                 samples = answers[criterion.id]
             slot_index = slot if self.options.joint else 0
@@ -111,23 +113,6 @@ class PointwiseJudge:
             response_chars=len(item.response or ""),
             **usage(answers),
         )
-
-
-def _joint(results: dict[str, Parsed | ParseError]) -> dict[str, Parsed | ParseError]:
-    problems = [f"{cid}: {r}" for cid, r in results.items() if isinstance(r, ParseError)]
-    if len(problems) == len(results):
-        raise ParseError("; ".join(problems))
-    return results
-
-
-def _criterion_answer(answer: Answer, criterion_id: str) -> Answer:
-    """One criterion's view of a joint answer, so joint and per-criterion share the merge."""
-    if answer.status != "ok":
-        return answer
-    parsed = answer.parsed[criterion_id]
-    if isinstance(parsed, ParseError):
-        return Answer("parse_error", answer.completion, None, str(parsed), answer.attempts)
-    return Answer("ok", answer.completion, parsed, None, answer.attempts)
 
 
 def _criterion_score(criterion: Criterion, samples: list[Answer], slot: int) -> CriterionScore:
