@@ -22,6 +22,7 @@ from jurist.judges.checklist import ChecklistJudge
 from jurist.judges.pairwise import PairwiseJudge
 from jurist.judges.pointwise import PointwiseJudge
 from jurist.judgment import Judgment
+from jurist.prompts import templates_hash
 from jurist.rubric import Rubric, load_rubric
 from jurist.runner import RetryPolicy, RunCounters, Runner, RunOptions
 from jurist.store import Store, new_run_id
@@ -145,11 +146,23 @@ def run_grade(
                 f"rubric {config.rubric_path} changed since run {run_id} started; "
                 "start a new run instead of resuming"
             )
+        if stored.get("templates_hash") != templates_hash():
+            raise ValueError(
+                f"jurist's prompt templates changed since run {run_id} started; "
+                "start a new run instead of resuming"
+            )
     else:
         run_id = run_id or new_run_id()
         if store.has_run(run_id):
             raise ValueError(f"run {run_id} already exists; continue it with --resume {run_id}")
-        store.create_run(run_id, {**config.model_dump(), "rubric_hash": rubric.content_hash})
+        store.create_run(
+            run_id,
+            {
+                **config.model_dump(),
+                "rubric_hash": rubric.content_hash,
+                "templates_hash": templates_hash(),
+            },
+        )
     judge_options = JudgeOptions(
         joint=config.joint,
         both_orders=config.both_orders,

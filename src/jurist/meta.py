@@ -796,8 +796,7 @@ def _status_counts(status: NDArray[np.object_]) -> dict[str, int]:
 
 
 def _group_keys(values: NDArray[np.object_]) -> list[Any]:
-    keys = {v for v in values.tolist()}
-    return sorted(keys, key=lambda k: (k is None, str(k)))
+    return sorted(set(values.tolist()), key=lambda k: (k is None, str(k)))
 
 
 def _group_name(key: Any) -> str:
@@ -1555,7 +1554,7 @@ def audit_plots(
                     position,
                     out / f"position_bias.{suffix}",
                     title="Position bias: first-slot rate − 0.5",
-                    xlabel="first-slot rate − 0.5 (95% CI); > 0 favours the first response",
+                    xlabel="first-slot rate − 0.5 (95% CI; > 0 favours first)",
                 )
             )
         return paths

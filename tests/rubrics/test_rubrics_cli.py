@@ -448,7 +448,9 @@ async def test_required_checklist_failure_outranks_scores(tmp_path: Path):
         checklist=[ChecklistItem(id="good", text="The response is marked GOOD", kind="required")],
     )
     with Store(tmp_path / "s.sqlite") as store:
-        pipeline = RubricPipeline(ScriptedBackend(judge_answer), store)
+        pipeline = RubricPipeline(
+            ScriptedBackend(judge_answer), store, ScoreOptions(expected=False)
+        )
         a = await pipeline.judge(rubric, PAIRS[0].model_copy(update={"response_b": None}))
         assert a.required_failed == 0 and a.parts == {"flat": 5.0, "good": 1.0}
         assert await pipeline.verdict(rubric, PAIRS[0]) == "A"
@@ -470,7 +472,9 @@ async def test_grade_marks_unparsed_scores_as_nan(tmp_path: Path):
     with Store(tmp_path / "s.sqlite") as store:
         pipeline = RubricPipeline(ScriptedBackend(sometimes_broken), store)
         scores = await pipeline.grade(ACCURACY, items)
-        assert scores["accuracy"][0] == 5.0 and np.isnan(scores["accuracy"][1])
+        # The expected score under the fake's peaked distribution, not the integer 5.
+        assert scores["accuracy"][0] == pytest.approx(0.7 * 5 + 0.075 * (1 + 2 + 3 + 4))
+        assert np.isnan(scores["accuracy"][1])
         result = await pipeline.judge(ACCURACY, items[1])
         assert result.status == "parse_error" and result.value is None and result.error
 

@@ -139,6 +139,7 @@ class LlamaCppBackend:
         self.n_threads = n_threads or os.cpu_count() or 1
         self._llm: Any = None
         self._lock = threading.Lock()
+        self._stop = threading.Event()
 
     def _load(self) -> Any:
         if self._llm is None:
@@ -156,18 +157,25 @@ class LlamaCppBackend:
                 model_path=str(path),
                 n_ctx=self.n_ctx,
                 n_threads=self.n_threads,
-                chat_format="gemma",
                 verbose=False,
             )
         return self._llm
 
     def _complete_sync(self, request: Request) -> Completion:
+        from llama_cpp import StoppingCriteriaList
+        from llama_cpp.llama_chat_format import format_gemma
+
         with self._lock:
             llm = self._load()
+            # The chat template is applied here rather than by create_chat_completion, which
+            # takes no stopping criteria: those let a closing run end generation at once.
+            chat = format_gemma(messages=[dict(m) for m in request.messages])
             kwargs: dict[str, Any] = {
-                "messages": [dict(m) for m in request.messages],
+                "prompt": chat.prompt,
+                "stop": chat.stop,
                 "max_tokens": request.max_tokens,
                 "temperature": request.temperature,
+                "stopping_criteria": StoppingCriteriaList([self._stopping]),
             }
             if request.seed is not None:
                 kwargs["seed"] = request.seed
@@ -179,15 +187,17 @@ class LlamaCppBackend:
                 kwargs["logits_processor"] = [reader]
             started = time.perf_counter()
             try:
-                response = llm.create_chat_completion(**kwargs)
+                response = llm.create_completion(**kwargs)
             except ValueError as error:
                 # e.g. the prompt does not fit the context window: retrying cannot help.
                 raise BackendError(f"local model: {error}", retryable=False) from None
             latency = time.perf_counter() - started
+        if self._stop.is_set():
+            raise BackendError("local model: stopped while closing", retryable=False)
         choice = response["choices"][0]
         usage = response.get("usage") or {}
         return Completion(
-            text=choice["message"]["content"] or "",
+            text=choice["text"] or "",
             slot_logprobs=reader.results if reader else [],
             prompt_tokens=usage.get("prompt_tokens", 0),
             completion_tokens=usage.get("completion_tokens", 0),
@@ -195,11 +205,17 @@ class LlamaCppBackend:
             finish_reason=choice.get("finish_reason"),
         )
 
+    def _stopping(self, input_ids: Any, logits: Any) -> bool:
+        return self._stop.is_set()
+
     async def complete(self, request: Request) -> Completion:
         return await asyncio.to_thread(self._complete_sync, request)
 
     async def aclose(self) -> None:
+        # Ends a generation in flight within a token, then frees the model.
+        self._stop.set()
         with self._lock:
             if self._llm is not None:
                 self._llm.close()
                 self._llm = None
+            self._stop.clear()

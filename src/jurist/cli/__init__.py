@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from jurist.cli.grade import grade, models
+from jurist.cli.meta import register as register_meta
 from jurist.cli.rubric import rubric_app
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app.command(
 )(grade)
 app.command(epilog="Example: jurist models")(models)
 app.add_typer(rubric_app, name="rubric")
+register_meta(app)
 
 
 def main() -> None:

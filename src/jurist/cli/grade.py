@@ -135,7 +135,7 @@ def grade(
         try:
             if resume:
                 config = GradeConfig.model_validate(
-                    {k: v for k, v in db.run_config(resume).items() if k != "rubric_hash"}
+                    {k: v for k, v in db.run_config(resume).items() if not k.endswith("_hash")}
                 )
             else:
                 if preset is not None:

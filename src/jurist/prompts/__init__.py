@@ -43,5 +43,18 @@ def environment() -> jinja2.Environment:
     return env
 
 
+@cache
+def templates_hash() -> str:
+    """Identifies the prompt templates, so a resumed run can refuse to mix two prompt versions."""
+    import hashlib
+    from importlib.resources import files
+
+    digest = hashlib.sha256()
+    for entry in sorted(files("jurist.prompts").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".j2"):
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context).strip() + "\n"

@@ -47,9 +47,11 @@ TIE_TOLERANCE = 1e-9
 class ScoreOptions:
     """How responses are judged under a rubric.
 
-    `expected` uses the score expected from token probabilities where the backend gives
-    them (fewer exact ties than integer scores); refinement always sees integer scores,
-    since a tie there is what marks a criterion as not separating responses.
+    `expected` uses the score expected from token probabilities (and P(yes) for checklist
+    items) where the backend gives them, for verdicts and for refinement alike: a small
+    judge that writes the same integer for every response often still leans one way, and
+    without that lean no pair is decided and no criterion's alignment can be judged. A
+    criterion that separates nothing is still found, by the spread of its scores.
     """
 
     mode: Mode = "pointwise"
@@ -115,7 +117,8 @@ class CachedBackend:
 @dataclass(frozen=True)
 class ResponseScore:
     """One response under one rubric: the combined score in [0, 1] (None unless every part
-    was judged), how many required checklist items it failed, and the raw part scores."""
+    was judged), how many required checklist items it failed, and each part's score on its
+    own scale (expected values where used, 1 / 0 or P(yes) for checklist items)."""
 
     status: Status
     value: float | None
@@ -223,10 +226,10 @@ class RubricPipeline:
                 if score.status != "ok" or score.score is None:
                     complete = False
                     continue
-                parts[criterion.id] = score.score
                 use = score.score
                 if self.options.expected and score.expected is not None:
                     use = score.expected
+                parts[criterion.id] = use
                 likert.append((criterion.weight, criterion.normalise(use)))
             if complete and (value := _weighted(likert)) is not None:
                 combined.append((sum(c.weight for c in rubric.criteria), value))
@@ -235,7 +238,9 @@ class RubricPipeline:
             judgment = await self._judge_with(ChecklistJudge(rubric, options), item)
             judgments.append(judgment)
             for check_id, decision in judgment.checklist.items():
-                if decision.answer is not None:
+                if self.options.expected and decision.p_yes is not None:
+                    parts[check_id] = decision.p_yes
+                elif decision.answer is not None:
                     parts[check_id] = 1.0 if decision.answer == "yes" else 0.0
             required_failed = len(judgment.required_failed)
             value = judgment.checklist_score
@@ -257,8 +262,8 @@ class RubricPipeline:
         )
 
     async def grade(self, rubric: Rubric, items: Sequence[Item]) -> dict[str, np.ndarray]:
-        """Raw scores per criterion / checklist id, one per item, NaN where not judged: the
-        `grade_fn` that `refine_rubric` calls."""
+        """Scores per criterion / checklist id on their own scales, one per item, NaN where
+        not judged: the `grade_fn` that `refine_rubric` calls."""
         results = await asyncio.gather(*(self.judge(rubric, item) for item in items))
         ids = [c.id for c in rubric.criteria] + [c.id for c in rubric.checklist]
         return {
