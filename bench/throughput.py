@@ -65,7 +65,7 @@ async def plain_loop(url: str, requests: list[dict], concurrency: int) -> float:
         while not queue.empty():
             body = queue.get_nowait()
             response = await client.chat.completions.create(**body)
-            json.loads(response.choices[0].message.content or "{}")
+            assert response.choices[0].message.content is not None
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))

@@ -86,3 +86,8 @@ def test_decisions():
         parse_decision('{"answer": "maybe"}')
     joint = parse_joint_decisions('{"x": {"answer": "no"}, "y": {"answer": "?"}}', ["x", "y"])
     assert joint["x"].value == "no" and isinstance(joint["y"], ParseError)
+
+
+def test_raw_newline_inside_a_json_string_is_tolerated():
+    parsed = parse_score('{"rationale": "first line\nsecond line", "score": 2}', POINTS)
+    assert parsed.value == 2 and parsed.rationale == "first line\nsecond line"

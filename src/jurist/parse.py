@@ -25,7 +25,7 @@ class Parsed:
     rationale: str | None
 
 
-_DECODER = json.JSONDecoder()
+_DECODER = json.JSONDecoder(strict=False)  # tolerate raw newlines inside strings
 
 
 def _json_objects(text: str) -> Iterator[dict[str, Any]]:

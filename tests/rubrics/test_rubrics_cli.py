@@ -24,6 +24,7 @@ from jurist.rubric import ChecklistItem, Criterion, Rubric, load_rubric, save_ru
 from jurist.rubrics import embeddings
 from jurist.rubrics.lint import content_tokens
 from jurist.rubrics.pipeline import RubricPipeline, ScoreOptions
+from jurist.rubrics.refine import pair_sides
 from jurist.store import Store
 
 runner = CliRunner()
@@ -503,3 +504,31 @@ async def test_generation_calls_are_cached(tmp_path: Path):
         second = await generate_instance_rubric(item, pipeline.backend)
         assert first.status == second.status == "ok" and first.rubric == second.rubric
         assert (pipeline.usage.calls, pipeline.usage.cache_hits) == (1, 1)
+
+
+async def test_refine_with_pairs_drops_reworded_twins_by_embedding(tmp_path: Path):
+    from jurist.rubrics.refine import refine_rubric
+
+    questions = {
+        "accuracy": "Is the response accurate and correct?",
+        "correct": "Is the response correct and accurate?",
+        "polite": "Is the tone polite and kind?",
+    }
+    rubric = Rubric(
+        name="r", criteria=[Criterion(id=k, question=q, scale=SCALE) for k, q in questions.items()]
+    )
+    pairs = PAIRS[:2]
+    sides = [side for pair in pairs for side in pair_sides(pair)]
+    with Store(tmp_path / "s.sqlite") as store:
+        pipeline = RubricPipeline(ScriptedBackend(judge_answer), store)
+        refined, report = await refine_rubric(
+            rubric, sides, pipeline.backend, pipeline.grade, depth=0, redundancy=None,
+            pairs=pairs, min_pairs=2, embed=bag_embed,
+        )  # fmt: skip
+        calls = pipeline.usage.calls
+    assert [c.id for c in refined.criteria] == ["accuracy", "polite"]
+    [drop] = report.drops
+    assert drop.id == "correct" and "wording is 1.00 similar to 'accuracy'" in drop.reason
+    assert report.notes == []  # both pairs were decided: alignment was judged
+    # Each response was graded once per criterion: the pairs' grading came from the cache.
+    assert calls == len(sides) * len(questions)
