@@ -107,8 +107,9 @@ def main() -> None:
     args = parser.parse_args()
 
     rubric = load_rubric(REPO / "src" / "jurist" / "presets" / "summeval.yaml")
-    judge = PointwiseJudge(rubric, JudgeOptions(max_tokens=128))
-    items = list(load_preset("summeval", limit=args.items))
+    judge = PointwiseJudge(rubric, JudgeOptions(max_tokens=256))
+    items = list(load_preset("summeval", limit=2 * args.items + 1))
+    first, second = items[1 : args.items + 1], items[args.items + 1 :]
     port = free_port()
     command = [
         server_binary(args.server), "--model", str(default_model_path()), "--host", "127.0.0.1",
@@ -121,15 +122,22 @@ def main() -> None:
         serve(command, "/health", port, Path(folder) / "log") as url,
     ):
         asyncio.run(run_layout(url, items[:1], judge, "item-first", 1))  # warm-up
-        # Alternate twice so drift on a shared machine hits both layouts alike.
-        for layout in ("criterion-first", "item-first", "item-first", "criterion-first"):
-            run = asyncio.run(run_layout(url, items, judge, layout, args.concurrency))
+        # Each layout judges both halves, in alternating order so drift hits both alike. A
+        # layout never sees the same half twice: a repeat would be served from the cache.
+        plan = [
+            ("criterion-first", first),
+            ("item-first", first),
+            ("item-first", second),
+            ("criterion-first", second),
+        ]
+        for layout, half in plan:
+            run = asyncio.run(run_layout(url, half, judge, layout, args.concurrency))
             total = results.setdefault(layout, {k: 0.0 for k in run})
             for key, value in run.items():
                 total[key] += value
     print(
         f"llama-server, Gemma 3 270M, {args.items} SummEval items x {len(rubric.criteria)} criteria, "
-        f"concurrency {args.concurrency}, {args.slots} slots (two runs per layout):"
+        f"concurrency {args.concurrency}, {args.slots} slots (each layout on 2 x {args.items} items):"
     )
     for layout, total in results.items():
         rate = total["judgments"] / total["seconds"]
