@@ -32,7 +32,8 @@ from jurist.backends import make_backend, parse_judge_spec
 from jurist.data import Item
 from jurist.datasets import load_preset
 from jurist.rubric import Criterion, Rubric
-from jurist.rubrics.generate import generate_instance_rubric, preference_label
+from jurist.rubrics.contrastive import preference_label
+from jurist.rubrics.generate import generate_instance_rubric
 from jurist.rubrics.pipeline import PairScores, RubricPipeline, ScoreOptions
 from jurist.rubrics.refine import pair_sides, refine_rubric
 from jurist.runner import RetryPolicy, RunOptions

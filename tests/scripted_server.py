@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 
 # A behaviour is what the server does with one request: ("ok", text), ("429", seconds),
-# ("500", None), ("hang", seconds), ("drop", None), ("malformed", None).
+# ("500", message or None), ("hang", seconds), ("drop", None), ("malformed", None).
 Behaviour = tuple[str, object]
 
 
@@ -44,11 +44,21 @@ def http(status: str, body: bytes, headers: dict[str, str] | None = None) -> byt
 
 
 class ScriptedServer:
-    def __init__(self, behave: Callable[[str, int], Behaviour], delay: float = 0.0) -> None:
-        """`behave(prompt, n)` picks the behaviour for the n-th request (1-based) of a prompt."""
+    def __init__(
+        self,
+        behave: Callable[[str, int], Behaviour],
+        delay: float = 0.0,
+        *,
+        reject_json_schema: bool = False,
+    ) -> None:
+        """`behave(prompt, n)` picks the behaviour for the n-th request (1-based) of a prompt.
+        `reject_json_schema` answers `response_format: json_schema` with llama-cpp-python's
+        HTTP 500, as its server does."""
         self._behave = behave
+        self._reject_json_schema = reject_json_schema
         self._delay = delay
         self.counts: Counter[str] = Counter()
+        self.bodies: list[dict] = []
         self.total = 0
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -91,12 +101,17 @@ class ScriptedServer:
                 if line.lower().startswith("content-length:"):
                     length = int(line.split(":", 1)[1])
             body = json.loads(await reader.readexactly(length))
+            self.bodies.append(body)
             prompt = body["messages"][-1]["content"]
             with self._lock:
                 self.counts[prompt] += 1
                 self.total += 1
                 n = self.counts[prompt]
             kind, arg = self._behave(prompt, n)
+            if self._reject_json_schema and (body.get("response_format") or {}).get(
+                "type"
+            ) == "json_schema":
+                kind, arg = "500", "response_format: json_schema is not supported"
             if self._delay:
                 await asyncio.sleep(self._delay)
             if kind == "ok":
@@ -107,7 +122,8 @@ class ScriptedServer:
                 ).encode()
                 writer.write(http("429 Too Many Requests", error, {"Retry-After": str(arg)}))
             elif kind == "500":
-                writer.write(http("500 Internal Server Error", b'{"error": {"message": "boom"}}'))
+                message = json.dumps({"error": {"message": str(arg or "boom")}}).encode()
+                writer.write(http("500 Internal Server Error", message))
             elif kind == "hang":
                 await asyncio.sleep(float(arg))  # type: ignore[arg-type]
             elif kind == "malformed":

@@ -1,5 +1,5 @@
 from jurist.completion import Completion, Request, ScoreSlot
-from jurist.judgment import Judgment
+from jurist.judgment import make_judgment
 from jurist.store import Store
 
 BASE = Request(
@@ -43,7 +43,7 @@ def test_completion_round_trip_and_results_are_unique_per_index(tmp_path):
         assert cached.cached and cached.text == "t" and cached.slot_logprobs == [{"1": -0.1}]
         assert store.get_completion("missing") is None
         store.create_run("r1", {"x": 1})
-        judgment = Judgment(
+        judgment = make_judgment(
             item_id="a",
             index=0,
             mode="pointwise",

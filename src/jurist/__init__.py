@@ -1,31 +1,89 @@
 """jurist: grade LLM outputs with LLM judges against explicit rubrics."""
 
-from jurist.backends import make_backend
+from jurist.answers import AnswerSpec, LikertAnswer, VerdictAnswer, YesNoAnswer
+from jurist.backends import (
+    Backend,
+    CachingBackend,
+    CallPolicy,
+    LimitingBackend,
+    RetryingBackend,
+    RetryPolicy,
+    layered,
+    make_backend,
+    register_backend,
+)
 from jurist.completion import Completion, Request
 from jurist.data import DataError, FieldMap, Item, Message, read_items
+from jurist.errors import (
+    BackendError,
+    ConfigError,
+    InputError,
+    JuristError,
+    RubricError,
+    StorageError,
+)
 from jurist.grading import GradeConfig, GradeResult, run_grade
-from jurist.judgment import Judgment
-from jurist.rubric import ChecklistItem, Criterion, Rubric, RubricError, load_rubric, save_rubric
+from jurist.judges import JudgeOptions, make_judge, register_judge
+from jurist.judging import JudgeSession, ajudge, judge
+from jurist.judgment import (
+    ChecklistJudgment,
+    Judgment,
+    PairwiseJudgment,
+    PointwiseJudgment,
+    judgment_from_json,
+    make_judgment,
+)
+from jurist.rubric import ChecklistItem, Criterion, Rubric, load_rubric, save_rubric
+from jurist.runner import RunOptions
 from jurist.store import Store
 
 __all__ = [
+    "AnswerSpec",
+    "Backend",
+    "BackendError",
+    "CachingBackend",
+    "CallPolicy",
     "ChecklistItem",
+    "ChecklistJudgment",
     "Completion",
+    "ConfigError",
     "Criterion",
     "DataError",
     "FieldMap",
     "GradeConfig",
     "GradeResult",
+    "InputError",
     "Item",
+    "JudgeOptions",
+    "JudgeSession",
     "Judgment",
+    "JuristError",
+    "LikertAnswer",
+    "LimitingBackend",
     "Message",
+    "PairwiseJudgment",
+    "PointwiseJudgment",
     "Request",
+    "RetryPolicy",
+    "RetryingBackend",
     "Rubric",
     "RubricError",
+    "RunOptions",
+    "StorageError",
     "Store",
+    "VerdictAnswer",
+    "YesNoAnswer",
+    "ajudge",
+    "judge",
+    "judgment_from_json",
+    "layered",
     "load_rubric",
     "make_backend",
+    "make_judge",
+    "make_judgment",
     "read_items",
+    "register_backend",
+    "register_judge",
     "run_grade",
     "save_rubric",
 ]

@@ -38,10 +38,13 @@ class Request(BaseModel):
     attempt: int = 0
     tag: str = ""
 
-    def cache_key(self, backend: str, model: str) -> str:
-        """Hash of everything that changes the model's answer, and nothing that doesn't."""
+    def cache_key(self, judge: str, model: str = "") -> str:
+        """Hash of everything that changes the model's answer, and nothing that doesn't.
+
+        `judge` is the backend's identity (kind, normalised server URL and model), so two
+        servers that name their models alike never share an entry."""
         payload = {
-            "backend": backend,
+            "backend": judge,
             "model": model,
             "messages": self.messages,
             "schema": self.json_schema,
@@ -66,3 +69,6 @@ class Completion(BaseModel):
     latency_s: float = 0.0
     finish_reason: str | None = None
     cached: bool = False
+    # Requests sent to get this answer (retries and format probes included); 0 when the
+    # answer came from the cache or from an identical request already in flight.
+    attempts: int = 1

@@ -1,20 +1,176 @@
 """Items to judge and the readers that turn JSONL / CSV / Parquet rows into them.
 
 Readers stream: they yield one item at a time so memory stays flat for any input size,
-and every bad row is reported with its file, row number and field.
+and every bad row is reported with its file, row number and field. Text files are decoded
+by their byte order mark (UTF-8, UTF-16, UTF-32), so files saved by spreadsheet programs
+and Windows editors read as they are; bytes that cannot be decoded are a bad row, not a crash.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 import math
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from jurist.errors import InputError
+
+# --- decoding text files ------------------------------------------------------------------
+
+# UTF-32 LE's mark starts with UTF-16 LE's, so it is tried first.
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-16-le": "UTF-16 LE",
+    "utf-16-be": "UTF-16 BE",
+    "utf-32-le": "UTF-32 LE",
+    "utf-32-be": "UTF-32 BE",
+}
+
+# Undecodable bytes become lone low surrogates U+DC00 + byte: strict UTF-8/16/32 decoding never
+# yields one, so a row can be checked for them after decoding and reported with its number.
+_UNDECODABLE_HANDLER = "jurist.mark_undecodable"
+_UNDECODABLE = re.compile("[\udc00-\udcff]+")
+
+
+def _mark_undecodable(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return "".join(chr(0xDC00 + byte) for byte in bad), error.end
+
+
+codecs.register_error(_UNDECODABLE_HANDLER, _mark_undecodable)
+
+
+def sniff_encoding(head: bytes) -> tuple[str, int]:
+    """(codec, length of the byte order mark) from a file's first four bytes.
+
+    Without a mark, the zero bytes an ASCII first character leaves in UTF-16/32 tell the
+    encoding (the rule of RFC 4627); anything else is read as UTF-8.
+    """
+    for mark, codec in _BYTE_ORDER_MARKS:
+        if head.startswith(mark):
+            return codec, len(mark)
+    if len(head) >= 4 and head[:3] == b"\0\0\0":
+        return "utf-32-be", 0
+    if len(head) >= 4 and head[1:4] == b"\0\0\0":
+        return "utf-32-le", 0
+    if len(head) >= 2 and head[0] == 0 and head[1] != 0:
+        return "utf-16-be", 0
+    if len(head) >= 2 and head[0] != 0 and head[1] == 0:
+        return "utf-16-le", 0
+    return "utf-8", 0
+
+
+def encoding_name(codec: str) -> str:
+    return _ENCODING_NAMES.get(codec, codec)
+
+
+def open_text(path: Path, *, newline: str | None = None) -> TextIO:
+    """Open a text file for streaming in the encoding it announces, byte order mark removed.
+
+    Undecodable bytes do not raise here; `undecodable` finds them in each line or row read.
+    """
+    handle = path.open("rb")
+    try:
+        codec, mark_length = sniff_encoding(handle.read(4))
+        handle.seek(mark_length)
+    except BaseException:
+        handle.close()
+        raise
+    return io.TextIOWrapper(handle, encoding=codec, errors=_UNDECODABLE_HANDLER, newline=newline)
+
+
+def undecodable(text: str, codec: str) -> tuple[int, str] | None:
+    """(1-based line within `text`, problem) for the first undecodable byte in text read
+    with `open_text`, or None when it decoded cleanly."""
+    found = _UNDECODABLE.search(text)
+    if found is None:
+        return None
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    run = [f"0x{ord(mark) - 0xDC00:02x}" for mark in found.group()[:4]]
+    problem = (
+        f"{'byte' if len(run) == 1 else 'bytes'} {' '.join(run)} at character {column} "
+        f"cannot be decoded as {encoding_name(codec)} (save the file as UTF-8)"
+    )
+    return line, problem
+
+
+def undecodable_field(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(key path such as `input[1].content`, its text) of the first string in a parsed row
+    that holds undecodable bytes, or None."""
+    if isinstance(value, str):
+        return (path, value) if _UNDECODABLE.search(value) else None
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _UNDECODABLE.search(key):
+                return name, key
+            found = undecodable_field(inner, name)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, inner in enumerate(value):
+            found = undecodable_field(inner, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+# --- items ---------------------------------------------------------------------------------
+
+_TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
+
+
+def chat_content_text(content: Any) -> str:
+    """A chat turn's text; OpenAI's list of content parts becomes its text parts joined by
+    newlines. Raises ValueError (worded to follow "message N") for anything else."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise ValueError(f"has content of type {type(content).__name__}; expected text or parts")
+    texts = []
+    for part in content:
+        if not isinstance(part, dict) or "type" not in part:
+            raise ValueError("has a content part that is not an object with a 'type'")
+        kind = part["type"]
+        if kind not in _TEXT_PART_TYPES:
+            raise ValueError(f"has a non-text part {kind!r}")
+        if not isinstance(part.get("text"), str):
+            raise ValueError(f"has a {kind!r} part without a 'text' string")
+        texts.append(part["text"])
+    return "\n".join(texts)
+
+
+def _chat_json(value: str) -> list[Any] | None:
+    """A chat transcript held as JSON text in a CSV or Parquet cell, or None."""
+    if not value.lstrip().startswith("[{"):
+        return None
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        return None
+    if isinstance(parsed, list) and all(
+        isinstance(turn, dict) and "role" in turn for turn in parsed
+    ):
+        return parsed
+    return None
 
 
 class Message(BaseModel):
@@ -24,6 +180,11 @@ class Message(BaseModel):
 
     role: str
     content: str
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _join_text_parts(cls, value: Any) -> Any:
+        return chat_content_text(value) if isinstance(value, list) else value
 
 
 class Item(BaseModel):
@@ -42,16 +203,9 @@ class Item(BaseModel):
     @field_validator("input", mode="before")
     @classmethod
     def _accept_chat_json(cls, value: Any) -> Any:
-        # CSV and Parquet cells hold chat transcripts as JSON text.
-        if isinstance(value, str) and value.lstrip().startswith("[{"):
-            try:
-                parsed = json.loads(value)
-            except json.JSONDecodeError:
-                return value
-            if isinstance(parsed, list) and all(
-                isinstance(turn, dict) and "role" in turn for turn in parsed
-            ):
-                return parsed
+        if isinstance(value, str):
+            chat = _chat_json(value)
+            return value if chat is None else chat
         return value
 
     @property
@@ -59,16 +213,11 @@ class Item(BaseModel):
         return isinstance(self.input, list)
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """A row that cannot become an item; the message names the file, row and field."""
 
     def __init__(self, path: str, row: int, field: str | None, problem: str) -> None:
-        self.path = path
-        self.row = row
-        self.field = field
-        self.problem = problem
-        where = f"{path}: row {row}" + (f", field {field!r}" if field else "")
-        super().__init__(f"{where}: {problem}")
+        super().__init__(path, row, field, problem)
 
 
 @dataclass(frozen=True)
@@ -112,58 +261,127 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _iter_raw_rows(path: Path, fmt: Format) -> Iterator[tuple[int, dict[str, Any] | DataError]]:
-    """Yield (1-based row number, row or the error that row raised)."""
-    if fmt == "jsonl":
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as error:
-                    yield number, DataError(str(path), number, None, f"invalid JSON ({error.msg})")
-                    continue
-                if not isinstance(row, dict):
-                    yield number, DataError(str(path), number, None, "a row must be a JSON object")
-                    continue
-                yield number, row
-    elif fmt == "json":
-        with path.open(encoding="utf-8") as handle:
-            try:
-                rows = json.load(handle)
-            except json.JSONDecodeError as error:
-                raise DataError(
-                    str(path), error.lineno, None, f"invalid JSON ({error.msg})"
-                ) from None
-        if not isinstance(rows, list):
-            raise DataError(str(path), 0, None, "a .json data file must hold a list of objects")
-        for number, row in enumerate(rows, start=1):
-            if not isinstance(row, dict):
-                yield number, DataError(str(path), number, None, "a row must be a JSON object")
-            else:
-                yield number, row
-    elif fmt == "csv":
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            # Row 1 is the header, so data rows are numbered as a spreadsheet shows them.
-            for number, row in enumerate(reader, start=2):
-                if None in row:
-                    yield (
-                        number,
-                        DataError(str(path), number, None, "more cells than header columns"),
-                    )
-                    continue
-                yield number, {key: (None if value == "" else value) for key, value in row.items()}
-    else:
-        import pyarrow.parquet as pq
+RawRow = tuple[int, dict[str, Any] | DataError]
 
-        parquet = pq.ParquetFile(path)
-        number = 0
-        for batch in parquet.iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                number += 1
-                yield number, row
+
+def undecodable_row_error(path: Path, number: int, row: Any, codec: str) -> DataError | None:
+    """The error for a parsed row holding undecodable bytes, naming the field that holds them."""
+    found = undecodable_field(row)
+    if found is None:
+        return None
+    name, text = found
+    located = undecodable(text, codec)
+    problem = located[1] if located else f"cannot be decoded as {encoding_name(codec)}"
+    return DataError(str(path), number, name or None, problem)
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, Any | DataError]]:
+    """(1-based line number, parsed value or the error that line raised) for each non-blank
+    line, streamed; a line holding undecodable bytes is an error naming its field."""
+    with open_text(path) as handle:
+        for number, raw_line in enumerate(handle, start=1):
+            # Files joined with `cat` carry a byte order mark at each former start.
+            line = raw_line.lstrip("\ufeff")
+            if not line.strip():
+                continue
+            bad = undecodable(line, handle.encoding)
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as error:
+                problem = bad[1] if bad else f"invalid JSON ({error.msg})"
+                yield number, DataError(str(path), number, None, problem)
+                continue
+            if bad:
+                located = undecodable_row_error(path, number, value, handle.encoding)
+                yield number, located or DataError(str(path), number, None, bad[1])
+                continue
+            yield number, value
+
+
+def read_json_document(path: Path, *, skippable: bool = False) -> tuple[Any, str | None]:
+    """Parse a whole JSON document (it cannot be streamed).
+
+    Undecodable bytes raise DataError at their line, unless `skippable`: then the codec
+    comes back (None when the text decoded cleanly) so that each record can be checked
+    with `undecodable_row_error` and only the records holding them skipped.
+    """
+    with open_text(path) as handle:
+        codec = handle.encoding
+        text = handle.read()
+    bad = undecodable(text, codec)
+    if bad and not skippable:
+        raise DataError(str(path), bad[0], None, bad[1])
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        line, problem = bad or (
+            error.lineno,
+            f"invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})",
+        )
+        raise DataError(str(path), line, None, problem) from None
+    return document, (codec if bad else None)
+
+
+def _iter_jsonl(path: Path) -> Iterator[RawRow]:
+    for number, row in iter_jsonl(path):
+        if not isinstance(row, dict | DataError):
+            row = DataError(str(path), number, None, "a row must be a JSON object")
+        yield number, row
+
+
+def _iter_json(path: Path) -> Iterator[RawRow]:
+    rows, undecodable_codec = read_json_document(path, skippable=True)
+    if not isinstance(rows, list):
+        raise DataError(str(path), 0, None, "a .json data file must hold a list of objects")
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            yield number, DataError(str(path), number, None, "a row must be a JSON object")
+            continue
+        located = (
+            undecodable_row_error(path, number, row, undecodable_codec)
+            if undecodable_codec
+            else None
+        )
+        yield number, located or row
+
+
+def _iter_csv(path: Path) -> Iterator[RawRow]:
+    with open_text(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        for name in reader.fieldnames or []:
+            located = undecodable(name, handle.encoding)
+            if located is not None:
+                # Without the header no row can be read, so this is not a row to skip.
+                raise DataError(str(path), 1, None, f"header: {located[1]}")
+        # Row 1 is the header, so data rows are numbered as a spreadsheet shows them.
+        for number, row in enumerate(reader, start=2):
+            if None in row:
+                yield number, DataError(str(path), number, None, "more cells than header columns")
+                continue
+            located = undecodable_row_error(path, number, row, handle.encoding)
+            if located is not None:
+                yield number, located
+                continue
+            yield number, {key: (None if value == "" else value) for key, value in row.items()}
+
+
+def _iter_parquet(path: Path) -> Iterator[RawRow]:
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    number = 0
+    for batch in parquet.iter_batches(batch_size=1024):
+        for row in batch.to_pylist():
+            number += 1
+            yield number, row
+
+
+_READERS: dict[Format, Callable[[Path], Iterator[RawRow]]] = {
+    "jsonl": _iter_jsonl,
+    "json": _iter_json,
+    "csv": _iter_csv,
+    "parquet": _iter_parquet,
+}
 
 
 def _text(path: str, number: int, name: str, value: Any, *, required: bool) -> str | None:
@@ -178,20 +396,32 @@ def _text(path: str, number: int, name: str, value: Any, *, required: bool) -> s
     raise DataError(path, number, name, f"expected text, got {type(value).__name__}")
 
 
+def _chat(path: str, number: int, name: str, turns: list[Any]) -> list[Message]:
+    if not turns:
+        raise DataError(path, number, name, "a chat needs at least one message")
+    messages = []
+    for index, turn in enumerate(turns):
+        if not isinstance(turn, dict) or "role" not in turn or "content" not in turn:
+            raise DataError(path, number, f"{name}[{index}]", "a chat turn needs role and content")
+        if not isinstance(turn["role"], str):
+            problem = f"message {index + 1} has a role of type {type(turn['role']).__name__}"
+            raise DataError(path, number, name, problem)
+        try:
+            content = chat_content_text(turn["content"])
+        except ValueError as error:
+            raise DataError(path, number, name, f"message {index + 1} {error}") from None
+        messages.append(Message(role=turn["role"], content=content))
+    return messages
+
+
 def _to_item(path: str, number: int, row: dict[str, Any], fields: FieldMap) -> Item:
     if fields.input not in row or _is_missing(row[fields.input]):
         raise DataError(path, number, fields.input, "missing")
     raw_input = row[fields.input]
+    if isinstance(raw_input, str):
+        raw_input = _chat_json(raw_input) or raw_input
     if isinstance(raw_input, list):
-        for turn_number, turn in enumerate(raw_input):
-            if not isinstance(turn, dict) or "role" not in turn or "content" not in turn:
-                raise DataError(
-                    path,
-                    number,
-                    f"{fields.input}[{turn_number}]",
-                    "a chat turn needs role and content",
-                )
-        chat_input: str | list[Message] = [Message(**turn) for turn in raw_input]
+        chat_input: str | list[Message] = _chat(path, number, fields.input, raw_input)
     else:
         chat_input = _text(path, number, fields.input, raw_input, required=True) or ""
     values: dict[str, Any] = {"input": chat_input}
@@ -233,7 +463,7 @@ def read_items(
         raise DataError(str(path), 0, None, "file not found")
     fmt = detect_format(path)
     seen_ids: set[str] = set()
-    for number, row in _iter_raw_rows(path, fmt):
+    for number, row in _READERS[fmt](path):
         report.rows_read += 1
         try:
             if isinstance(row, DataError):

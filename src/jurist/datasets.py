@@ -12,7 +12,6 @@ Pairwise items carry `preference` in {"A", "B", "tie"}: "A" means `response` is 
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -21,7 +20,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
-from jurist.data import DataError, Item, Message
+from jurist.data import (
+    DataError,
+    Item,
+    Message,
+    iter_jsonl,
+    open_text,
+    read_json_document,
+    undecodable_row_error,
+)
 from jurist.rubric import Rubric, load_rubric
 
 DATA_ENV = "JURIST_DATA"
@@ -178,12 +185,8 @@ def _row(path: Path, number: int, record: Any) -> _Row:
 
 
 def _read_json(path: Path) -> Any:
-    with path.open(encoding="utf-8") as handle:
-        try:
-            return json.load(handle)
-        except json.JSONDecodeError as error:
-            problem = f"invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})"
-            raise DataError(str(path), error.lineno, None, problem) from None
+    document, _ = read_json_document(path)
+    return document
 
 
 def _json_list(path: Path) -> list[Any]:
@@ -196,15 +199,10 @@ def _json_list(path: Path) -> list[Any]:
 
 
 def _jsonl(path: Path) -> Iterator[_Row]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(str(path), number, None, f"invalid JSON ({error.msg})") from None
-            yield _row(path, number, record)
+    for number, record in iter_jsonl(path):
+        if isinstance(record, DataError):
+            raise record
+        yield _row(path, number, record)
 
 
 class _UniqueIds:
@@ -428,7 +426,7 @@ def _read_llmrubric_judgments(path: Path, na_as_none: bool) -> dict[str, tuple[i
     """text_id -> (first TSV row, annotations); the TSV is small, the join needs all of it."""
     needed = ("text_id", "annotator_id", "dialogue_system", *LLMRUBRIC_QUESTIONS)
     joined: dict[str, tuple[int, _Annotations]] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
+    with open_text(path, newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t")
         for column in needed:
             if column not in (reader.fieldnames or []):
@@ -438,6 +436,9 @@ def _read_llmrubric_judgments(path: Path, na_as_none: bool) -> dict[str, tuple[i
             row = _Row(str(path), number, record)
             if None in record:
                 raise row.error(None, "more cells than header columns")
+            located = undecodable_row_error(path, number, record, handle.encoding)
+            if located is not None:
+                raise located
             text_id = row.text("text_id", non_empty=True).strip()
             system = _tsv_int(row, "dialogue_system", 0, 2**31)
             _, annotations = joined.setdefault(

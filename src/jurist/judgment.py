@@ -7,12 +7,13 @@ neither is ever replaced by a default value.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 Status = Literal["ok", "parse_error", "failed"]
 Verdict = Literal["A", "B", "tie"]
+VERDICTS: tuple[Verdict, ...] = ("A", "B", "tie")
 
 
 class Sample(BaseModel):
@@ -82,32 +83,75 @@ class PairVerdict(BaseModel):
     error: str | None = None
 
 
-class Judgment(BaseModel):
-    """Everything the judge said about one item."""
+class _JudgmentBase(BaseModel):
+    """What every mode's judgment of one item carries: identity, status, usage."""
 
     item_id: str
     index: int
-    mode: Literal["pointwise", "checklist", "pairwise"]
     status: Status
     judge: str
     rubric: str
     rubric_hash: str
-    criteria: dict[str, CriterionScore] = Field(default_factory=dict)
-    overall: float | None = None
-    checklist: dict[str, ChecklistDecision] = Field(default_factory=dict)
-    checklist_score: float | None = None
-    checklist_expected: float | None = None
-    required_failed: list[str] = Field(default_factory=list)
-    pair: PairVerdict | None = None
     labels: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     response_chars: int | None = None
-    response_b_chars: int | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
     calls: int = 0
     cache_hits: int = 0
+
+
+class PointwiseJudgment(_JudgmentBase):
+    """Likert scores per criterion and their weighted overall score."""
+
+    mode: Literal["pointwise"] = "pointwise"
+    criteria: dict[str, CriterionScore] = Field(default_factory=dict)
+    overall: float | None = None
+    raw: str | None = None  # a joint call's answer, once (its criteria keep none)
+
+
+class ChecklistJudgment(_JudgmentBase):
+    """Yes/no decisions per checklist item and the weighted checklist score."""
+
+    mode: Literal["checklist"] = "checklist"
+    checklist: dict[str, ChecklistDecision] = Field(default_factory=dict)
+    checklist_score: float | None = None
+    checklist_expected: float | None = None
+    required_failed: list[str] = Field(default_factory=list)
+    raw: str | None = None  # a joint call's answer, once (its items keep none)
+
+
+class PairwiseJudgment(_JudgmentBase):
+    """A verdict on two responses, merged from both presentation orders."""
+
+    mode: Literal["pairwise"] = "pairwise"
+    pair: PairVerdict | None = None
+    response_b_chars: int | None = None
+
+
+Judgment = Annotated[
+    PointwiseJudgment | ChecklistJudgment | PairwiseJudgment, Field(discriminator="mode")
+]
+"""Everything the judge said about one item; one line of results.jsonl. The `mode` field
+decides which fields exist, so a pairwise verdict and criterion scores never share a record."""
+
+JUDGMENT_TYPES = (PointwiseJudgment, ChecklistJudgment, PairwiseJudgment)
+_ADAPTER: TypeAdapter[Judgment] = TypeAdapter(Judgment)
+
+
+def make_judgment(**fields: Any) -> Judgment:
+    """A judgment of the class its `mode` names (pointwise when none is given)."""
+    fields.setdefault("mode", "pointwise")
+    return _ADAPTER.validate_python(fields)
+
+
+def judgment_from_json(text: str | bytes) -> Judgment:
+    return _ADAPTER.validate_json(text)
+
+
+def judgment_from_dict(record: dict[str, Any]) -> Judgment:
+    return _ADAPTER.validate_python(record)
 
 
 def combined_status(statuses: list[Status]) -> Status:

@@ -4,6 +4,10 @@ A judge may echo the prompt's instructions, so nothing here searches the text fo
 number that looks like a score: the JSON object must validate against the expected fields and
 range, and the fallback only accepts a final line such as ``Score: 4``. Anything else is a
 ParseError, which the runner records as ``parse_error`` with the raw text.
+
+The judge's own final word wins: a final ``Score: N`` line beats JSON earlier in the answer,
+and JSON that also appears in the judged text (``quoted``) is never taken as the answer, so
+a response that embeds a fake ``{"score": 5}`` cannot grade itself when the judge quotes it.
 """
 
 from __future__ import annotations
@@ -28,8 +32,14 @@ class Parsed:
 _DECODER = json.JSONDecoder(strict=False)  # tolerate raw newlines inside strings
 
 
-def _json_objects(text: str) -> Iterator[dict[str, Any]]:
-    """Every JSON object embedded in the text, in order (code fences and prose around are fine)."""
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def json_objects(text: str, quoted: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+    """Every JSON object embedded in the text, in order (code fences and prose around are
+    fine), except those copied from a `quoted` text (the judged response or input)."""
+    squashed = [_squash(q) for q in quoted if q]
     position = text.find("{")
     while position != -1:
         try:
@@ -37,7 +47,8 @@ def _json_objects(text: str) -> Iterator[dict[str, Any]]:
         except json.JSONDecodeError:
             position = text.find("{", position + 1)
             continue
-        if isinstance(obj, dict):
+        source = _squash(text[position:end])
+        if isinstance(obj, dict) and not any(source in q for q in squashed):
             yield obj
         position = text.find("{", end)
 
@@ -66,47 +77,40 @@ _SCORE_LINE = re.compile(
 )
 
 
-def parse_score(text: str, points: list[int], key: str = "score") -> Parsed:
-    """A Likert score within `points`, from a JSON object or a final 'Score: N' line."""
-    candidates = [obj for obj in _json_objects(text) if key in obj]
+def _before_last_line(text: str) -> str | None:
+    stripped = text.strip()
+    return stripped.rsplit("\n", 1)[0] if "\n" in stripped else None
+
+
+def parse_score(
+    text: str, points: list[int], key: str = "score", quoted: tuple[str, ...] = ()
+) -> Parsed:
+    """A Likert score within `points`: a final 'Score: N' line, else the last JSON answer."""
+    match = _SCORE_LINE.match(_last_line(text))
+    if match:
+        score = int(match.group(1))
+        if score in points:
+            return Parsed(score, _before_last_line(text))
+        raise ParseError(f"score {score} is outside the scale {points[0]}..{points[-1]}")
+    candidates = [obj for obj in json_objects(text, quoted) if key in obj]
     for obj in reversed(candidates):
         score = _as_int(obj[key])
         if score is not None and score in points:
             rationale = obj.get("rationale")
             return Parsed(score, str(rationale) if rationale is not None else None)
-    match = _SCORE_LINE.match(_last_line(text))
-    if match:
-        score = int(match.group(1))
-        if score in points:
-            return Parsed(score, text.strip().rsplit("\n", 1)[0] if "\n" in text.strip() else None)
-        raise ParseError(f"score {score} is outside the scale {points[0]}..{points[-1]}")
     if candidates:
         raise ParseError(f"{key!r} is not an integer in {points[0]}..{points[-1]}")
     raise ParseError("no JSON answer and no final 'Score: N' line")
 
 
-def parse_joint_scores(text: str, criteria: dict[str, list[int]]) -> dict[str, Parsed | ParseError]:
+def parse_joint_scores(
+    text: str, criteria: dict[str, list[int]], quoted: tuple[str, ...] = ()
+) -> dict[str, Parsed | ParseError]:
     """Scores for several criteria from one JSON object keyed by criterion id."""
-    best: dict[str, Any] | None = None
-    for obj in _json_objects(text):
-        if any(cid in obj for cid in criteria):
-            best = obj
-    if best is None:
-        error = ParseError("no JSON object with the criteria's scores")
-        return dict.fromkeys(criteria, error)
-    results: dict[str, Parsed | ParseError] = {}
-    for cid, points in criteria.items():
-        entry = best.get(cid)
-        if not isinstance(entry, dict):
-            results[cid] = ParseError(f"criterion {cid!r} missing from the answer")
-            continue
-        score = _as_int(entry.get("score"))
-        if score is None or score not in points:
-            results[cid] = ParseError(f"{cid}.score is not an integer in {points[0]}..{points[-1]}")
-            continue
-        rationale = entry.get("rationale")
-        results[cid] = Parsed(score, str(rationale) if rationale is not None else None)
-    return results
+    from jurist.answers import LikertAnswer, parse_joint
+
+    specs = {cid: LikertAnswer(tuple(points)) for cid, points in criteria.items()}
+    return parse_joint(text, specs, quoted)
 
 
 _VERDICT_WORDS = {"a": "A", "b": "B", "tie": "tie", "equal": "tie", "draw": "tie"}
@@ -124,17 +128,17 @@ def _verdict(value: Any) -> str | None:
     return _VERDICT_WORDS.get(word)
 
 
-def parse_verdict(text: str) -> Parsed:
-    """'A', 'B' or 'tie' from a JSON object or a final 'Verdict: A' line."""
-    candidates = [obj for obj in _json_objects(text) if "verdict" in obj]
+def parse_verdict(text: str, quoted: tuple[str, ...] = ()) -> Parsed:
+    """'A', 'B' or 'tie': a final 'Verdict: A' line, else the last JSON answer."""
+    match = _VERDICT_LINE.match(_last_line(text))
+    if match:
+        return Parsed(_VERDICT_WORDS[match.group(1).lower()], None)
+    candidates = [obj for obj in json_objects(text, quoted) if "verdict" in obj]
     for obj in reversed(candidates):
         verdict = _verdict(obj["verdict"])
         if verdict is not None:
             rationale = obj.get("rationale")
             return Parsed(verdict, str(rationale) if rationale is not None else None)
-    match = _VERDICT_LINE.match(_last_line(text))
-    if match:
-        return Parsed(_VERDICT_WORDS[match.group(1).lower()], None)
     if candidates:
         raise ParseError("'verdict' is not one of A, B, tie")
     raise ParseError("no JSON answer and no final 'Verdict: A|B|tie' line")
@@ -146,9 +150,12 @@ _ANSWER_LINE = re.compile(
 )
 
 
-def parse_decision(text: str) -> Parsed:
-    """'yes' or 'no' for a checklist item, from JSON or a final 'Answer: yes' line."""
-    candidates = [obj for obj in _json_objects(text) if "answer" in obj]
+def parse_decision(text: str, quoted: tuple[str, ...] = ()) -> Parsed:
+    """'yes' or 'no' for a checklist item: a final 'Answer: yes' line, else the last JSON."""
+    match = _ANSWER_LINE.match(_last_line(text))
+    if match:
+        return Parsed(match.group(1).lower(), None)
+    candidates = [obj for obj in json_objects(text, quoted) if "answer" in obj]
     for obj in reversed(candidates):
         answer = obj["answer"]
         if isinstance(answer, bool):
@@ -158,28 +165,15 @@ def parse_decision(text: str) -> Parsed:
             return Parsed(
                 answer.strip().lower(), str(justification) if justification is not None else None
             )
-    match = _ANSWER_LINE.match(_last_line(text))
-    if match:
-        return Parsed(match.group(1).lower(), None)
     if candidates:
         raise ParseError("'answer' is not yes or no")
     raise ParseError("no JSON answer and no final 'Answer: yes|no' line")
 
 
-def parse_joint_decisions(text: str, item_ids: list[str]) -> dict[str, Parsed | ParseError]:
+def parse_joint_decisions(
+    text: str, item_ids: list[str], quoted: tuple[str, ...] = ()
+) -> dict[str, Parsed | ParseError]:
     """Decisions for several checklist items from one JSON object keyed by item id."""
-    best: dict[str, Any] | None = None
-    for obj in _json_objects(text):
-        if any(iid in obj for iid in item_ids):
-            best = obj
-    results: dict[str, Parsed | ParseError] = {}
-    for iid in item_ids:
-        entry = best.get(iid) if best is not None else None
-        if not isinstance(entry, dict):
-            results[iid] = ParseError(f"item {iid!r} missing from the answer")
-            continue
-        try:
-            results[iid] = parse_decision(json.dumps(entry))
-        except ParseError as error:
-            results[iid] = ParseError(f"{iid}: {error}")
-    return results
+    from jurist.answers import YES_NO, parse_joint
+
+    return parse_joint(text, dict.fromkeys(item_ids, YES_NO), quoted)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,15 +24,25 @@ from pydantic import (
     model_validator,
 )
 
+from jurist.data import encoding_name, sniff_encoding
+from jurist.errors import RubricError
 
-class RubricError(ValueError):
-    """A rubric that cannot be used; the message names the file and the key path."""
+__all__ = [
+    "ChecklistItem",
+    "Criterion",
+    "Rubric",
+    "RubricError",
+    "load_rubric",
+    "read_rubric_data",
+    "rubric_from_dict",
+    "save_rubric",
+]
 
 
 class Criterion(BaseModel):
     """A Likert criterion: one question, an integer scale, a descriptor for every point."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     question: str = Field(min_length=1)
@@ -88,7 +100,7 @@ class Criterion(BaseModel):
 class ChecklistItem(BaseModel):
     """A yes/no requirement; a negative weight penalises a 'yes' (e.g. an unsafe dosage)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     text: str = Field(min_length=1)
@@ -99,7 +111,7 @@ class ChecklistItem(BaseModel):
 class Rubric(BaseModel):
     """A named set of Likert criteria and/or checklist items."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     description: str = ""
@@ -119,9 +131,10 @@ class Rubric(BaseModel):
             raise ValueError("checklist needs at least one item with a positive weight")
         return self
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
-        """Identifies the rubric's content in results; key order and formatting do not matter."""
+        """Identifies the rubric's content in results; key order and formatting do not matter.
+        Computed once: every judgment carries it."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -155,41 +168,117 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+_MESSAGES = {"finite_number": "must be a finite number"}
+
+
 def _format_errors(source: str, error: ValidationError) -> str:
     lines = []
     for detail in error.errors():
         loc = tuple(detail["loc"])
-        message = detail["msg"].removeprefix("Value error, ")
+        message = _MESSAGES.get(detail["type"], detail["msg"].removeprefix("Value error, "))
         path = _key_path(loc)
         lines.append(f"{source}: {path}: {message}" if path else f"{source}: {message}")
     return "\n".join(lines)
+
+
+def _non_finite_paths(data: Any, loc: tuple[int | str, ...] = ()) -> list[str]:
+    """Key paths of every infinite or NaN number: a weight of .inf or .nan turns scores into
+    NaN, which is not even valid JSON in a summary."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return [_key_path(loc)]
+    paths: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            part = key if isinstance(key, int | str) else str(key)
+            if isinstance(key, float) and not math.isfinite(key):
+                paths.append(_key_path((*loc, part)))
+            paths += _non_finite_paths(value, (*loc, part))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            paths += _non_finite_paths(value, (*loc, index))
+    return paths
 
 
 def rubric_from_dict(data: Any, source: str = "<rubric>") -> Rubric:
     """Validate a parsed rubric; errors name the source and the key path of each problem."""
     if not isinstance(data, dict):
         raise RubricError(f"{source}: a rubric must be a mapping, got {type(data).__name__}")
+    non_finite = _non_finite_paths(data)
+    if non_finite:
+        raise RubricError(
+            "\n".join(f"{source}: {path}: must be a finite number" for path in non_finite)
+        )
     try:
         return Rubric.model_validate(data)
     except ValidationError as error:
         raise RubricError(_format_errors(source, error)) from None
 
 
-def load_rubric(path: str | Path) -> Rubric:
-    """Read a rubric from YAML (or JSON, which is YAML)."""
+class _DuplicateKeyError(yaml.MarkedYAMLError):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping instead of keeping the last."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` overrides on purpose
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = first_lines.get(key)
+            except TypeError:
+                continue  # unhashable; SafeLoader reports it below
+            if first is not None:
+                raise _DuplicateKeyError(
+                    problem=f"duplicate key {key!r} (first given on line {first})",
+                    problem_mark=key_node.start_mark,
+                )
+            first_lines[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    codec, mark_length = sniff_encoding(raw[:4])
+    body = raw[mark_length:]
+    try:
+        return body.decode(codec)
+    except UnicodeDecodeError as error:
+        line = body[: error.start].decode(codec).count("\n") + 1
+        offset = mark_length + error.start
+        raise RubricError(
+            f"{path}: line {line}, byte offset {offset}: cannot be decoded as "
+            f"{encoding_name(codec)} ({error.reason}); save the file as UTF-8"
+        ) from None
+
+
+def read_rubric_data(path: str | Path) -> Any:
+    """A rubric file's parsed YAML (or JSON), decoded by its byte order mark; not validated."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as error:
         raise RubricError(f"{path}: cannot read rubric ({error.strerror})") from None
+    text = _decode(path, raw)
     try:
-        data = yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: builds plain data only
+    except _DuplicateKeyError as error:
+        mark = error.problem_mark
+        raise RubricError(
+            f"{path}: line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise RubricError(f"{path}: {where}invalid YAML ({problem})") from None
-    return rubric_from_dict(data, source=str(path))
+
+
+def load_rubric(path: str | Path) -> Rubric:
+    """Read a rubric from YAML (or JSON, which is YAML)."""
+    return rubric_from_dict(read_rubric_data(path), source=str(path))
 
 
 def save_rubric(rubric: Rubric, path: str | Path) -> None:

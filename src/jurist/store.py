@@ -12,12 +12,19 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jurist.completion import Completion
-from jurist.judgment import Judgment
+from jurist.errors import StorageError
+from jurist.judgment import Judgment, judgment_from_json
+from jurist.secrets import scrub
+
+T = TypeVar("T")
+# Seconds a write may wait for another process's lock before it is an error; three runs
+# sharing one store must not trip over each other's short transactions.
+_LOCK_PATIENCE = 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS completions (
@@ -61,15 +68,67 @@ class RunNotFound(KeyError):
     pass
 
 
+def private_dir(path: Path) -> None:
+    """Create a folder (and parents) readable by its owner only: it holds prompts and
+    responses. An existing folder keeps its permissions."""
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path, 0o700)
+
+
+def private_file(path: Path) -> None:
+    """Create an empty file readable by its owner only, unless it exists."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def _is_lock(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
 class Store:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a process crash; only a power loss can drop the tail.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            private_dir(self.path.parent)
+            private_file(self.path)
+        except OSError as error:
+            raise StorageError(f"{self.path}: cannot create the store: {error.strerror}") from None
+        if self.path.is_dir():
+            raise StorageError(f"{self.path}: is a folder, not a store file")
+        try:
+            self._db = sqlite3.connect(self.path, timeout=_LOCK_PATIENCE, isolation_level=None)
+            self._guard(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
+            # NORMAL in WAL mode survives a process crash; only a power loss can drop the tail.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._guard(lambda: self._db.executescript(_SCHEMA))
+            self._db.execute("SELECT COUNT(*) FROM runs").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise StorageError(
+                f"{self.path}: not a usable jurist store ({error}); "
+                "move it aside or choose another with --store"
+            ) from None
+
+    def _guard(self, action: Callable[[], T]) -> T:
+        """Run a statement, waiting out other processes' locks; any other database error
+        becomes a StorageError naming the store (a full disk, a corrupted file)."""
+        deadline = time.monotonic() + _LOCK_PATIENCE
+        pause = 0.05
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as error:
+                if _is_lock(error) and time.monotonic() < deadline:
+                    time.sleep(pause)
+                    pause = min(1.0, pause * 2)
+                    continue
+                raise StorageError(f"{self.path}: {error}") from None
+            except sqlite3.DatabaseError as error:
+                raise StorageError(
+                    f"{self.path}: not a usable jurist store ({error}); "
+                    "move it aside or choose another with --store"
+                ) from None
 
     def close(self) -> None:
         self._db.close()
@@ -82,18 +141,24 @@ class Store:
 
     # --- completion cache -------------------------------------------------------------
     def get_completion(self, key: str) -> Completion | None:
-        row = self._db.execute(
-            "SELECT completion FROM completions WHERE key = ?", (key,)
-        ).fetchone()
+        row = self._guard(
+            lambda: self._db.execute(
+                "SELECT completion FROM completions WHERE key = ?", (key,)
+            ).fetchone()
+        )
         if row is None:
             return None
         completion = Completion.model_validate_json(row[0])
-        return completion.model_copy(update={"cached": True})
+        return completion.model_copy(update={"cached": True, "attempts": 0})
 
     def put_completion(self, key: str, backend: str, model: str, completion: Completion) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?)",
-            (key, backend, model, completion.model_dump_json(exclude={"cached"}), time.time()),
+        # Backends scrub credentials from what they return; nothing else enters a completion.
+        text = completion.model_dump_json(exclude={"cached"})
+        self._guard(
+            lambda: self._db.execute(
+                "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?)",
+                (key, backend, model, text, time.time()),
+            )
         )
 
     def completion_count(self) -> int:
@@ -102,9 +167,20 @@ class Store:
     # --- runs -------------------------------------------------------------------------
     def create_run(self, run_id: str, config: dict[str, Any]) -> None:
         now = time.time()
-        self._db.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, 'running', ?)",
-            (run_id, now, now, json.dumps(config, sort_keys=True)),
+        text = scrub(json.dumps(config, sort_keys=True))
+        self._guard(
+            lambda: self._db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, 'running', ?)", (run_id, now, now, text)
+            )
+        )
+
+    def update_run_config(self, run_id: str, config: dict[str, Any]) -> None:
+        text = scrub(json.dumps(config, sort_keys=True))
+        self._guard(
+            lambda: self._db.execute(
+                "UPDATE runs SET config = ?, updated = ? WHERE run_id = ?",
+                (text, time.time(), run_id),
+            )
         )
 
     def has_run(self, run_id: str) -> bool:
@@ -124,9 +200,11 @@ class Store:
         return row[0]
 
     def set_run_status(self, run_id: str, status: str) -> None:
-        self._db.execute(
-            "UPDATE runs SET status = ?, updated = ? WHERE run_id = ?",
-            (status, time.time(), run_id),
+        self._guard(
+            lambda: self._db.execute(
+                "UPDATE runs SET status = ?, updated = ? WHERE run_id = ?",
+                (status, time.time(), run_id),
+            )
         )
 
     def runs(self) -> list[tuple[str, str, float]]:
@@ -136,9 +214,12 @@ class Store:
 
     # --- results ----------------------------------------------------------------------
     def save_result(self, run_id: str, judgment: Judgment) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
-            (run_id, judgment.index, judgment.item_id, judgment.status, judgment.model_dump_json()),
+        text = judgment.model_dump_json()
+        self._guard(
+            lambda: self._db.execute(
+                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
+                (run_id, judgment.index, judgment.item_id, judgment.status, text),
+            )
         )
 
     def done_indices(self, run_id: str) -> set[int]:
@@ -150,7 +231,7 @@ class Store:
             "SELECT judgment FROM results WHERE run_id = ? ORDER BY item_index", (run_id,)
         )
         for (text,) in cursor:
-            yield Judgment.model_validate_json(text)
+            yield judgment_from_json(text)
 
     def result_count(self, run_id: str) -> int:
         row = self._db.execute("SELECT COUNT(*) FROM results WHERE run_id = ?", (run_id,))

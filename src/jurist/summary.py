@@ -1,48 +1,55 @@
 """The run summary: per criterion the mean with a 95% CI and n, and honest failure counts.
 
-Accumulated one judgment at a time, so summarising 100k results needs no table in memory.
+Accumulated one judgment at a time (a compact array of values per figure, no tables), with
+the project's one interval method: a percentile bootstrap for means, which never leaves
+the scale, and Wilson intervals for proportions.
 """
 
 from __future__ import annotations
 
-import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scipy import stats
+import numpy as np
 
-from jurist.judgment import Judgment
+from jurist.judgment import ChecklistJudgment, Judgment, PairwiseJudgment, PointwiseJudgment
+from jurist.stats.intervals import mean_interval, wilson_interval
 
 
 @dataclass
 class Running:
-    """Welford's running mean and variance."""
+    """The values of one figure, kept as a compact float array for its interval."""
 
-    n: int = 0
-    mean: float = 0.0
-    m2: float = 0.0
+    values: array[float] = field(default_factory=lambda: array("d"))
+    proportion: bool = False
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
 
     def add(self, value: float) -> None:
-        self.n += 1
-        delta = value - self.mean
-        self.mean += delta / self.n
-        self.m2 += delta * (value - self.mean)
+        self.values.append(value)
 
     def summary(self) -> dict[str, Any]:
-        if self.n == 0:
+        n = self.n
+        if n == 0:
             return {"n": 0, "mean": None, "ci95": None}
-        if self.n == 1:
-            return {"n": 1, "mean": self.mean, "ci95": None}
-        sd = math.sqrt(self.m2 / (self.n - 1))
-        half = stats.t.ppf(0.975, self.n - 1) * sd / math.sqrt(self.n)
-        return {
-            "n": self.n,
-            "mean": round(self.mean, 6),
-            "sd": round(sd, 6),
-            "ci95": [round(self.mean - half, 6), round(self.mean + half, 6)],
-        }
+        data = np.frombuffer(self.values, dtype=np.float64)
+        mean = float(data.mean())
+        if n == 1:
+            return {"n": 1, "mean": round(mean, 6), "ci95": None}
+        interval = wilson_interval(float(data.sum()), n) if self.proportion else mean_interval(data)
+        result: dict[str, Any] = {"n": n, "mean": round(mean, 6)}
+        result["sd"] = round(float(data.std(ddof=1)), 6)
+        result["ci95"] = None if interval is None else [round(v, 6) for v in interval]
+        return result
+
+
+def _proportion() -> Running:
+    return Running(proportion=True)
 
 
 @dataclass
@@ -55,7 +62,7 @@ class SummaryBuilder:
     checklist: Running = field(default_factory=Running)
     yes_rate: dict[str, Running] = field(default_factory=dict)
     verdicts: Counter[str] = field(default_factory=Counter)
-    consistency: Running = field(default_factory=Running)
+    consistency: Running = field(default_factory=_proportion)
     calls: int = 0
     cache_hits: int = 0
     prompt_tokens: int = 0
@@ -67,6 +74,14 @@ class SummaryBuilder:
         self.cache_hits += judgment.cache_hits
         self.prompt_tokens += judgment.prompt_tokens
         self.completion_tokens += judgment.completion_tokens
+        if isinstance(judgment, PointwiseJudgment):
+            self._add_pointwise(judgment)
+        elif isinstance(judgment, ChecklistJudgment):
+            self._add_checklist(judgment)
+        elif isinstance(judgment, PairwiseJudgment):
+            self._add_pairwise(judgment)
+
+    def _add_pointwise(self, judgment: PointwiseJudgment) -> None:
         for cid, score in judgment.criteria.items():
             self.part_status.setdefault(cid, Counter())[score.status] += 1
             if score.score is not None:
@@ -75,12 +90,16 @@ class SummaryBuilder:
                 self.expected.setdefault(cid, Running()).add(score.expected)
         if judgment.overall is not None:
             self.overall.add(judgment.overall)
+
+    def _add_checklist(self, judgment: ChecklistJudgment) -> None:
         for iid, decision in judgment.checklist.items():
             self.part_status.setdefault(iid, Counter())[decision.status] += 1
             if decision.answer is not None:
-                self.yes_rate.setdefault(iid, Running()).add(float(decision.answer == "yes"))
+                self.yes_rate.setdefault(iid, _proportion()).add(float(decision.answer == "yes"))
         if judgment.checklist_score is not None:
             self.checklist.add(judgment.checklist_score)
+
+    def _add_pairwise(self, judgment: PairwiseJudgment) -> None:
         if judgment.pair is not None and judgment.pair.verdict is not None:
             self.verdicts[judgment.pair.verdict] += 1
             if judgment.pair.consistent is not None:
@@ -92,7 +111,7 @@ class SummaryBuilder:
             "ok": self.statuses["ok"],
             "parse_error": self.statuses["parse_error"],
             "failed": self.statuses["failed"],
-            "model_calls": self.calls - self.cache_hits,
+            "model_calls": self.calls,
             "cache_hits": self.cache_hits,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,

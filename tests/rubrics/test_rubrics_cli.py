@@ -1,6 +1,6 @@
 """`jurist rubric ...` through the Typer app, with a scripted judge in place of a model.
 
-The judge is injected by replacing `make_backend` in the CLI module; it answers by the
+The judge is injected by replacing `make_backend` where rubric commands open their judge; it answers by the
 request's tag, and grades a response 5 (or "yes") when it contains GOOD, else 1 ("no").
 """
 
@@ -15,13 +15,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import jurist.cli.rubric as rubric_cli
 from fakes import ScriptedBackend
 from jurist.cli import app
 from jurist.completion import Request
 from jurist.data import Item
 from jurist.rubric import ChecklistItem, Criterion, Rubric, load_rubric, save_rubric
-from jurist.rubrics import embeddings
+from jurist.rubrics import embeddings, session
 from jurist.rubrics.lint import content_tokens
 from jurist.rubrics.pipeline import RubricPipeline, ScoreOptions
 from jurist.rubrics.refine import pair_sides
@@ -101,7 +100,7 @@ def fake_judge(monkeypatch: pytest.MonkeyPatch) -> list[ScriptedBackend]:
         made.append(backend)
         return backend
 
-    monkeypatch.setattr(rubric_cli, "make_backend", make_backend)
+    monkeypatch.setattr(session, "make_backend", make_backend)
     return made
 
 

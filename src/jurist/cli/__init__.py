@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+from functools import partialmethod
+
+import click
 import typer
+import typer.core
 
 from jurist.cli.grade import grade, models
 from jurist.cli.meta import register as register_meta
 from jurist.cli.rubric import rubric_app
+
+_BOXED_HELP_COLUMNS = 100
 
 app = typer.Typer(
     name="jurist",
@@ -23,5 +30,18 @@ app.add_typer(rubric_app, name="rubric")
 register_meta(app)
 
 
+def _plain_help_when_narrow() -> None:
+    """Boxed help needs about 100 columns. A narrower terminal gets plain help with each
+    option's text on its own lines at the terminal's full width, instead of text squeezed
+    into a 20-column box."""
+    if shutil.get_terminal_size((_BOXED_HELP_COLUMNS, 24)).columns >= _BOXED_HELP_COLUMNS:
+        return
+    app.rich_markup_mode = None
+    # Typer formats help with its own copy of click where it ships one.
+    formatter = getattr(getattr(typer.core, "_click", click), "HelpFormatter", click.HelpFormatter)
+    formatter.write_dl = partialmethod(formatter.write_dl, col_max=0)
+
+
 def main() -> None:
+    _plain_help_when_narrow()
     app()

@@ -1,11 +1,12 @@
-"""`jurist grade` and `jurist models`."""
+"""`jurist grade` and `jurist models`: parse options, call the library, print."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -17,13 +18,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from jurist.backends import BackendError
-from jurist.cli.output import console, errors, print_grade_summary
-from jurist.data import DataError, FieldMap
-from jurist.grading import GradeConfig, GradeResult, run_grade
-from jurist.rubric import RubricError
+from jurist.cli.output import console, errors, exit_on_error, print_grade_summary
+from jurist.data import FieldMap
+from jurist.errors import EXIT_BACKEND, EXIT_FAILURES, EXIT_INTERRUPTED
+from jurist.grading import GradeResult, grade_job
 from jurist.runner import RunCounters
-from jurist.store import RunNotFound, Store, new_run_id
+from jurist.secrets import redact_urls
+from jurist.store import Store, new_run_id
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
 
 
 def grade(
@@ -43,9 +49,13 @@ def grade(
         ),
     ] = None,
     output: Annotated[
-        Path,
-        typer.Option("-o", "--output", help="Output folder for results.jsonl and summary.json."),
-    ] = Path("jurist-out"),
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output folder for results.jsonl and summary.json (default: jurist-out).",
+        ),
+    ] = None,
     input_field: Annotated[
         str, typer.Option(help="Column with the input (text or chat messages).")
     ] = "input",
@@ -100,10 +110,27 @@ def grade(
     parse_retries: Annotated[
         int, typer.Option(min=0, help="Re-ask this many times when an answer cannot be parsed.")
     ] = 2,
-    concurrency: Annotated[int, typer.Option(min=1, help="Items in flight at once.")] = 4,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Items in flight at once, and the ceiling of the adaptive request limit "
+            "(halved on 429s and timeouts, grown back on success); default 4.",
+        ),
+    ] = None,
+    rpm: Annotated[
+        float | None, typer.Option(help="Stay under this many requests per minute.")
+    ] = None,
+    tpm: Annotated[
+        float | None, typer.Option(help="Stay under this many tokens per minute (estimated).")
+    ] = None,
     timeout: Annotated[
-        float, typer.Option(help="Seconds per request before it counts as failed and is retried.")
-    ] = 120.0,
+        float | None,
+        typer.Option(
+            help="Seconds a request may take once sent (scaled by the requests queued at a "
+            "serialising server) before it is retried; default 120."
+        ),
+    ] = None,
     max_attempts: Annotated[
         int, typer.Option(min=1, help="Attempts per request on 429 / 5xx / timeouts.")
     ] = 6,
@@ -123,89 +150,107 @@ def grade(
     run_id: Annotated[
         str | None, typer.Option(help="Name for a new run (default: timestamp + random suffix).")
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table | json")
+    ] = OutputFormat.table,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace another run's results in the output folder.")
+    ] = False,
+    allow_failures: Annotated[
+        bool, typer.Option(help="Exit 0 even when some items failed.")
+    ] = False,
 ) -> None:
     """Grade every item of DATA against RUBRIC with a judge model.
 
     Results stream to OUTPUT/results.jsonl as items finish; every call is cached, so a
     re-run makes no model calls and `--resume RUN` continues a killed run.
     """
-    with Store(store) as db:
+    given: dict[str, Any] = {
+        "rubric_path": str(rubric) if rubric else None,
+        "data_path": str(data) if data else None,
+        "preset": preset,
+        "mode": mode,
+        "judge": judge,
+        "output_dir": str(output) if output else None,
+        "timeout": timeout,
+        "concurrency": concurrency,
+        "rpm": rpm,
+        "tpm": tpm,
+    }
+    if resume is None:
+        fields = FieldMap(
+            input=input_field,
+            response=response_field,
+            response_b=response_b_field,
+            reference=reference_field,
+            id=id_field,
+            labels=tuple(label_field or ()),
+            keep=tuple(keep_field or ()),
+        )
+        given.update(
+            fields=asdict(fields),
+            skip_bad_rows=skip_bad_rows,
+            limit=limit,
+            joint=joint,
+            both_orders=both_orders,
+            samples=samples,
+            temperature=temperature,
+            sample_temperature=sample_temperature,
+            seed=seed,
+            max_tokens=max_tokens,
+            logprobs=logprobs,
+            parse_retries=parse_retries,
+            max_attempts=max_attempts,
+            api_key_env=api_key_env,
+        )
+    as_json = output_format == OutputFormat.json
+    run_id = resume or run_id or new_run_id()
+    with exit_on_error():
         try:
-            if resume:
-                config = GradeConfig.model_validate(
-                    {k: v for k, v in db.run_config(resume).items() if not k.endswith("_hash")}
+            with Store(store) as db:
+                result = _run_with_progress(
+                    given, db, run_id, resume, overwrite, progress and not as_json
                 )
-            else:
-                if preset is not None:
-                    from jurist.datasets import get_preset
-
-                    chosen = get_preset(preset)
-                    rubric = rubric or chosen.rubric_path
-                    mode = mode or chosen.mode
-                if rubric is None or (data is None and preset is None):
-                    raise typer.BadParameter("give RUBRIC and DATA (or --preset NAME)")
-                mode = mode or "pointwise"
-                fields = FieldMap(
-                    input=input_field,
-                    response=response_field,
-                    response_b=response_b_field if mode == "pairwise" else None,
-                    reference=reference_field,
-                    id=id_field,
-                    labels=tuple(label_field or ()),
-                    keep=tuple(keep_field or ()),
-                )
-                config = GradeConfig(
-                    rubric_path=str(rubric),
-                    data_path=str(data) if data else None,
-                    preset=preset,
-                    mode=mode,  # type: ignore[arg-type]
-                    judge=judge,
-                    fields=asdict(fields),
-                    skip_bad_rows=skip_bad_rows,
-                    limit=limit,
-                    joint=joint,
-                    both_orders=both_orders,
-                    samples=samples,
-                    temperature=temperature,
-                    sample_temperature=sample_temperature,
-                    seed=seed,
-                    max_tokens=max_tokens,
-                    logprobs=logprobs,
-                    parse_retries=parse_retries,
-                    concurrency=concurrency,
-                    timeout=timeout,
-                    max_attempts=max_attempts,
-                    api_key_env=api_key_env,
-                    output_dir=str(output),
-                )
-            run_id = resume or run_id or new_run_id()
-            result = _run_with_progress(
-                config, db, run_id, resume is not None, progress and output_format == "table"
-            )
-        except (RubricError, DataError, BackendError, RunNotFound, ValueError) as error:
-            errors.print(f"[red]error:[/] {error}", highlight=False)
-            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             errors.print(
                 f"[yellow]interrupted[/]: finished items are saved; continue with --resume {run_id}"
             )
-            raise typer.Exit(130) from None
-    print_grade_summary(result.summary, output_format == "json")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    for note in result.notes:
+        errors.print(f"resume: {note}", highlight=False)
+    print_grade_summary(result.summary, as_json)
     if result.skipped_rows:
         errors.print(f"[yellow]{len(result.skipped_rows)} bad rows skipped[/]:")
         for line in result.skipped_rows[:20]:
             errors.print(f"  {line}", highlight=False)
-    if output_format != "json":
+    if not as_json:
         console.print(f"results: {result.results_path}")
+    failed, items = result.summary["failed"], result.summary["items"]
+    if failed and not allow_failures:
+        code = EXIT_BACKEND if failed == items else EXIT_FAILURES
+        errors.print(
+            f"[red]{failed} of {items} items failed[/] (see the errors in the results; "
+            "--allow-failures exits 0)"
+        )
+        raise typer.Exit(code)
 
 
 def _run_with_progress(
-    config: GradeConfig, db: Store, run_id: str | None, resume: bool, show: bool
+    given: dict[str, Any],
+    db: Store,
+    run_id: str,
+    resume: str | None,
+    overwrite: bool,
+    show: bool,
 ) -> GradeResult:
+    def run(progress: Any = None) -> GradeResult:
+        return grade_job(
+            given, db, resume=resume, run_id=run_id, overwrite=overwrite, progress=progress
+        )
+
     if not show:
-        return run_grade(config, db, run_id=run_id, resume=resume)
+        return run()
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -234,7 +279,7 @@ def _run_with_progress(
                 bad=counters.parse_error,
             )
 
-        return run_grade(config, db, run_id=run_id, resume=resume, progress=update)
+        return run(update)
 
 
 def models() -> None:
@@ -249,7 +294,7 @@ def models() -> None:
         local = "missing: pip install 'jurist[local]'"
     console.print(f"[bold]local[/]            {local}")
     key = "set" if os.environ.get("OPENAI_API_KEY") else "not set"
-    base = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
+    base = redact_urls(os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1"))
     console.print(f"[bold]openai:MODEL[/]     {base} (OPENAI_API_KEY {key})")
     console.print(
         "[bold]openai:URL#MODEL[/] any OpenAI-compatible server, e.g. vLLM or llama-server"

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from jurist.errors import JuristError
+from jurist.secrets import scrub
 
 console = Console(stderr=False)
 errors = Console(stderr=True)
+
+
+@contextmanager
+def exit_on_error() -> Iterator[None]:
+    """Any jurist error becomes one line on stderr and its documented exit code."""
+    try:
+        yield
+    except JuristError as error:
+        message = scrub(str(error)).replace("\n", " ")
+        errors.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(error.exit_code) from None
 
 
 def _fmt(value: Any, digits: int = 3) -> str:

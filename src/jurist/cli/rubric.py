@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
+import inspect
 import json
-import re
-from collections.abc import Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from jurist.backends import BackendError, make_backend, parse_judge_spec
 from jurist.cli.output import console, errors
-from jurist.data import DataError, FieldMap, Item, read_items
-from jurist.prompts import transcript
-from jurist.rubric import Rubric, RubricError, load_rubric, save_rubric
-from jurist.runner import RetryPolicy, RunOptions
-from jurist.store import Store
+from jurist.data import FieldMap
+from jurist.errors import JuristError
+from jurist.rubric import RubricError, load_rubric
+
+if TYPE_CHECKING:
+    from jurist.rubrics.batch import ItemOutcome
+    from jurist.rubrics.session import ItemSource, JudgeSettings
 
 rubric_app = typer.Typer(help="Validate, lint and author rubrics.", no_args_is_help=True)
 
@@ -75,75 +77,14 @@ KeyEnvOpt = Annotated[str, typer.Option(help="Environment variable holding the A
 FormatOpt = Annotated[str, typer.Option("--format", help="table | json")]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(code)
+def _fail(error: JuristError) -> NoReturn:
+    errors.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
+    raise typer.Exit(error.exit_code)
 
 
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise typer.BadParameter(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-
-
-def _load_items(
-    data: Path | None,
-    preset: str | None,
-    fields: FieldMap,
-    limit: int | None,
-) -> list[Item]:
-    if preset is not None:
-        from jurist.datasets import load_preset
-
-        return list(load_preset(preset, limit=limit))
-    if data is None:
-        raise typer.BadParameter("give DATA (a JSONL, CSV or Parquet file) or --preset NAME")
-    items: list[Item] = []
-    for item in read_items(data, fields):
-        if limit is not None and len(items) >= limit:
-            break
-        items.append(item)
-    return items
-
-
-def _pipeline(
-    judge: str | None,
-    store: Store,
-    *,
-    mode: str = "pointwise",
-    concurrency: int = 1,
-    timeout: float = 120.0,
-    max_attempts: int = 6,
-    api_key_env: str = "OPENAI_API_KEY",
-    logprobs: bool | None = None,
-) -> Any:
-    from jurist.rubrics.pipeline import RubricPipeline, ScoreOptions
-
-    _check_choice("--mode", mode, ("pointwise", "pairwise"))
-    kind, _, _ = parse_judge_spec(judge)
-    # As in `jurist grade`: token probabilities on for the embedded model, off for servers.
-    want = logprobs if logprobs is not None else kind == "local"
-    backend = make_backend(judge, api_key_env=api_key_env, timeout=timeout, logprobs=want)
-    options = ScoreOptions(mode=mode, logprobs=want, concurrency=concurrency)  # type: ignore[arg-type]
-    run_options = RunOptions(
-        concurrency=concurrency, timeout=timeout, retry=RetryPolicy(max_attempts=max_attempts)
-    )
-    return RubricPipeline(backend, store, options, run_options)
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def _file_stem(item_id: str, taken: set[str]) -> str:
-    stem = _UNSAFE.sub("_", item_id).strip("._-") or "item"
-    unique, number = stem, 2
-    while unique in taken:
-        unique, number = f"{stem}-{number}", number + 1
-    taken.add(unique)
-    return unique
-
-
-def _query_text(item: Item) -> str:
-    return transcript(item.input) if isinstance(item.input, list) else item.input
 
 
 # --- validate and lint ------------------------------------------------------------------
@@ -233,13 +174,12 @@ def index(
 
     `retrieve` and `generate --retrieve` then find the rubrics nearest to a new prompt.
     """
-    from jurist.rubrics.embeddings import EmbeddingsUnavailable
     from jurist.rubrics.retrieve import INDEX_DIR, build_index
 
     try:
         built = build_index(library)
-    except (FileNotFoundError, EmbeddingsUnavailable) as error:
-        raise _fail(str(error)) from None
+    except JuristError as error:
+        _fail(error)
     prompts = sum(kind == "prompt" for _, kind in built.rows)
     console.print(
         f"indexed {len(built.rubrics)} rubrics ({prompts} prompts, {len(built.rows)} texts) "
@@ -263,14 +203,13 @@ def retrieve(
     Scores are cosine similarities. A stale index (files added, changed or removed) is
     rebuilt first.
     """
-    from jurist.rubrics.embeddings import EmbeddingsUnavailable
     from jurist.rubrics.retrieve import load_index
 
     _check_choice("--format", output_format, ("table", "json"))
     try:
         found = load_index(library).retrieve(query, k)
-    except (FileNotFoundError, EmbeddingsUnavailable, RubricError) as error:
-        raise _fail(str(error)) from None
+    except JuristError as error:
+        _fail(error)
     rows = [
         {
             "rank": rank,
@@ -296,139 +235,110 @@ def retrieve(
     console.print(table)
 
 
+# --- options of the commands that read items and call a judge ---------------------------
+
+
+@dataclass(frozen=True)
+class ItemJudgeOptions:
+    """The options of every command that reads items and calls a judge."""
+
+    judge: str | None
+    preset: str | None
+    limit: int | None
+    input_field: str
+    response_field: str
+    response_b_field: str
+    reference_field: str | None
+    id_field: str | None
+    label_field: str | None
+    store: Path | None
+    concurrency: int
+    timeout: float
+    max_attempts: int
+    api_key_env: str
+
+    def source(self, data: Path | None, *, responses: bool, pairs: bool) -> ItemSource:
+        from jurist.rubrics.session import ItemSource
+
+        if data is None and self.preset is None:
+            raise typer.BadParameter("give DATA (a JSONL, CSV or Parquet file) or --preset NAME")
+        fields = FieldMap(
+            input=self.input_field,
+            response=self.response_field if responses else None,
+            response_b=self.response_b_field if pairs else None,
+            reference=self.reference_field,
+            id=self.id_field,
+            labels=(self.label_field,) if self.label_field else (),
+        )
+        return ItemSource(data=data, preset=self.preset, fields=fields, limit=self.limit)
+
+    def judge_settings(self, mode: str = "pointwise") -> JudgeSettings:
+        from jurist.rubrics.session import JudgeSettings
+
+        _check_choice("--mode", mode, ("pointwise", "pairwise"))
+        return JudgeSettings(
+            judge=self.judge,
+            mode=mode,  # type: ignore[arg-type]
+            store=self.store,
+            concurrency=self.concurrency,
+            timeout=self.timeout,
+            max_attempts=self.max_attempts,
+            api_key_env=self.api_key_env,
+        )
+
+
+_ITEM_JUDGE_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("judge", JudgeOpt, None),
+    ("preset", PresetOpt, None),
+    ("limit", LimitOpt, None),
+    ("input_field", InputOpt, "input"),
+    ("response_field", ResponseOpt, "response"),
+    ("response_b_field", ResponseBOpt, "response_b"),
+    ("reference_field", ReferenceOpt, None),
+    ("id_field", IdOpt, None),
+    ("label_field", LabelOpt, None),
+    ("store", StoreOpt, None),
+    ("concurrency", ConcurrencyOpt, 1),
+    ("timeout", TimeoutOpt, 120.0),
+    ("max_attempts", AttemptsOpt, 6),
+    ("api_key_env", KeyEnvOpt, "OPENAI_API_KEY"),
+)
+
+
+def _with_item_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Declare the item and judge options once for every command that takes them: Typer
+    sees them after the command's own options, and the command gets them as `shared`."""
+    own = inspect.signature(command, eval_str=True)
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, kind, default in _ITEM_JUDGE_OPTIONS
+    ]
+    parameters = [p for p in own.parameters.values() if p.name != "shared"] + added
+
+    @functools.wraps(command)
+    def with_options(**values: Any) -> None:
+        shared = ItemJudgeOptions(**{name: values.pop(name) for name, _, _ in _ITEM_JUDGE_OPTIONS})
+        command(**values, shared=shared)
+
+    with_options.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
+    with_options.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    return with_options
+
+
 # --- generate ---------------------------------------------------------------------------
 
 
-def _summary_line(entry: dict[str, Any]) -> str:
-    status = entry["status"]
+def _outcome_line(outcome: ItemOutcome) -> str:
+    status = outcome.status
     colour = {"ok": "green", "repaired": "green", "skipped": "yellow"}.get(status, "red")
-    text = f"[{colour}]{status}[/] {escape(entry['id'])}"
-    if entry.get("files"):
-        text += " -> " + ", ".join(escape(f) for f in entry["files"])
-    if entry.get("repairs"):
-        text += f" ({len(entry['repairs'])} repairs)"
-    if entry.get("reason") and status not in ("ok", "repaired"):
-        text += f": {escape(entry['reason'])}"
+    text = f"[{colour}]{status}[/] {escape(outcome.id)}"
+    if outcome.files:
+        text += " -> " + ", ".join(escape(f) for f in outcome.files)
+    if outcome.repairs:
+        text += f" ({len(outcome.repairs)} repairs)"
+    if outcome.reason and not outcome.usable:
+        text += f": {escape(outcome.reason)}"
     return text
-
-
-def _write_rubric(rubric: Rubric, item: Item, folder: Path, stem: str) -> str:
-    path = folder / f"{stem}.yaml"
-    save_rubric(rubric, path)
-    # The prompt goes alongside, so the output folder is itself a library for --retrieve.
-    sidecar = folder / f"{stem}.prompts.txt"
-    sidecar.write_text(_query_text(item).strip() + "\n", encoding="utf-8")
-    return str(path)
-
-
-async def _generate_all(
-    items: list[Item],
-    pipeline: Any,
-    *,
-    out: Path,
-    style: str,
-    contrastive: bool,
-    label: str | None,
-    library: Path | None,
-    retrieve_k: int,
-    max_parts: int,
-    tries: int,
-    keep: int,
-    temperature: float,
-    seed: int,
-    max_tokens: int,
-) -> list[dict[str, Any]]:
-    from jurist.rubrics.generate import (
-        generate_contrastive,
-        generate_instance_rubric,
-        preference_label,
-    )
-
-    index = None
-    if retrieve_k > 0:
-        from jurist.rubrics.retrieve import load_index
-
-        assert library is not None
-        index = load_index(library)
-    taken: set[str] = set()
-    entries: list[dict[str, Any]] = []
-    for item in items:
-        entry: dict[str, Any] = {"id": item.id}
-        examples: list[Rubric] = []
-        if index is not None:
-            hits = index.retrieve(_query_text(item), retrieve_k)
-            examples = [hit.rubric for hit in hits]
-            entry["examples"] = [{"path": str(h.path), "score": round(h.score, 4)} for h in hits]
-        stem = _file_stem(item.id, taken)
-        if contrastive:
-            side = preference_label(item, label)
-            if side not in ("A", "B") or item.response is None or item.response_b is None:
-                entry.update(
-                    status="skipped",
-                    reason="needs two responses and an A / B preference "
-                    f"(label is {side or 'missing'})",
-                )
-                entries.append(entry)
-                console.print(_summary_line(entry), highlight=False)
-                continue
-            pair = item.model_copy(update={"labels": {**item.labels, "preferred": side}})
-            result = await generate_contrastive(
-                pair,
-                pipeline.backend,
-                pipeline.prefers,
-                tries=tries,
-                keep=keep,
-                principles=style,  # type: ignore[arg-type]
-                max_principles=max_parts,
-                temperature=temperature,
-                seed=seed,
-                max_tokens=max_tokens,
-            )
-            attempts = [
-                a.model_dump(exclude={"rubric", "raw"}, mode="json") for a in result.attempts
-            ]
-            entry["attempts"] = attempts
-            if result.accepted:
-                last_ok = next(a for a in reversed(result.attempts) if a.ok)
-                entry.update(status=last_ok.status, repairs=last_ok.repairs)
-                entry["files"] = [
-                    _write_rubric(r, item, out, stem if n == 0 else f"{stem}-{n + 1}")
-                    for n, r in enumerate(result.accepted)
-                ]
-            else:
-                last = result.attempts[-1] if result.attempts else None
-                entry.update(
-                    status="rejected" if last is None else last.status,
-                    reason=(last.reason if last else None) or "no try was accepted",
-                )
-            entry["rubrics"] = result.accepted
-        else:
-            generated = await generate_instance_rubric(
-                item,
-                pipeline.backend,
-                style=style,  # type: ignore[arg-type]
-                examples=examples,
-                max_parts=max_parts,
-                temperature=temperature,
-                seed=seed,
-                tries=tries,
-                max_tokens=max_tokens,
-            )
-            entry.update(
-                status=generated.status,
-                reason=generated.reason,
-                repairs=generated.repairs,
-                findings=[f.model_dump() for f in generated.findings],
-                attempt=generated.attempt,
-            )
-            if not generated.ok:
-                entry["raw"] = generated.raw
-            if generated.rubric is not None:
-                entry["files"] = [_write_rubric(generated.rubric, item, out, stem)]
-                entry["rubrics"] = [generated.rubric]
-        entries.append(entry)
-        console.print(_summary_line(entry), highlight=False)
-    return entries
 
 
 @rubric_app.command(
@@ -436,6 +346,7 @@ async def _generate_all(
     "jurist rubric generate pairs.jsonl --contrastive --label-field winner -o rubrics/pairs;  "
     "jurist rubric generate prompts.jsonl --retrieve 2 --library rubrics/ --style checklist"
 )
+@_with_item_options
 def generate(
     data: Annotated[
         Path | None, typer.Argument(help="JSONL, CSV or Parquet file of items.")
@@ -489,21 +400,9 @@ def generate(
     temperature: Annotated[float, typer.Option(help="Sampling temperature for rubrics.")] = 0.7,
     seed: Annotated[int, typer.Option(help="Base sampling seed.")] = 0,
     max_tokens: Annotated[int, typer.Option(help="Token budget per rubric answer.")] = 1536,
-    judge: JudgeOpt = None,
     mode: ModeOpt = "pointwise",
-    preset: PresetOpt = None,
-    limit: LimitOpt = None,
-    input_field: InputOpt = "input",
-    response_field: ResponseOpt = "response",
-    response_b_field: ResponseBOpt = "response_b",
-    reference_field: ReferenceOpt = None,
-    id_field: IdOpt = None,
-    label_field: LabelOpt = None,
-    store: StoreOpt = None,
-    concurrency: ConcurrencyOpt = 1,
-    timeout: TimeoutOpt = 120.0,
-    max_attempts: AttemptsOpt = 6,
-    api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
+    *,
+    shared: ItemJudgeOptions,
 ) -> None:
     """Write a rubric for each item of DATA with the judge model.
 
@@ -512,167 +411,65 @@ def generate(
     rejected with the reason; report.json records every item's outcome. The exit code is 1
     when no rubric could be written.
     """
+    from jurist.rubrics.batch import GenerateSettings, generate_rubrics
+
     style = style or ("checklist" if contrastive else "likert")
     _check_choice("--style", style, ("likert", "checklist"))
     if retrieve_k and library is None:
         raise typer.BadParameter("--retrieve needs --library DIR")
-    if contrastive and preset is None and label_field is None:
-        raise typer.BadParameter("--contrastive needs --label-field (or a pairwise --preset)")
-    fields = FieldMap(
-        input=input_field,
-        response=response_field if contrastive else None,
-        response_b=response_b_field if contrastive else None,
-        reference=reference_field,
-        id=id_field,
-        labels=(label_field,) if label_field else (),
+    source = shared.source(data, responses=contrastive, pairs=contrastive)
+    settings = GenerateSettings(
+        style=style,  # type: ignore[arg-type]
+        contrastive=contrastive,
+        library=library,
+        retrieve_k=retrieve_k,
+        max_parts=max_parts,
+        tries=tries,
+        keep=keep,
+        temperature=temperature,
+        seed=seed,
+        max_tokens=max_tokens,
+        summarise=summarise,
+        reword=reword,
+        similarity=similarity,
+        min_support=min_support,
     )
     try:
-        items = _load_items(data, preset, fields, limit)
-    except (DataError, ValueError, FileNotFoundError) as error:
-        raise _fail(str(error)) from None
-    output.mkdir(parents=True, exist_ok=True)
-    label = label_field if preset is None else None
-
-    async def run() -> tuple[list[dict[str, Any]], dict[str, Any] | None, dict[str, int]]:
-        with Store(store) as db:
-            pipeline = _pipeline(
-                judge,
-                db,
-                mode=mode,
-                concurrency=concurrency,
-                timeout=timeout,
-                max_attempts=max_attempts,
-                api_key_env=api_key_env,
-            )
-            try:
-                entries = await _generate_all(
-                    items,
-                    pipeline,
-                    out=output,
-                    style=style,
-                    contrastive=contrastive,
-                    label=label,
-                    library=library,
-                    retrieve_k=retrieve_k,
-                    max_parts=max_parts,
-                    tries=tries,
-                    keep=keep,
-                    temperature=temperature,
-                    seed=seed,
-                    max_tokens=max_tokens,
-                )
-                summary = None
-                rubrics = [r for e in entries for r in e.pop("rubrics", [])]
-                if summarise and rubrics:
-                    summary = await _summarise(
-                        rubrics,
-                        pipeline.backend if reword else None,
-                        output,
-                        similarity=similarity,
-                        min_support=min_support,
-                        max_parts=None,
-                        seed=seed,
-                    )
-                usage = {
-                    "model_calls": pipeline.usage.calls,
-                    "cache_hits": pipeline.usage.cache_hits,
-                }
-            finally:
-                await pipeline.aclose()
-        return entries, summary, usage
-
-    try:
-        entries, summary, usage = asyncio.run(run())
-    except (BackendError, RubricError, FileNotFoundError, ValueError) as error:
-        raise _fail(str(error)) from None
-    counts: dict[str, int] = {}
-    for entry in entries:
-        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
-    report = {
-        "data": str(data) if data else None,
-        "preset": preset,
-        "judge": judge or "local",
-        "style": style,
-        "contrastive": contrastive,
-        "retrieve": retrieve_k,
-        "library": str(library) if library else None,
-        "items": len(entries),
-        "counts": counts,
-        **usage,
-        "summary": summary,
-        "results": entries,
-    }
-    report_path = output / "report.json"
-    report_path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    usable = counts.get("ok", 0) + counts.get("repaired", 0)
+        report = generate_rubrics(
+            source,
+            shared.judge_settings(mode),
+            output,
+            settings,
+            on_outcome=lambda outcome: console.print(_outcome_line(outcome), highlight=False),
+        )
+    except JuristError as error:
+        _fail(error)
     console.print(
-        f"{usable} of {len(entries)} items got a rubric ("
-        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        + f"); model calls {usage['model_calls']}, cache hits {usage['cache_hits']}"
+        f"{report.usable} of {report.items} items got a rubric ("
+        + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+        + f"); model calls {report.model_calls}, cache hits {report.cache_hits}"
     )
-    if summary is not None:
+    if report.summary is not None:
+        summary = report.summary
         console.print(
-            f"summary: {escape(summary['file'])} ({summary['criteria']} criteria, "
-            f"{summary['checklist']} checks from {summary['rubrics']} rubrics)"
+            f"summary: {escape(summary.file)} ({summary.criteria} criteria, "
+            f"{summary.checklist} checks from {summary.rubrics} rubrics)"
         )
     elif summarise:
         errors.print("[yellow]no summary[/]: no usable rubric to summarise")
-    console.print(f"report: {escape(str(report_path))}")
-    if usable == 0:
+    console.print(f"report: {escape(report.report_file)}")
+    if report.usable == 0:
         raise typer.Exit(1)
 
 
-async def _summarise(
-    rubrics: list[Rubric],
-    backend: Any,
-    output: Path,
-    *,
-    similarity: float,
-    min_support: int,
-    max_parts: int | None,
-    seed: int,
-) -> dict[str, Any]:
-    from jurist.rubrics.embeddings import embed
-    from jurist.rubrics.generate import summarise_rubrics
-
-    summary = await summarise_rubrics(
-        rubrics,
-        backend,
-        embed=embed,
-        threshold=similarity,
-        min_support=min_support,
-        max_parts=max_parts,
-        name=f"summary-{output.name}",
-        seed=seed,
-    )
-    path = output / "summary.yaml"
-    save_rubric(summary, path)
-    return {
-        "file": str(path),
-        "rubrics": len(rubrics),
-        "criteria": len(summary.criteria),
-        "checklist": len(summary.checklist),
-        "parts_in": sum(len(r.criteria) + len(r.checklist) for r in rubrics),
-    }
-
-
 # --- refine -----------------------------------------------------------------------------
-
-
-def _responses(items: list[Item], pairs: bool) -> Iterator[Item]:
-    from jurist.rubrics.refine import pair_sides
-
-    for item in items:
-        if pairs and item.response_b is not None:
-            yield from pair_sides(item)
-        elif item.response is not None:
-            yield item
 
 
 @rubric_app.command(
     epilog="Examples: jurist rubric refine rubric.yaml answers.jsonl -o refined.yaml;  "
     "jurist rubric refine rubric.yaml --preset hhh --limit 20 --depth 2 -o refined.yaml"
 )
+@_with_item_options
 def refine(
     rubric_path: Annotated[Path, typer.Argument(metavar="RUBRIC", help="Rubric YAML file.")],
     data: Annotated[
@@ -725,20 +522,8 @@ def refine(
     ] = 3,
     temperature: Annotated[float, typer.Option(help="Sampling temperature for splits.")] = 0.7,
     seed: Annotated[int, typer.Option(help="Base sampling seed.")] = 0,
-    judge: JudgeOpt = None,
-    preset: PresetOpt = None,
-    limit: LimitOpt = None,
-    input_field: InputOpt = "input",
-    response_field: ResponseOpt = "response",
-    response_b_field: ResponseBOpt = "response_b",
-    reference_field: ReferenceOpt = None,
-    id_field: IdOpt = None,
-    label_field: LabelOpt = None,
-    store: StoreOpt = None,
-    concurrency: ConcurrencyOpt = 1,
-    timeout: TimeoutOpt = 120.0,
-    max_attempts: AttemptsOpt = 6,
-    api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
+    *,
+    shared: ItemJudgeOptions,
 ) -> None:
     """Refine RUBRIC by grading DATA with it.
 
@@ -748,117 +533,42 @@ def refine(
     re-weighted so that correlated criteria do not count one quality twice. Prints and
     saves what was split, dropped and re-weighted, and why.
     """
-    from jurist.rubrics.refine import refine_rubric
+    from jurist.rubrics.refine_run import RefineSettings, refine_with_data
 
-    try:
-        rubric = load_rubric(rubric_path)
-    except RubricError as error:
-        raise _fail(str(error)) from None
-    pairs_mode = label_field is not None or preset is not None
-    fields = FieldMap(
-        input=input_field,
-        response=response_field,
-        response_b=response_b_field if pairs_mode else None,
-        reference=reference_field,
-        id=id_field,
-        labels=(label_field,) if label_field else (),
+    pairs_mode = shared.label_field is not None or shared.preset is not None
+    source = shared.source(data, responses=True, pairs=pairs_mode)
+    settings = RefineSettings(
+        depth=depth,
+        min_std=min_std,
+        max_tie_rate=max_tie_rate,
+        min_pairs=min_pairs,
+        agreement=agreement,
+        redundancy=redundancy,
+        text_redundancy=text_redundancy,
+        embeddings=embeddings,
+        prune=prune,
+        samples=samples,
+        temperature=temperature,
+        seed=seed,
     )
     try:
-        items = _load_items(data, preset, fields, limit)
-    except (DataError, ValueError, FileNotFoundError) as error:
-        raise _fail(str(error)) from None
-    responses = list(_responses(items, pairs_mode))
-    pairs = [item for item in items if item.response_b is not None] if pairs_mode else []
-    if not responses:
-        raise _fail("no responses to grade in the data")
-    embed = None
-    notes: list[str] = []
-    if embeddings and prune:
-        from jurist.rubrics import embeddings as embedding_model
-
-        if embedding_model.available():
-            embed = embedding_model.embed
-        else:
-            notes.append(f"wording not compared: {embedding_model.INSTALL_HINT}")
-    output = output or rubric_path.with_name(rubric_path.stem + ".refined.yaml")
-    report_path = report_path or output.with_name(output.stem + ".report.json")
-    label = label_field if preset is None else None
-
-    async def run() -> tuple[Rubric, Any, dict[str, int]]:
-        with Store(store) as db:
-            pipeline = _pipeline(
-                judge,
-                db,
-                concurrency=concurrency,
-                timeout=timeout,
-                max_attempts=max_attempts,
-                api_key_env=api_key_env,
-            )
-            try:
-                refined, report = await refine_rubric(
-                    rubric,
-                    responses,
-                    pipeline.backend,
-                    pipeline.grade,
-                    depth=depth,
-                    min_std=min_std,
-                    max_tie_rate=max_tie_rate,
-                    prune=prune,
-                    redundancy=redundancy,
-                    samples=samples,
-                    temperature=temperature,
-                    seed=seed,
-                    pairs=pairs,
-                    label=label,
-                    min_pairs=min_pairs,
-                    agreement_threshold=agreement,
-                    embed=embed,
-                    text_redundancy=text_redundancy,
-                )
-                usage = {
-                    "model_calls": pipeline.usage.calls,
-                    "cache_hits": pipeline.usage.cache_hits,
-                }
-            finally:
-                await pipeline.aclose()
-        return refined, report, usage
-
-    try:
-        refined, report, usage = asyncio.run(run())
-    except (BackendError, RubricError, ValueError) as error:
-        raise _fail(str(error)) from None
-    report = report.model_copy(update={"notes": [*report.notes, *notes]})
-    save_rubric(refined, output)
-    lines = report.lines()
-    document = {
-        "rubric": str(rubric_path),
-        "output": str(output),
-        "data": str(data) if data else None,
-        "preset": preset,
-        "judge": judge or "local",
-        "responses": len(responses),
-        "pairs": len(pairs),
-        "settings": {
-            "depth": depth,
-            "min_std": min_std,
-            "max_tie_rate": max_tie_rate,
-            "min_pairs": min_pairs,
-            "agreement_threshold": agreement,
-            "score_redundancy": redundancy if prune else None,
-            "text_redundancy": text_redundancy if embed is not None else None,
-        },
-        **usage,
-        "criteria_before": [c.id for c in rubric.criteria] + [c.id for c in rubric.checklist],
-        "criteria_after": [c.id for c in refined.criteria] + [c.id for c in refined.checklist],
-        "changes": lines,
-        "report": report.model_dump(mode="json"),
-    }
-    report_path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+        run = refine_with_data(
+            rubric_path,
+            source,
+            shared.judge_settings(),
+            settings,
+            output=output,
+            report_path=report_path,
+        )
+    except JuristError as error:
+        _fail(error)
     console.print(
-        f"graded {len(responses)} responses ({len(pairs)} pairs) in {report.rounds} rounds; "
-        f"model calls {usage['model_calls']}, cache hits {usage['cache_hits']}"
+        f"graded {run.responses} responses ({run.pairs} pairs) in {run.report.rounds} rounds; "
+        f"model calls {run.model_calls}, cache hits {run.cache_hits}"
     )
-    for line in lines or ["no changes: every criterion separated responses and none was pruned"]:
+    for line in run.changes or [
+        "no changes: every criterion separated responses and none was pruned"
+    ]:
         console.print(f"  {escape(line)}", highlight=False)
-    console.print(f"refined rubric: {escape(str(output))}")
-    console.print(f"report: {escape(str(report_path))}")
+    console.print(f"refined rubric: {escape(run.output)}")
+    console.print(f"report: {escape(run.report_file)}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from jurist.completion import Completion, Request, ScoreSlot
@@ -31,11 +31,17 @@ class Answer:
     completion: Completion | None = None
     parsed: Any = None
     error: str | None = None
-    attempts: int = 1
+    attempts: int = 1  # parse attempts: 1 + the re-asks after unparseable answers
+    calls: int = 0  # requests a server received for this answer, retries included
+    cache_hits: int = 0  # answers served from the cache (or shared with a twin request)
+    # A part of a joint answer leaves the raw text to the judgment, which keeps it once.
+    keeps_raw: bool = True
 
     @property
     def raw(self) -> str | None:
-        return self.completion.text if self.completion is not None else None
+        if not self.keeps_raw or self.completion is None:
+            return None
+        return self.completion.text
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,23 @@ class Judge(Protocol):
     ) -> Judgment:
         """Merge the answers (one list of samples per call key) into a Judgment."""
         ...
+
+
+class SingleResponseJudge:
+    """What pointwise and checklist judges share: a rubric part to judge, one response."""
+
+    mode: str
+    needs: str  # what the rubric must have, named in the error when it has none
+
+    def __init__(self, rubric: Rubric, options: JudgeOptions | None = None) -> None:
+        if not getattr(rubric, self.needs):
+            raise ValueError(f"rubric {rubric.name!r} has no {self.needs} to judge {self.mode}")
+        self.rubric = rubric
+        self.options = options or JudgeOptions()
+
+    def check(self, item: Item) -> None:
+        if item.response is None and not item.is_multi_turn:
+            raise ValueError(f"item {item.id!r} has no response to judge")
 
 
 def user_message(text: str) -> tuple[dict[str, str], ...]:
@@ -107,23 +130,47 @@ def first_problem(answers: Sequence[Answer]) -> Answer:
     return answers[0]
 
 
+class JointParseError(ParseError):
+    """No part of a joint answer parsed; `parts` holds each part's own reason, so every
+    part reports its own error instead of a copy of all of them."""
+
+    def __init__(self, parts: dict[str, ParseError]) -> None:
+        self.parts = parts
+        reasons = {str(error) for error in parts.values()}
+        summary = next(iter(reasons)) if len(reasons) == 1 else "see each part's error"
+        super().__init__(f"no part of the joint answer parsed ({len(parts)} parts): {summary}")
+
+
 def any_parsed(results: dict[str, Any]) -> dict[str, Any]:
     """A joint answer's parse: kept when at least one part parsed, so the others can be
     reported one by one; a parse error (and so a retry) when none did."""
-    problems = [f"{key}: {r}" for key, r in results.items() if isinstance(r, ParseError)]
+    problems = {key: r for key, r in results.items() if isinstance(r, ParseError)}
     if len(problems) == len(results):
-        raise ParseError("; ".join(problems))
+        raise JointParseError(problems)
     return results
 
 
 def part_of(answer: Answer, key: str) -> Answer:
-    """One part's view of a joint answer, so joint and one-call-per-part share the merge."""
-    if answer.status != "ok":
-        return answer
-    parsed = answer.parsed[key]
-    if isinstance(parsed, ParseError):
-        return Answer("parse_error", answer.completion, None, str(parsed), answer.attempts)
-    return Answer("ok", answer.completion, parsed, None, answer.attempts)
+    """One part's view of a joint answer, so joint and one-call-per-part share the merge.
+    Its error is its own, and the raw text stays with the judgment (kept once)."""
+    if answer.status == "failed":
+        return replace(answer, keeps_raw=False)
+    parsed = answer.parsed.get(key) if isinstance(answer.parsed, dict) else None
+    if answer.status == "parse_error":
+        error = parsed if isinstance(parsed, ParseError) else None
+        return replace(
+            answer, parsed=None, error=str(error) if error else answer.error, keeps_raw=False
+        )
+    if isinstance(parsed, ParseError) or parsed is None:
+        reason = str(parsed) if parsed is not None else f"{key} missing from the answer"
+        return replace(answer, status="parse_error", parsed=None, error=reason, keeps_raw=False)
+    return replace(answer, parsed=parsed, keeps_raw=False)
+
+
+def joint_raw(answers: dict[str, list[Answer]]) -> str | None:
+    """The raw text of a joint call's first sample, kept once per judgment."""
+    samples = answers.get("*") or []
+    return samples[0].raw if samples else None
 
 
 def usage(answers: dict[str, list[Answer]]) -> dict[str, Any]:
@@ -134,10 +181,16 @@ def usage(answers: dict[str, list[Answer]]) -> dict[str, Any]:
         "prompt_tokens": sum(c.prompt_tokens for c in completions if not c.cached),
         "completion_tokens": sum(c.completion_tokens for c in completions if not c.cached),
         "latency_s": round(sum(c.latency_s for c in completions if not c.cached), 4),
-        "calls": sum(a.attempts for a in flat),
-        "cache_hits": sum(1 for c in completions if c.cached),
+        "calls": sum(a.calls for a in flat),
+        "cache_hits": sum(a.cache_hits for a in flat),
     }
 
 
-def string_schema(max_chars: int) -> dict[str, Any]:
-    return {"type": "string", "maxLength": max_chars}
+def quoted_texts(item: Item) -> tuple[str, ...]:
+    """The judged texts: JSON copied from them into a judge's answer is not its answer."""
+    texts = [item.response, item.response_b, item.reference]
+    if isinstance(item.input, str):
+        texts.append(item.input)
+    else:
+        texts.extend(turn.content for turn in item.input)
+    return tuple(t for t in texts if t)

@@ -2,81 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from jurist.completion import ScoreSlot
+from jurist.answers import YES_NO, joint_schema, parse_joint
 from jurist.data import Item
 from jurist.estimate import checklist_score
 from jurist.judges.base import (
     Answer,
     Call,
-    JudgeOptions,
+    SingleResponseJudge,
     any_parsed,
     first_problem,
+    joint_raw,
     make_request,
     part_of,
-    string_schema,
+    quoted_texts,
     usage,
 )
-from jurist.judgment import ChecklistDecision, Judgment, combined_status
-from jurist.parse import parse_decision, parse_joint_decisions
+from jurist.judgment import ChecklistDecision, ChecklistJudgment, combined_status
 from jurist.prompts import render
-from jurist.rubric import ChecklistItem, Rubric
+from jurist.rubric import ChecklistItem
 
-ANSWER_MARKER = r'"answer"\s*:\s*"?$'
-ANSWER_SLOT = ScoreSlot(marker=ANSWER_MARKER, choices=("yes", "no"))
-
-
-def _decision_schema(max_chars: int) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "justification": string_schema(max_chars),
-            "answer": {"type": "string", "enum": ["yes", "no"]},
-        },
-        "required": ["justification", "answer"],
-        "additionalProperties": False,
-    }
+ANSWER_SLOT = YES_NO.slot()
 
 
-class ChecklistJudge:
+class ChecklistJudge(SingleResponseJudge):
     mode = "checklist"
-
-    def __init__(self, rubric: Rubric, options: JudgeOptions | None = None) -> None:
-        if not rubric.checklist:
-            raise ValueError(f"rubric {rubric.name!r} has no checklist items")
-        self.rubric = rubric
-        self.options = options or JudgeOptions()
+    needs = "checklist"
 
     def calls(self, item: Item) -> list[Call]:
-        if item.response is None and not item.is_multi_turn:
-            raise ValueError(f"item {item.id!r} has no response to check")
+        self.check(item)
         opts = self.options
         checks = self.rubric.checklist
+        quoted = quoted_texts(item)
         if opts.joint:
-            per = max(100, opts.rationale_chars // 2)
-            schema = {
-                "type": "object",
-                "properties": {c.id: _decision_schema(per) for c in checks},
-                "required": [c.id for c in checks],
-                "additionalProperties": False,
-            }
+            specs = {c.id: YES_NO for c in checks}
+            schema = joint_schema(specs, max(100, opts.rationale_chars // 2))
             prompt = render("checklist_joint.j2", rubric=self.rubric, item=item, checks=checks)
             request = make_request(opts, prompt, schema, [ANSWER_SLOT] * len(checks), "checklist:*")
             request = request.model_copy(update={"max_tokens": opts.max_tokens * len(checks)})
-            ids = [c.id for c in checks]
-            return [Call("*", request, lambda text: any_parsed(parse_joint_decisions(text, ids)))]
+            return [Call("*", request, lambda text: any_parsed(parse_joint(text, specs, quoted)))]
         calls = []
+        schema = YES_NO.schema(opts.rationale_chars)
         for check in checks:
             prompt = render("checklist.j2", rubric=self.rubric, item=item, check=check)
-            schema = _decision_schema(opts.rationale_chars)
             request = make_request(opts, prompt, schema, [ANSWER_SLOT], f"checklist:{check.id}")
-            calls.append(Call(check.id, request, parse_decision))
+            calls.append(Call(check.id, request, lambda text: YES_NO.parse(text, quoted)))
         return calls
 
     def judgment(
         self, item: Item, index: int, answers: dict[str, list[Answer]], judge_name: str
-    ) -> Judgment:
+    ) -> ChecklistJudgment:
         decisions: dict[str, ChecklistDecision] = {}
         for slot, check in enumerate(self.rubric.checklist):
             if self.options.joint:
@@ -99,10 +73,9 @@ class ChecklistJudge:
             and decisions[check.id].answer is not None
             and (decisions[check.id].answer == "yes") != (check.weight > 0)
         ]
-        return Judgment(
+        return ChecklistJudgment(
             item_id=item.id,
             index=index,
-            mode="checklist",
             status=combined_status([d.status for d in decisions.values()]),
             judge=judge_name,
             rubric=self.rubric.name,
@@ -114,6 +87,7 @@ class ChecklistJudge:
             labels=item.labels,
             metadata=item.metadata,
             response_chars=len(item.response or ""),
+            raw=joint_raw(answers),
             **usage(answers),
         )
 

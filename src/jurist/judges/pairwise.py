@@ -6,30 +6,24 @@ import math
 from collections import Counter
 from typing import Any
 
-from jurist.completion import ScoreSlot
+from jurist.answers import VERDICT
 from jurist.data import Item
 from jurist.estimate import merge_orders, preference_probability, unswap
-from jurist.judges.base import Answer, Call, JudgeOptions, first_problem, make_request, usage
-from jurist.judgment import Judgment, PairVerdict
-from jurist.parse import parse_verdict
+from jurist.judges.base import (
+    Answer,
+    Call,
+    JudgeOptions,
+    first_problem,
+    make_request,
+    quoted_texts,
+    usage,
+)
+from jurist.judgment import PairVerdict, PairwiseJudgment
 from jurist.prompts import render
 from jurist.rubric import Rubric
 
-VERDICT_MARKER = r'"verdict"\s*:\s*"?$'
-VERDICT_SLOT = ScoreSlot(marker=VERDICT_MARKER, choices=("A", "B", "tie"))
+VERDICT_SLOT = VERDICT.slot()
 ORDERS = ("ab", "ba")
-
-
-def _verdict_schema(max_chars: int) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "rationale": {"type": "string", "maxLength": max_chars},
-            "verdict": {"type": "string", "enum": ["A", "B", "tie"]},
-        },
-        "required": ["rationale", "verdict"],
-        "additionalProperties": False,
-    }
 
 
 class PairwiseJudge:
@@ -43,6 +37,7 @@ class PairwiseJudge:
         if item.response is None or item.response_b is None:
             raise ValueError(f"item {item.id!r} needs two responses for pairwise judging")
         orders = ORDERS if self.options.both_orders else ORDERS[:1]
+        quoted = quoted_texts(item)
         calls = []
         for order in orders:
             first, second = (
@@ -56,20 +51,19 @@ class PairwiseJudge:
             request = make_request(
                 self.options,
                 prompt,
-                _verdict_schema(self.options.rationale_chars),
+                VERDICT.schema(self.options.rationale_chars),
                 [VERDICT_SLOT],
                 f"pairwise:{order}",
             )
-            calls.append(Call(order, request, parse_verdict))
+            calls.append(Call(order, request, lambda text: VERDICT.parse(text, quoted)))
         return calls
 
     def judgment(
         self, item: Item, index: int, answers: dict[str, list[Answer]], judge_name: str
-    ) -> Judgment:
-        return Judgment(
+    ) -> PairwiseJudgment:
+        return PairwiseJudgment(
             item_id=item.id,
             index=index,
-            mode="pairwise",
             status=(pair := self._pair(answers)).status,
             judge=judge_name,
             rubric=self.rubric.name,

@@ -4,91 +4,65 @@ from __future__ import annotations
 
 from typing import Any
 
-from jurist.completion import ScoreSlot
+from jurist.answers import LikertAnswer, joint_schema, parse_joint
 from jurist.data import Item
 from jurist.estimate import expected_value, mean_distribution, slot_distribution, summarise_samples
 from jurist.judges.base import (
     Answer,
     Call,
-    JudgeOptions,
+    SingleResponseJudge,
     any_parsed,
     first_problem,
+    joint_raw,
     make_request,
     part_of,
-    string_schema,
+    quoted_texts,
     usage,
 )
-from jurist.judgment import CriterionScore, Judgment, combined_status
-from jurist.parse import parse_joint_scores, parse_score
+from jurist.judgment import CriterionScore, PointwiseJudgment, combined_status
 from jurist.prompts import render
 from jurist.rubric import Criterion, Rubric
 
-SCORE_MARKER = r'"score"\s*:\s*$'
+
+def likert(criterion: Criterion) -> LikertAnswer:
+    return LikertAnswer(tuple(criterion.points))
 
 
-def _score_schema(criterion: Criterion, rationale_chars: int) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "rationale": string_schema(rationale_chars),
-            "score": {"type": "integer", "enum": criterion.points},
-        },
-        "required": ["rationale", "score"],
-        "additionalProperties": False,
-    }
-
-
-def score_slot(criterion: Criterion) -> ScoreSlot:
-    return ScoreSlot(marker=SCORE_MARKER, choices=tuple(str(p) for p in criterion.points))
-
-
-class PointwiseJudge:
+class PointwiseJudge(SingleResponseJudge):
     """Scores each Likert criterion of the rubric; checklist items are left to ChecklistJudge."""
 
     mode = "pointwise"
-
-    def __init__(self, rubric: Rubric, options: JudgeOptions | None = None) -> None:
-        if not rubric.criteria:
-            raise ValueError(f"rubric {rubric.name!r} has no Likert criteria to score pointwise")
-        self.rubric = rubric
-        self.options = options or JudgeOptions()
+    needs = "criteria"
 
     def calls(self, item: Item) -> list[Call]:
-        if item.response is None and not item.is_multi_turn:
-            raise ValueError(f"item {item.id!r} has no response to grade")
+        self.check(item)
         opts = self.options
+        quoted = quoted_texts(item)
         if opts.joint:
             criteria = self.rubric.criteria
-            per = max(120, opts.rationale_chars // 2)
-            schema = {
-                "type": "object",
-                "properties": {c.id: _score_schema(c, per) for c in criteria},
-                "required": [c.id for c in criteria],
-                "additionalProperties": False,
-            }
+            specs = {c.id: likert(c) for c in criteria}
+            schema = joint_schema(specs, max(120, opts.rationale_chars // 2))
             prompt = render("pointwise_joint.j2", rubric=self.rubric, item=item, criteria=criteria)
-            points = {c.id: c.points for c in criteria}
-            request = make_request(
-                opts, prompt, schema, [score_slot(c) for c in criteria], tag="pointwise:*"
-            )
+            slots = [spec.slot() for spec in specs.values()]
+            request = make_request(opts, prompt, schema, slots, tag="pointwise:*")
             request = request.model_copy(update={"max_tokens": opts.max_tokens * len(criteria)})
-            return [Call("*", request, lambda text: any_parsed(parse_joint_scores(text, points)))]
+            return [Call("*", request, lambda text: any_parsed(parse_joint(text, specs, quoted)))]
         calls = []
         for criterion in self.rubric.criteria:
+            spec = likert(criterion)
             prompt = render("pointwise.j2", rubric=self.rubric, item=item, criterion=criterion)
-            schema = _score_schema(criterion, opts.rationale_chars)
+            schema = spec.schema(opts.rationale_chars)
             request = make_request(
-                opts, prompt, schema, [score_slot(criterion)], tag=f"pointwise:{criterion.id}"
+                opts, prompt, schema, [spec.slot()], tag=f"pointwise:{criterion.id}"
             )
-            points = criterion.points
             calls.append(
-                Call(criterion.id, request, lambda text, points=points: parse_score(text, points))
+                Call(criterion.id, request, lambda text, spec=spec: spec.parse(text, quoted))
             )
         return calls
 
     def judgment(
         self, item: Item, index: int, answers: dict[str, list[Answer]], judge_name: str
-    ) -> Judgment:
+    ) -> PointwiseJudgment:
         criteria: dict[str, CriterionScore] = {}
         for slot, criterion in enumerate(self.rubric.criteria):
             if self.options.joint:
@@ -98,10 +72,9 @@ class PointwiseJudge:
             slot_index = slot if self.options.joint else 0
             criteria[criterion.id] = _criterion_score(criterion, samples, slot_index)
         statuses = [score.status for score in criteria.values()]
-        return Judgment(
+        return PointwiseJudgment(
             item_id=item.id,
             index=index,
-            mode="pointwise",
             status=combined_status(statuses),
             judge=judge_name,
             rubric=self.rubric.name,
@@ -111,6 +84,7 @@ class PointwiseJudge:
             labels=item.labels,
             metadata=item.metadata,
             response_chars=len(item.response or ""),
+            raw=joint_raw(answers),
             **usage(answers),
         )
 

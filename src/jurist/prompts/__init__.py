@@ -6,6 +6,7 @@ so that prefix-caching servers reuse the long part across an item's criteria.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -17,11 +18,19 @@ from jurist.data import Message
 FENCE_TAGS = ("input", "conversation", "response", "response_a", "response_b", "reference")
 
 
+# Any spelling a model may read as one of our tags: any case, spaces inside the brackets,
+# attributes after the name.
+_FENCE_TAG = re.compile(r"<\s*(/?)\s*(" + "|".join(FENCE_TAGS) + r")\b([^<>]*)>", re.IGNORECASE)
+
+
 def fence(text: str) -> str:
     """Neutralise fence tags inside judged text so it cannot break out of its fence."""
-    for tag in FENCE_TAGS:
-        text = text.replace(f"</{tag}>", f"<\\/{tag}>").replace(f"<{tag}>", f"<\\{tag}>")
-    return text
+
+    def escape(match: re.Match[str]) -> str:
+        slash, name, rest = match.groups()
+        return f"<\\{slash}{name}{rest}>" if slash else f"<\\{name}{rest}>"
+
+    return _FENCE_TAG.sub(escape, text)
 
 
 def transcript(turns: list[Message]) -> str:

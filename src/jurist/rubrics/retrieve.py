@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from jurist.errors import InputError, JuristError
 from jurist.rubric import Rubric, RubricError, load_rubric
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -35,7 +36,7 @@ SEPARATOR = "---"
 _VERSION = 1
 
 
-class StaleIndexError(RuntimeError):
+class StaleIndexError(JuristError, RuntimeError):
     """The saved index does not match the library's files or the embedding model."""
 
 
@@ -154,7 +155,7 @@ def build_index(
     rubric is left out and named in `skipped` with its error, not fatal to the rest."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: rubric library folder not found")
+        raise InputError(str(folder), problem="rubric library folder not found")
     where = Path(index_dir) if index_dir is not None else folder / INDEX_DIR
     embed_fn = embed or _default_embed
     rubrics: dict[str, Rubric] = {}

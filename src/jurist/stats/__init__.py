@@ -1,7 +1,7 @@
 """Statistics on plain arrays: judge-human agreement, model comparison, judge biases.
 
 Pure functions, no I/O. Missing values (NaN / None) are dropped and counted, and every
-figure carries its n and a 95% interval.
+figure carries its n and a 95% interval: Wilson for rates, bootstrap or t otherwise.
 """
 
 from jurist.stats.agreement import (
@@ -37,7 +37,7 @@ from jurist.stats.bias import (
     self_preference,
     verbosity_bias,
 )
-from jurist.stats.bootstrap import Estimate, bootstrap_ci, bootstrap_counts, percentile_interval
+from jurist.stats.bootstrap import bootstrap_ci, bootstrap_counts, percentile_interval
 from jurist.stats.compare import (
     Difference,
     LengthControlled,
@@ -51,6 +51,10 @@ from jurist.stats.compare import (
     verdict_preference,
     win_rates,
 )
+from jurist.stats.multiple import holm
+from jurist.stats.proportion import proportion, proportion_estimate
+from jurist.stats.resampling import Resampling
+from jurist.stats.results import Estimate
 
 __all__ = [
     "AlphaAgreement",
@@ -61,6 +65,7 @@ __all__ = [
     "LongerPreference",
     "PositionBias",
     "Ratings",
+    "Resampling",
     "ScaleUse",
     "SelfPreference",
     "VerbosityBias",
@@ -71,6 +76,7 @@ __all__ = [
     "cohen_kappa",
     "compare_models",
     "exact_agreement",
+    "holm",
     "judge_alpha",
     "kendall",
     "krippendorff_alpha",
@@ -88,6 +94,8 @@ __all__ = [
     "percentile_interval",
     "position_bias",
     "position_consistency",
+    "proportion",
+    "proportion_estimate",
     "results_to_dict",
     "scale_use",
     "self_preference",

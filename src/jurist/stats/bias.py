@@ -1,8 +1,8 @@
 """Known judge biases, measured: position, verbosity, self-preference and scale use.
 
 Each measure is stated so that its null value is obvious (0.5 first-slot rate, zero
-correlation, zero gap) and carries a bootstrap interval, so a bias is only claimed when
-the interval excludes the null.
+correlation, zero gap) and carries an interval (Wilson for simple rates, bootstrap
+otherwise), so a bias is only claimed when the interval excludes the null.
 """
 
 from __future__ import annotations
@@ -10,41 +10,31 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from jurist.stats.agreement import (
-    as_float,
-    merge_rows,
-    paired,
-    row_pearson,
-    snap,
-    verdict_codes,
-    weighted_midranks,
-    weighted_spearman,
-)
+from jurist.stats.agreement import row_pearson, weighted_midranks, weighted_spearman
+from jurist.stats.arrays import FloatArray, IntArray, as_float, factorize, merge_rows, paired, snap
 from jurist.stats.bootstrap import (
-    Estimate,
-    FloatArray,
-    IntArray,
     bootstrap_counts,
-    clean,
     count_replicates,
-    factorize,
-    nan_estimate,
     percentile_interval,
     weighted_mean,
 )
 from jurist.stats.compare import fmt_interval
+from jurist.stats.pairwise import verdict_codes
+from jurist.stats.proportion import proportion
+from jurist.stats.resampling import Resampling, resampling
+from jurist.stats.results import Described, Estimate, Result, nan_estimate
 
 # ---------------------------------------------------------------- position
 
 
 @dataclass(frozen=True)
-class PositionBias:
+class PositionBias(Result):
     """`first_slot_rate`: share of decisive verdicts (both orders pooled) that picked the
     response shown first; 0.5 means no position preference. `flip_rate`: share of pairs
     whose verdict changes when the responses are swapped."""
@@ -54,30 +44,19 @@ class PositionBias:
     n: int
     n_excluded: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "first_slot_rate": self.first_slot_rate.to_dict(),
-            "flip_rate": self.flip_rate.to_dict(),
-            "n": self.n,
-            "n_excluded": self.n_excluded,
-        }
-
 
 def position_bias(
-    verdict_ab: ArrayLike,
-    verdict_ba: ArrayLike,
-    *,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    verdict_ab: ArrayLike, verdict_ba: ArrayLike, **options: Unpack[Resampling]
 ) -> PositionBias:
     """Position preference from both presentation orders of each pair.
 
     `verdict_ba` is the swapped presentation mapped back to the original labels (as in
     PairVerdict), so in that order the first slot held response B. Pairs missing either
-    verdict are left out and counted; the bootstrap resamples pairs, keeping both orders
-    of a pair together.
+    verdict are left out and counted. The first-slot rate pools both orders of a pair, so
+    its bootstrap resamples pairs, keeping the two together; the flip rate is a share of
+    pairs with a Wilson interval.
     """
+    kw = resampling(options)
     ab, ba = verdict_codes(verdict_ab), verdict_codes(verdict_ba)
     if ab.shape != ba.shape:
         raise ValueError("verdict_ab and verdict_ba differ in length")
@@ -86,29 +65,24 @@ def position_bias(
     ab, ba = ab[keep], ba[keep]
     n = int(ab.size)
     if n == 0:
-        empty = nan_estimate(0, n_excluded, confidence)
+        empty = nan_estimate(0, n_excluded, kw["confidence"])
         return PositionBias(empty, empty, 0, n_excluded)
     cells = ab * 3 + ba
     uniq, codes = np.unique(cells, return_inverse=True)
     cab, cba = uniq // 3, uniq % 3
     first = (cab == 0).astype(float) + (cba == 1)
     decisive = (cab != 2).astype(float) + (cba != 2)
-    flipped = (cab != cba).astype(float)
-    kw: dict[str, Any] = {
-        "n_resamples": n_resamples,
-        "seed": seed,
-        "confidence": confidence,
-        "codes": codes.reshape(-1),
-        "n_excluded": n_excluded,
-    }
+    flips = int((ab != ba).sum())
 
     def first_rate(c: FloatArray) -> FloatArray:
         with np.errstate(invalid="ignore", divide="ignore"):
             return (c @ first) / (c @ decisive)
 
     return PositionBias(
-        first_slot_rate=bootstrap_counts(first_rate, n, **kw),
-        flip_rate=bootstrap_counts(lambda c: (c @ flipped) / c.sum(axis=1), n, **kw),
+        first_slot_rate=bootstrap_counts(
+            first_rate, n, codes=codes.reshape(-1), n_excluded=n_excluded, **kw
+        ),
+        flip_rate=proportion(flips, n, n_excluded=n_excluded, confidence=kw["confidence"]),
         n=n,
         n_excluded=n_excluded,
     )
@@ -121,10 +95,7 @@ def partial_spearman(
     x: ArrayLike,
     y: ArrayLike,
     control: ArrayLike,
-    *,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    **options: Unpack[Resampling],
 ) -> Estimate:
     """Spearman correlation of x and y with `control` held fixed.
 
@@ -132,9 +103,10 @@ def partial_spearman(
     each on rank(control); it is computed as (r_xy - r_xc r_yc) / sqrt((1 - r_xc^2)
     (1 - r_yc^2)) on the ranks, which is the same number. Each resample is re-ranked.
     """
+    kw = resampling(options)
     (xv, yv, cv), n_excluded = paired(x, y, control)
     if xv.size < 4:
-        return nan_estimate(int(xv.size), n_excluded, confidence)
+        return nan_estimate(int(xv.size), n_excluded, kw["confidence"])
     (ux, uy, uc), codes = merge_rows(xv, yv, cv)
 
     def kernel(counts: FloatArray) -> FloatArray:
@@ -148,19 +120,11 @@ def partial_spearman(
             partial = (r_xy - r_xc * r_yc) / np.sqrt((1 - r_xc**2) * (1 - r_yc**2))
         return np.clip(partial, -1.0, 1.0)
 
-    return bootstrap_counts(
-        kernel,
-        int(xv.size),
-        n_resamples=n_resamples,
-        confidence=confidence,
-        seed=seed,
-        codes=codes,
-        n_excluded=n_excluded,
-    )
+    return bootstrap_counts(kernel, int(xv.size), codes=codes, n_excluded=n_excluded, **kw)
 
 
 @dataclass(frozen=True)
-class VerbosityBias:
+class VerbosityBias(Result):
     """Rank correlation of judged score with length, raw and with the human label held
     fixed. A judge that only tracks quality has partial correlation near 0 even when
     longer answers really are better."""
@@ -168,21 +132,13 @@ class VerbosityBias:
     spearman: Estimate
     partial: Estimate | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "spearman": self.spearman.to_dict(),
-            "partial": None if self.partial is None else self.partial.to_dict(),
-        }
-
 
 def verbosity_bias(
     scores: ArrayLike,
     lengths: ArrayLike,
     *,
     labels: ArrayLike | None = None,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    **options: Unpack[Resampling],
 ) -> VerbosityBias:
     """Spearman(score, length) and, with human `labels`, the partial Spearman controlling
     for them. With labels both figures use the same items (all three present).
@@ -190,7 +146,7 @@ def verbosity_bias(
     For pairs, pass the judge's preference for A (e.g. P(A) or 1/0.5/0) as `scores` and
     length(A) - length(B) as `lengths`.
     """
-    kw: dict[str, Any] = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence}
+    kw = resampling(options)
     if labels is None:
         (s, ln), n_excluded = paired(scores, lengths)
         partial = None
@@ -199,7 +155,7 @@ def verbosity_bias(
         partial = partial_spearman(s, ln, lab, **kw)
         partial = _with_excluded(partial, n_excluded)
     if s.size < 3:
-        return VerbosityBias(nan_estimate(int(s.size), n_excluded, confidence), partial)
+        return VerbosityBias(nan_estimate(int(s.size), n_excluded, kw["confidence"]), partial)
     (us, ul), codes = merge_rows(s, ln)
     rho = bootstrap_counts(
         lambda c: weighted_spearman(c, us, ul),
@@ -216,42 +172,19 @@ def _with_excluded(e: Estimate, n_excluded: int) -> Estimate:
 
 
 @dataclass(frozen=True)
-class LongerPreference:
+class LongerPreference(Result):
     """How often the longer response is preferred, by the judge and by humans."""
 
     judge: Estimate
     human: Estimate | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "judge": self.judge.to_dict(),
-            "human": None if self.human is None else self.human.to_dict(),
-        }
 
-
-def _longer_rate(
-    verdicts: IntArray,
-    longer: IntArray,
-    n_missing: int,
-    n_resamples: int,
-    seed: int,
-    confidence: float,
-) -> Estimate:
+def _longer_rate(verdicts: IntArray, longer: IntArray, confidence: float) -> Estimate:
+    """Share of decisive verdicts on unequal lengths that pick the longer response."""
     keep = (verdicts >= 0) & (verdicts < 2) & (longer >= 0)
-    n_excluded = n_missing + int((~keep).sum())
-    picked = (verdicts[keep] == longer[keep]).astype(np.float64)
-    if picked.size == 0:
-        return nan_estimate(0, n_excluded, confidence)
-    (up,), codes = merge_rows(picked)
-    return bootstrap_counts(
-        lambda c: (c @ up) / c.sum(axis=1),
-        int(picked.size),
-        n_resamples=n_resamples,
-        seed=seed,
-        confidence=confidence,
-        codes=codes,
-        n_excluded=n_excluded,
-    )
+    picked = int((verdicts[keep] == longer[keep]).sum())
+    n_excluded = int((~keep).sum())
+    return proportion(picked, int(keep.sum()), n_excluded=n_excluded, confidence=confidence)
 
 
 def longer_preference(
@@ -260,26 +193,25 @@ def longer_preference(
     length_b: ArrayLike,
     *,
     labels: ArrayLike | None = None,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    **options: Unpack[Resampling],
 ) -> LongerPreference:
     """Share of decisive verdicts that pick the longer response.
 
     Ties, failed verdicts and equal-length pairs are left out and counted. With human
     `labels` the same rate for humans is given too: a judge is length-biased when its
-    rate exceeds the humans', not merely when it exceeds 0.5.
+    rate exceeds the humans', not merely when it exceeds 0.5. Rates carry Wilson intervals.
     """
+    confidence = resampling(options)["confidence"]
     la, lb = as_float(length_a), as_float(length_b)
     missing = np.isnan(la) | np.isnan(lb)
     longer = np.where(missing | (la == lb), -1, np.where(la > lb, 0, 1)).astype(np.intp)
     v = verdict_codes(verdicts)
     if v.shape != la.shape:
         raise ValueError("verdicts and lengths differ in length")
-    judge = _longer_rate(v, longer, 0, n_resamples, seed, confidence)
+    judge = _longer_rate(v, longer, confidence)
     human = None
     if labels is not None:
-        human = _longer_rate(verdict_codes(labels), longer, 0, n_resamples, seed, confidence)
+        human = _longer_rate(verdict_codes(labels), longer, confidence)
     return LongerPreference(judge, human)
 
 
@@ -287,7 +219,7 @@ def longer_preference(
 
 
 @dataclass(frozen=True)
-class SelfPreference:
+class SelfPreference(Described):
     """Mean score of responses from the judge's own family minus that of the others.
 
     With human scores given, the gap is in (judge - human), so a family that really is
@@ -315,36 +247,24 @@ class SelfPreference:
             f"{verdict} at α={self.alpha:g} (Welch t-test p={self.p_value:.2g})"
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "gap": self.gap.to_dict(),
-            "se": clean(self.se),
-            "t": clean(self.t),
-            "df": clean(self.df),
-            "p_value": clean(self.p_value),
-            "n_self": self.n_self,
-            "n_other": self.n_other,
-            "judge_family": self.judge_family,
-            "relative_to_human": self.relative_to_human,
-            "sentence": self.sentence(),
-        }
-
 
 def self_preference(
     scores: ArrayLike,
     families: ArrayLike,
     judge_family: str,
     *,
-    human: ArrayLike | None = None,
     alpha: float = 0.05,
-    n_resamples: int = 1000,
-    seed: int = 0,
+    human: ArrayLike | None = None,
+    **options: Unpack[Resampling],
 ) -> SelfPreference:
     """Gap between responses from the judge's model family and the rest.
 
     The test is Welch's (unequal variances); the interval is a bootstrap that resamples
-    each group separately, since group sizes are fixed by design.
+    each group separately, since group sizes are fixed by design. Its confidence is
+    1 - alpha unless given.
     """
+    kw = resampling({"confidence": 1.0 - alpha, **options})
+    confidence, n_resamples = kw["confidence"], kw["n_resamples"]
     s = as_float(scores)
     fam = np.asarray(families, dtype=object)
     if fam.shape != s.shape:
@@ -354,7 +274,6 @@ def self_preference(
     n_excluded = int((~keep).sum())
     mine = value[keep & (fam == judge_family)]
     rest = value[keep & (fam != judge_family)]
-    confidence = 1.0 - alpha
     n = int(mine.size + rest.size)
     common: dict[str, Any] = {
         "judge_family": judge_family,
@@ -368,7 +287,9 @@ def self_preference(
     diff = float(mine.mean() - rest.mean())
     se = math.sqrt(mine.var(ddof=1) / mine.size + rest.var(ddof=1) / rest.size)
     test = stats.ttest_ind(mine, rest, equal_var=False)
-    rng_mine, rng_rest = (np.random.default_rng(c) for c in np.random.SeedSequence(seed).spawn(2))
+    rng_mine, rng_rest = (
+        np.random.default_rng(c) for c in np.random.SeedSequence(kw["seed"]).spawn(2)
+    )
     reps = count_replicates(
         lambda c: weighted_mean(c, mine), mine.size, n_resamples=n_resamples, seed=rng_mine
     ) - count_replicates(
@@ -392,7 +313,7 @@ def self_preference(
 
 
 @dataclass(frozen=True)
-class ScaleUse:
+class ScaleUse(Result):
     """How a judge spreads its scores over the scale.
 
     `tie_rate` is the chance that two items (two responses to the same prompt, when
@@ -406,16 +327,6 @@ class ScaleUse:
     tie_rate: float
     n: int
     n_excluded: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "points": list(self.points),
-            "counts": list(self.counts),
-            "share_used": clean(self.share_used),
-            "tie_rate": clean(self.tie_rate),
-            "n": self.n,
-            "n_excluded": self.n_excluded,
-        }
 
 
 def scale_use(

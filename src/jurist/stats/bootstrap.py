@@ -12,62 +12,18 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
+from jurist.stats.arrays import FloatArray, IntArray, factorize
+from jurist.stats.results import Estimate
+
 # Cells of index/count matrix held at once: bounds memory whatever n and B are, and keeps
 # each batch small enough to stay in cache (larger batches measured slower).
 _BATCH_CELLS = 250_000
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.intp]
-
-
-def clean(value: float | None) -> float | None:
-    """JSON-safe float: NaN (not computable) becomes None."""
-    if value is None:
-        return None
-    value = float(value)
-    return None if math.isnan(value) else value
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with its confidence interval and the items it rests on."""
-
-    value: float
-    low: float
-    high: float
-    n: int
-    n_excluded: int = 0
-    se: float | None = None
-    confidence: float = 0.95
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: clean(v) if isinstance(v, float) else v for k, v in asdict(self).items()}
-
-    def __str__(self) -> str:
-        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}], n={self.n}"
-
-
-def nan_estimate(n: int, n_excluded: int = 0, confidence: float = 0.95) -> Estimate:
-    """The honest answer when a statistic cannot be computed from the data at hand."""
-    return Estimate(math.nan, math.nan, math.nan, n, n_excluded, None, confidence)
-
-
-def factorize(labels: ArrayLike) -> tuple[IntArray, list[Any]]:
-    """Integer code per label (first-seen order) and the distinct labels; works for any
-    hashable labels, None and mixed types included, in one pass."""
-    index: dict[Any, int] = {}
-    codes = np.fromiter(
-        (index.setdefault(v, len(index)) for v in np.asarray(labels, dtype=object).tolist()),
-        dtype=np.intp,
-    )
-    return codes, list(index)
 
 
 def batch_sizes(n_resamples: int, n: int) -> Iterator[int]:

@@ -9,26 +9,25 @@ length-controlled win rates.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse, stats
 
-from jurist.stats.agreement import as_float, paired, verdict_codes
+from jurist.stats.arrays import FloatArray, IntArray, as_float, factorize, paired
 from jurist.stats.bootstrap import (
-    Estimate,
-    FloatArray,
-    IntArray,
     bootstrap_counts,
-    clean,
     count_replicates,
-    factorize,
     full_counts,
-    nan_estimate,
     percentile_interval,
 )
+from jurist.stats.pairwise import verdict_codes
+from jurist.stats.proportion import proportion
+from jurist.stats.resampling import Resampling, resampling
+from jurist.stats.results import Described, Estimate, Result, nan_estimate
 
 
 def fmt_interval(value: float, low: float, high: float) -> str:
@@ -103,7 +102,7 @@ def model_means(
 
 
 @dataclass(frozen=True)
-class Difference:
+class Difference(Described):
     """x - y on the same units, with a paired t interval and test."""
 
     name_x: str
@@ -134,10 +133,7 @@ class Difference:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: clean(v) if isinstance(v, float) else v for k, v in asdict(self).items()}
-        d["significant"] = self.significant
-        d["sentence"] = self.sentence()
-        return d
+        return {**super().to_dict(), "significant": self.significant}
 
 
 def paired_difference(
@@ -311,7 +307,7 @@ def bt_strengths(
 
 
 @dataclass(frozen=True)
-class Ratings:
+class Ratings(Result):
     """Bradley-Terry ratings on an Elo-like scale, with bootstrap intervals over games."""
 
     ratings: dict[str, Estimate]
@@ -324,16 +320,6 @@ class Ratings:
     def ranked(self) -> list[tuple[str, Estimate]]:
         return sorted(self.ratings.items(), key=lambda kv: -kv[1].value)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ratings": {k: v.to_dict() for k, v in self.ratings.items()},
-            "n_games": self.n_games,
-            "n_excluded": self.n_excluded,
-            "anchor": self.anchor,
-            "base": self.base,
-            "scale": self.scale,
-        }
-
 
 def bradley_terry(
     model_a: ArrayLike,
@@ -344,9 +330,7 @@ def bradley_terry(
     base: float = 1000.0,
     scale: float = 400.0,
     prior: float = 0.1,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    **options: Unpack[Resampling],
 ) -> Ratings:
     """Bradley-Terry ratings from pairwise outcomes ('A', 'B', 'tie'; None = failed).
 
@@ -374,29 +358,43 @@ def bradley_terry(
         ref = rating.mean(axis=1) if anchor is None else rating[:, g.models.index(anchor)]
         return rating - ref[:, None] + base
 
+    ratings = _per_model(statistic, g, codes, resampling(options))
+    return Ratings(ratings, int(g.a.size), g.n_excluded, anchor, base, scale)
+
+
+def _per_model(
+    statistic: Callable[[FloatArray], FloatArray],
+    g: _Games,
+    codes: IntArray,
+    options: Resampling,
+) -> dict[str, Estimate]:
+    """One Estimate per model from a statistic with one column per model; n = games played."""
+    kw = resampling(options)
     point = statistic(full_counts(g.a.size, codes))[0]
-    reps = count_replicates(statistic, g.a.size, n_resamples=n_resamples, seed=seed, codes=codes)
+    reps = count_replicates(
+        statistic, g.a.size, n_resamples=kw["n_resamples"], seed=kw["seed"], codes=codes
+    )
+    confidence = kw["confidence"]
     low, high = percentile_interval(reps, confidence)
-    played = np.bincount(np.r_[g.a, g.b], minlength=m)
-    ratings = {
+    played = np.bincount(np.r_[g.a, g.b], minlength=len(g.models))
+    return {
         name: Estimate(
             float(point[i]), float(low[i]), float(high[i]), int(played[i]), 0, None, confidence
         )
         for i, name in enumerate(g.models)
     }
-    return Ratings(ratings, int(g.a.size), g.n_excluded, anchor, base, scale)
 
 
 def win_rates(
     model_a: ArrayLike,
     model_b: ArrayLike,
     winner: ArrayLike,
-    *,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    **options: Unpack[Resampling],
 ) -> dict[str, Estimate]:
-    """Raw win rate of each model over all its games, ties as half a win."""
+    """Raw win rate of each model over all its games, ties as half a win.
+
+    A model's games share it, so the interval is a bootstrap over games rather than a
+    Wilson interval that would treat them as independent."""
     g = _games(model_a, model_b, winner)
     m = len(g.models)
     if g.a.size == 0:
@@ -412,16 +410,7 @@ def win_rates(
         with np.errstate(invalid="ignore", divide="ignore"):
             return _apply(wins_map, counts) / _apply(played_map, counts)
 
-    point = statistic(full_counts(g.a.size, codes))[0]
-    reps = count_replicates(statistic, g.a.size, n_resamples=n_resamples, seed=seed, codes=codes)
-    low, high = percentile_interval(reps, confidence)
-    played = np.bincount(np.r_[g.a, g.b], minlength=m)
-    return {
-        name: Estimate(
-            float(point[i]), float(low[i]), float(high[i]), int(played[i]), 0, None, confidence
-        )
-        for i, name in enumerate(g.models)
-    }
+    return _per_model(statistic, g, codes, options)
 
 
 # ---------------------------------------------------------------- length control
@@ -437,7 +426,7 @@ def verdict_preference(verdicts: ArrayLike, *, model_slot: str = "A") -> FloatAr
 
 
 @dataclass(frozen=True)
-class LengthControlled:
+class LengthControlled(Described):
     """Win rate against a baseline, raw and at zero length difference."""
 
     lc: Estimate
@@ -453,16 +442,6 @@ class LengthControlled:
             f"{fmt_interval(lc.value, lc.low, lc.high)} "
             f"(raw {fmt_interval(raw.value, raw.low, raw.high)}), n={self.n} pairs"
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "lc": self.lc.to_dict(),
-            "raw": self.raw.to_dict(),
-            "length_coef": clean(self.length_coef),
-            "n": self.n,
-            "n_excluded": self.n_excluded,
-            "sentence": self.sentence(),
-        }
 
 
 def fit_logistic(
@@ -499,23 +478,22 @@ def length_controlled_win_rate(
     preference: ArrayLike,
     length_model: ArrayLike,
     length_baseline: ArrayLike,
-    *,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    **options: Unpack[Resampling],
 ) -> LengthControlled:
     """Win rate against a baseline had both answered at the same length.
 
     Fits logit P(win) = a + c * tanh(delta / sd(delta)), delta = length_model -
     length_baseline, and reports sigmoid(a): the predicted win rate at zero length
-    difference. tanh bounds the pull of a few very long answers. `preference` is 1 win,
+    difference, with the raw win rate (Wilson interval) beside it. tanh bounds the pull of
+    a few very long answers. `preference` is 1 win,
     0 loss, 0.5 tie, NaN failed (see verdict_preference). The length scale sd(delta) is
     taken from the full sample and held fixed across resamples.
     """
+    kw = resampling(options)
     (y, lm, lb), n_excluded = paired(preference, length_model, length_baseline)
     n = int(y.size)
     if n < 2:
-        empty = nan_estimate(n, n_excluded, confidence)
+        empty = nan_estimate(n, n_excluded, kw["confidence"])
         return LengthControlled(empty, empty, math.nan, n, n_excluded)
     delta = lm - lb
     sd = float(delta.std())
@@ -526,11 +504,6 @@ def length_controlled_win_rate(
         return 1.0 / (1.0 + np.exp(-fit_logistic(counts, features, y)[:, 0]))
 
     coef = float(fit_logistic(np.ones((1, n)), features, y)[0, 1])
-    kw: dict[str, Any] = {
-        "n_resamples": n_resamples,
-        "seed": seed,
-        "confidence": confidence,
-        "n_excluded": n_excluded,
-    }
-    raw = bootstrap_counts(lambda c: (c @ y) / c.sum(axis=1), n, **kw)
-    return LengthControlled(bootstrap_counts(lc, n, **kw), raw, coef, n, n_excluded)
+    raw = proportion(float(y.sum()), n, n_excluded=n_excluded, confidence=kw["confidence"])
+    lc_rate = bootstrap_counts(lc, n, n_excluded=n_excluded, **kw)
+    return LengthControlled(lc_rate, raw, coef, n, n_excluded)

@@ -150,7 +150,7 @@ def score_histograms(
     fig, ax = _figure(6.5, 4.2)
     names = list(scores)
     if scale is not None:
-        from jurist.stats.agreement import snap
+        from jurist.stats.arrays import snap
 
         points = sorted(scale)
         width = 0.8 / max(len(names), 1)

@@ -20,7 +20,7 @@ from scipy import stats
 from sklearn.metrics import cohen_kappa_score
 
 from jurist import meta
-from jurist.judgment import CriterionScore, Judgment, PairVerdict
+from jurist.judgment import CriterionScore, Judgment, PairVerdict, make_judgment
 
 TOL = 1e-9
 CRITERIA = ("coherence", "consistency", "fluency", "relevance")
@@ -39,7 +39,7 @@ def _judgment(item_id: str, index: int, **fields: Any) -> Judgment:
         "rubric": "summeval",
         "rubric_hash": "0" * 16,
     }
-    return Judgment(**{**base, **fields})
+    return make_judgment(**{**base, **fields})
 
 
 def _write(path: Path, judgments: list[Judgment]) -> Path:

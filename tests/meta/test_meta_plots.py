@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import jurist.stats as S
-from jurist import plots
+from jurist.meta import plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

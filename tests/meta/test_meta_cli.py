@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from jurist.cli import app
 from jurist.cli.meta import register
-from jurist.judgment import CriterionScore, Judgment, PairVerdict
+from jurist.judgment import CriterionScore, Judgment, PairVerdict, make_judgment
 
 register(app)
 runner = CliRunner()
@@ -31,7 +31,7 @@ def _judgment(item_id: str, index: int, **fields: Any) -> Judgment:
         "rubric": "test",
         "rubric_hash": "0" * 16,
     }
-    return Judgment(**{**base, **fields})
+    return make_judgment(**{**base, **fields})
 
 
 def _write(path: Path, judgments: list[Judgment]) -> Path:

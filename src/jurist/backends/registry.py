@@ -1,0 +1,106 @@
+"""Which backend a `--judge` spec names: a registry from kind to factory, so a new backend
+(transformers, a batch API) registers itself instead of growing an if-chain."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from jurist.backends.base import Backend
+from jurist.errors import ConfigError
+from jurist.secrets import redact_urls
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """A parsed `--judge`: `kind`, then what follows the colon (a model, a path, a URL)."""
+
+    kind: str
+    target: str | None = None
+    base_url: str | None = None
+
+    @property
+    def model(self) -> str | None:
+        return self.target
+
+    def __iter__(self) -> Iterator[str | None]:
+        """Unpacks as (kind, base_url, model), the shape callers destructure."""
+        return iter((self.kind, self.base_url, self.target))
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """Options a backend factory may use; each ignores what does not apply to it."""
+
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout: float = 120.0
+    logprobs: bool | None = None
+    structured: str = "auto"
+
+
+Factory = Callable[[JudgeSpec, BackendSettings], Backend]
+_FACTORIES: dict[str, Factory] = {}
+_USAGE: dict[str, str] = {}
+
+
+def register_backend(kind: str, factory: Factory, usage: str = "") -> None:
+    """Make `--judge KIND[:...]` build a backend with `factory(spec, settings)`."""
+    _FACTORIES[kind] = factory
+    _USAGE[kind] = usage or f"{kind}:..."
+
+
+def parse_judge_spec(spec: str | None) -> JudgeSpec:
+    """A `--judge` string as a JudgeSpec; `None` or '' is the embedded judge."""
+    if spec is None or spec in ("", "local"):
+        return JudgeSpec("local")
+    kind, _, rest = spec.partition(":")
+    if kind not in _FACTORIES:
+        shown = redact_urls(spec)
+        raise ConfigError(f"unknown judge {shown!r}: use " + ", ".join(_USAGE.values()))
+    if kind == "openai":
+        if not rest:
+            raise ConfigError("openai judge needs a model: openai:MODEL or openai:URL#MODEL")
+        if rest.startswith(("http://", "https://")):
+            url, _, model = rest.partition("#")
+            return JudgeSpec("openai", model or "default", url)
+        return JudgeSpec("openai", rest, os.environ.get("OPENAI_BASE_URL"))
+    return JudgeSpec(kind, rest or None)
+
+
+def make_backend(
+    spec: str | None,
+    *,
+    api_key_env: str = "OPENAI_API_KEY",
+    timeout: float = 120.0,
+    logprobs: bool | None = None,
+    structured: str = "auto",
+) -> Backend:
+    """Build the backend a spec names; heavy libraries are imported only when needed."""
+    parsed = parse_judge_spec(spec)
+    settings = BackendSettings(api_key_env, timeout, logprobs, structured)
+    return _FACTORIES[parsed.kind](parsed, settings)
+
+
+def _local(spec: JudgeSpec, settings: BackendSettings) -> Backend:
+    from jurist.backends.llamacpp import LlamaCppBackend
+
+    return LlamaCppBackend(spec.target)
+
+
+def _openai(spec: JudgeSpec, settings: BackendSettings) -> Backend:
+    from jurist.backends.openai import OpenAIBackend
+
+    assert spec.target is not None
+    return OpenAIBackend(
+        spec.target,
+        base_url=spec.base_url,
+        api_key_env=settings.api_key_env,
+        timeout=settings.timeout,
+        structured=settings.structured,  # type: ignore[arg-type]
+        logprobs=bool(settings.logprobs),
+    )
+
+
+register_backend("local", _local, "local, local:PATH.gguf")
+register_backend("openai", _openai, "openai:MODEL, openai:URL#MODEL")

@@ -1,0 +1,54 @@
+"""The one stack every caller judges through: cache, then retries, then limits, then the
+backend. Composed once per backend and shared by grading, rubric pipelines, rewards and
+training, so each of them gets the same caching, retrying and throttling for free.
+
+Order matters: a cache hit must cost no slot and no quota, so the cache is outermost; each
+retry is a real request, so it passes through the limiter again, which is also where a 429
+or a timeout teaches the limiter to send less.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from jurist.backends.base import Backend, CallStats
+from jurist.backends.caching import CachingBackend
+from jurist.backends.limiting import AdaptiveLimit, LimitingBackend, TokenBucket
+from jurist.backends.retrying import RetryingBackend, RetryPolicy
+from jurist.store import Store
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """How calls are made: retries, the concurrency ceiling, timeouts and rate limits."""
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    concurrency: int = 4
+    timeout: float | None = 120.0
+    rpm: float | None = None
+    tpm: float | None = None
+
+
+def layered(
+    backend: Backend,
+    store: Store | None,
+    policy: CallPolicy | None = None,
+    *,
+    stats: CallStats | None = None,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> Backend:
+    """`backend` wrapped in the limiting, retrying and (with a store) caching layers."""
+    policy = policy or CallPolicy()
+    stats = stats if stats is not None else CallStats()
+    limited = LimitingBackend(
+        backend,
+        AdaptiveLimit(policy.concurrency),
+        timeout=policy.timeout,
+        rpm=TokenBucket(policy.rpm) if policy.rpm else None,
+        tpm=TokenBucket(policy.tpm) if policy.tpm else None,
+        stats=stats,
+    )
+    retried: Backend = RetryingBackend(limited, policy.retry, stats, sleep=sleep)
+    return CachingBackend(retried, store, stats) if store is not None else retried

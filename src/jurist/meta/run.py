@@ -1,0 +1,110 @@
+"""Load, measure, draw: what `jurist meta`, `jurist audit` and `jurist compare` do, as one
+call each for any caller. Options beyond the inputs are those of the report functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypedDict, TypeVar, Unpack
+
+from jurist.meta.agreement import agreement_report
+from jurist.meta.agreement_report import AgreementReport
+from jurist.meta.audit import bias_report
+from jurist.meta.audit_report import AuditReport
+from jurist.meta.compare import model_report
+from jurist.meta.compare_report import CompareReport
+from jurist.meta.join import CriterionData, Results, ScoreKind, inputs_criteria
+from jurist.meta.options import Inputs, PlotOptions, Settings, rubric_scales
+from jurist.meta.report_plots import agreement_plots, audit_plots, compare_plots
+
+R = TypeVar("R", AgreementReport, AuditReport, CompareReport)
+
+
+class AgreementOptions(TypedDict, total=False):
+    by: str | None
+    settings: Settings | None
+
+
+class AuditOptions(TypedDict, total=False):
+    by: str | None
+    judge_family: str | None
+    model_field: str | None
+    prompt_field: str | None
+    alpha: float
+    settings: Settings | None
+
+
+class CompareOptions(TypedDict, total=False):
+    by: str
+    prompt_field: str | None
+    baseline: str | None
+    all_pairs: bool
+    score: ScoreKind
+    model_a_field: str | None
+    model_b_field: str | None
+    alpha: float
+    settings: Settings | None
+
+
+def _joining(inputs: Inputs) -> dict[str, Any]:
+    """How criteria meet label fields and scales, as every report function takes it."""
+    return {
+        "mapping": inputs.mapping,
+        "scale": inputs.scale,
+        "scales": rubric_scales(inputs.rubric) if inputs.rubric else None,
+        "label_fields": inputs.label_fields,
+    }
+
+
+def _measured(
+    inputs: Inputs,
+    plots: PlotOptions | None,
+    build: Callable[..., R],
+    draw: Callable[[R, list[CriterionData], PlotOptions], list[Path]],
+    options: dict[str, Any],
+    *,
+    preference: bool = True,
+) -> R:
+    """Load the results, build the report, and add its figures when they were asked for.
+
+    With `preference`, the first label field asked for names the pairwise preference.
+    """
+    results = Results.open(inputs)
+    pairwise = results.mode == "pairwise"
+    if preference:
+        first = inputs.label_fields[0] if inputs.label_fields else None
+        options = {**options, "label_field": first if pairwise else None}
+    report = build(results, **_joining(inputs), **options)
+    if plots is None:
+        return report
+    criteria = [] if pairwise else inputs_criteria(results, inputs)
+    paths = draw(report, criteria, plots)
+    return report.model_copy(update={"plots": [str(p) for p in paths]})
+
+
+def run_agreement(
+    inputs: Inputs, *, plots: PlotOptions | None = None, **options: Unpack[AgreementOptions]
+) -> AgreementReport:
+    """`jurist meta`: how far the judge is from the human labels."""
+    return _measured(inputs, plots, agreement_report, agreement_plots, dict(options))
+
+
+def run_audit(
+    inputs: Inputs, *, plots: PlotOptions | None = None, **options: Unpack[AuditOptions]
+) -> AuditReport:
+    """`jurist audit`: the judge's position, verbosity and self-preference biases."""
+    return _measured(inputs, plots, bias_report, audit_plots, dict(options))
+
+
+def run_compare(
+    inputs: Inputs, *, plots: PlotOptions | None = None, **options: Unpack[CompareOptions]
+) -> CompareReport:
+    """`jurist compare`: models ranked under the judge, with the differences tested.
+
+    Intervals are at 1 - alpha, so they agree with the tests beside them.
+    """
+    settings = options.get("settings") or Settings()
+    alpha = options.get("alpha", 0.05)
+    at_alpha = {**options, "settings": replace(settings, confidence=1 - alpha)}
+    return _measured(inputs, plots, model_report, compare_plots, at_alpha, preference=False)

@@ -1,0 +1,148 @@
+"""The output folder of a grading run: never destroys an input or another run's results.
+
+A run owns its folder through `run.json` (its id). Another run's results are replaced only
+with `overwrite`, an output path that is also an input is refused before anything is
+opened for writing, and every file is created readable by its owner only (results hold
+prompts and responses). Write failures (a full disk, a folder that vanished) become one
+`StorageError` naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from jurist.errors import ConfigError, StorageError
+from jurist.judgment import Judgment
+from jurist.secrets import scrub
+from jurist.store import private_dir
+
+RESULTS = "results.jsonl"
+SUMMARY = "summary.json"
+SKIPPED = "skipped_rows.txt"
+OWNER = "run.json"
+OUTPUT_FILES = (RESULTS, SUMMARY, SKIPPED, OWNER)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def storage_error(path: Path, error: OSError) -> StorageError:
+    reason = "disk full" if error.errno == errno.ENOSPC else (error.strerror or str(error))
+    return StorageError(f"{path}: {reason}")
+
+
+def claim_output_dir(
+    folder: Path,
+    run_id: str,
+    inputs: Iterable[Path],
+    *,
+    resume: bool,
+    overwrite: bool,
+    same_job: Callable[[str], bool] = lambda owner: False,
+) -> None:
+    """Make `folder` this run's, or refuse with the reason; nothing is truncated here.
+
+    A folder held by a run of the very same job (same rubric, data, judge and settings) is
+    taken over: its results are reproduced from the cache, so nothing is lost."""
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder}: the output path is a file; -o needs a folder")
+    for name in OUTPUT_FILES:
+        for source in inputs:
+            if _same_file(folder / name, source):
+                raise ConfigError(
+                    f"{source}: this input is also an output ({folder / name}); "
+                    "choose another output folder"
+                )
+    owner = current_owner(folder)
+    results_exist = (folder / RESULTS).exists() and (folder / RESULTS).stat().st_size > 0
+    taken_over = owner is not None and owner != run_id and same_job(owner)
+    if owner != run_id and (owner is not None or results_exist) and not (overwrite or taken_over):
+        held = f"run {owner}" if owner else "an earlier run"
+        raise ConfigError(
+            f"{folder}: holds the results of {held}; choose another folder with -o, "
+            "or pass --overwrite to replace them"
+        )
+    try:
+        private_dir(folder)
+        probe = folder / OWNER
+        payload = json.dumps({"run_id": run_id}) + "\n"
+        _write_private(probe, payload)
+        if not resume and owner != run_id:
+            # The folder now belongs to this run: stale figures of the old one must go.
+            for name in (SUMMARY, SKIPPED):
+                with contextlib.suppress(FileNotFoundError):
+                    (folder / name).unlink()
+    except OSError as error:
+        raise storage_error(folder, error) from None
+
+
+def current_owner(folder: Path) -> str | None:
+    try:
+        return str(json.loads((folder / OWNER).read_text(encoding="utf-8"))["run_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a whole file atomically (temporary file + rename), owner-readable only."""
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    try:
+        _write_private(path, scrub(json.dumps(data, indent=2, allow_nan=False)) + "\n")
+    except OSError as error:
+        raise storage_error(path, error) from None
+
+
+def write_lines(path: Path, lines: list[str]) -> None:
+    try:
+        _write_private(path, "".join(line + "\n" for line in lines))
+    except OSError as error:
+        raise storage_error(path, error) from None
+
+
+class ResultsFile:
+    """results.jsonl, appended and flushed as each item finishes.
+
+    It is rebuilt from the store into a temporary file and renamed into place, so a line cut
+    off by a kill never survives and the old file stays whole until the new one is ready.
+    """
+
+    def __init__(self, path: Path, existing: Iterable[Judgment] = ()) -> None:
+        self.path = path
+        temporary = path.with_name(path.name + ".tmp")
+        try:
+            descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            self._handle = os.fdopen(descriptor, "w", encoding="utf-8")
+            for judgment in existing:
+                self._handle.write(judgment.model_dump_json() + "\n")
+            self._handle.flush()
+            os.replace(temporary, path)
+        except OSError as error:
+            raise storage_error(path, error) from None
+
+    def write(self, judgment: Judgment) -> None:
+        try:
+            self._handle.write(judgment.model_dump_json() + "\n")
+            self._handle.flush()
+        except OSError as error:
+            raise storage_error(self.path, error) from None
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._handle.close()
