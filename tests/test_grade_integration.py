@@ -121,3 +121,24 @@ def test_cli_main_job_on_embedded_judge_then_rerun_is_free(gemma_path, tmp_path,
         json.loads(second.stdout)["model_calls"] == 0
         and json.loads(second.stdout)["cache_hits"] == 1
     )
+
+
+@pytest.mark.parametrize("placement", ["after", "none"])
+def test_score_first_placements_on_the_real_model(placement, judge, store, tmp_path, shared_data,
+                                                  monkeypatch):  # fmt: skip
+    monkeypatch.setenv("JURIST_DATA", str(shared_data))
+    result = grade(
+        store, tmp_path, rubric_path=str(PRESETS / "summeval.yaml"), preset="summeval", limit=2,
+        judge=judge, max_tokens=96, rationale=placement, logprobs=True,
+    )  # fmt: skip
+    rows = results(result)
+    assert result.summary["parse_error"] == 0 and result.summary["failed"] == 0
+    for row in rows:
+        for score in row["criteria"].values():
+            assert score["score"] in (1, 2, 3, 4, 5)
+            if judge == "local":  # the distribution at the score token
+                assert 1 <= score["expected"] <= 5
+            if placement == "none":
+                assert score["rationale"] is None
+        if placement == "none":
+            assert row["completion_tokens"] <= 4 * 16  # the score alone, never a rationale

@@ -51,15 +51,19 @@ class AnswerSpec(ABC):
     def parse(self, text: str, quoted: tuple[str, ...] = ()) -> Parsed:
         """The judge's answer from its whole text; ParseError when there is none."""
 
-    def schema(self, rationale_chars: int) -> dict[str, Any]:
-        """Rationale first, then the value: the model reasons before it commits."""
+    def schema(self, rationale_chars: int, rationale: str = "before") -> dict[str, Any]:
+        """The answer object with its keys in the order they are written: the rationale
+        `before` the value (the model reasons before it commits), `after` it, or `none`."""
+        value = (self.value_key, self.value_schema())
+        reason = (self.rationale_key, string_schema(rationale_chars))
+        order = {"before": [reason, value], "after": [value, reason], "none": [value]}
+        if rationale not in order:
+            raise ValueError(f"rationale must be before, after or none, not {rationale!r}")
+        keys = order[rationale]
         return {
             "type": "object",
-            "properties": {
-                self.rationale_key: string_schema(rationale_chars),
-                self.value_key: self.value_schema(),
-            },
-            "required": [self.rationale_key, self.value_key],
+            "properties": dict(keys),
+            "required": [key for key, _ in keys],
             "additionalProperties": False,
         }
 
@@ -140,11 +144,13 @@ YES_NO = YesNoAnswer()
 VERDICT = VerdictAnswer()
 
 
-def joint_schema(parts: Mapping[str, AnswerSpec], rationale_chars: int) -> dict[str, Any]:
+def joint_schema(
+    parts: Mapping[str, AnswerSpec], rationale_chars: int, rationale: str = "before"
+) -> dict[str, Any]:
     """One object keyed by part id, each holding that part's own answer."""
     return {
         "type": "object",
-        "properties": {key: spec.schema(rationale_chars) for key, spec in parts.items()},
+        "properties": {key: spec.schema(rationale_chars, rationale) for key, spec in parts.items()},
         "required": list(parts),
         "additionalProperties": False,
     }

@@ -54,6 +54,7 @@ class GradeConfig(BaseModel):
     limit: int | None = Field(default=None, ge=1)
     joint: bool = False
     both_orders: bool = True
+    rationale: Literal["before", "after", "none"] = "before"
     samples: int = Field(default=1, ge=1)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     sample_temperature: float = Field(default=0.7, gt=0.0, le=2.0)
@@ -77,6 +78,7 @@ class GradeConfig(BaseModel):
             temperature=self.temperature,
             seed=self.seed,
             want_logprobs=self.logprobs is not False,
+            rationale=self.rationale,
         )
 
     def run_options(self) -> RunOptions:

@@ -91,20 +91,11 @@ class JudgeSession:
 
 
 async def ajudge(
-    rubric: Rubric | str | Path,
-    items: Iterable[ItemLike],
-    *,
-    judge: str | Backend | None = None,
-    mode: str = "pointwise",
-    store: Store | str | Path | None = None,
-    options: JudgeOptions | None = None,
-    run: RunOptions | None = None,
-    logprobs: bool | None = None,
+    rubric: Rubric | str | Path, items: Iterable[ItemLike], **options: Any
 ) -> list[Judgment]:
-    """Judge `items` against `rubric` once: cached in `store` (default: the user's store)."""
-    session = JudgeSession(
-        rubric, judge=judge, mode=mode, store=store, options=options, run=run, logprobs=logprobs
-    )
+    """Judge `items` against `rubric` once: cached in `store` (default: the user's store).
+    Takes JudgeSession's keyword options (judge, mode, store, options, run, logprobs)."""
+    session = JudgeSession(rubric, **options)
     try:
         return await session.ajudge(items)
     finally:

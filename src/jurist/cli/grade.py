@@ -27,6 +27,12 @@ from jurist.secrets import redact_urls
 from jurist.store import Store, new_run_id
 
 
+class Rationale(StrEnum):
+    before = "before"
+    after = "after"
+    none = "none"
+
+
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
@@ -91,6 +97,13 @@ def grade(
     both_orders: Annotated[
         bool, typer.Option(help="Pairwise: judge both orders and merge.")
     ] = True,
+    rationale: Annotated[
+        Rationale,
+        typer.Option(
+            help="Where the judge writes its rationale: before the score (reasoning first), "
+            "after it, or none (the score alone: one constrained token, much faster)."
+        ),
+    ] = Rationale.before,
     samples: Annotated[
         int, typer.Option(min=1, help="Samples per call (temperature > 0), merged by vote.")
     ] = 1,
@@ -194,6 +207,7 @@ def grade(
             limit=limit,
             joint=joint,
             both_orders=both_orders,
+            rationale=rationale.value,
             samples=samples,
             temperature=temperature,
             sample_temperature=sample_temperature,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from jurist.completion import Completion, Request, ScoreSlot
 from jurist.data import Item
@@ -44,6 +44,9 @@ class Answer:
         return self.completion.text
 
 
+Rationale = Literal["before", "after", "none"]
+
+
 @dataclass(frozen=True)
 class JudgeOptions:
     """Settings shared by all modes; they change prompts or sampling, so they enter cache keys."""
@@ -55,6 +58,9 @@ class JudgeOptions:
     temperature: float = 0.0
     seed: int = 0
     want_logprobs: bool = True
+    # Where the judge writes its rationale: before the value (reasoning first), after it
+    # (the value's token distribution is read before any rationale is spent), or not at all.
+    rationale: Rationale = "before"
 
 
 class Judge(Protocol):

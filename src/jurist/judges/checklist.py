@@ -35,15 +35,23 @@ class ChecklistJudge(SingleResponseJudge):
         quoted = quoted_texts(item)
         if opts.joint:
             specs = {c.id: YES_NO for c in checks}
-            schema = joint_schema(specs, max(100, opts.rationale_chars // 2))
-            prompt = render("checklist_joint.j2", rubric=self.rubric, item=item, checks=checks)
+            schema = joint_schema(specs, max(100, opts.rationale_chars // 2), opts.rationale)
+            prompt = render(
+                "checklist_joint.j2",
+                rationale=opts.rationale,
+                rubric=self.rubric,
+                item=item,
+                checks=checks,
+            )
             request = make_request(opts, prompt, schema, [ANSWER_SLOT] * len(checks), "checklist:*")
             request = request.model_copy(update={"max_tokens": opts.max_tokens * len(checks)})
             return [Call("*", request, lambda text: any_parsed(parse_joint(text, specs, quoted)))]
         calls = []
-        schema = YES_NO.schema(opts.rationale_chars)
+        schema = YES_NO.schema(opts.rationale_chars, opts.rationale)
         for check in checks:
-            prompt = render("checklist.j2", rubric=self.rubric, item=item, check=check)
+            prompt = render(
+                "checklist.j2", rationale=opts.rationale, rubric=self.rubric, item=item, check=check
+            )
             request = make_request(opts, prompt, schema, [ANSWER_SLOT], f"checklist:{check.id}")
             calls.append(Call(check.id, request, lambda text: YES_NO.parse(text, quoted)))
         return calls

@@ -46,12 +46,17 @@ class PairwiseJudge:
                 else (item.response_b, item.response)
             )
             prompt = render(
-                "pairwise.j2", rubric=self.rubric, item=item, first=first, second=second
+                "pairwise.j2",
+                rationale=self.options.rationale,
+                rubric=self.rubric,
+                item=item,
+                first=first,
+                second=second,
             )
             request = make_request(
                 self.options,
                 prompt,
-                VERDICT.schema(self.options.rationale_chars),
+                VERDICT.schema(self.options.rationale_chars, self.options.rationale),
                 [VERDICT_SLOT],
                 f"pairwise:{order}",
             )

@@ -41,8 +41,14 @@ class PointwiseJudge(SingleResponseJudge):
         if opts.joint:
             criteria = self.rubric.criteria
             specs = {c.id: likert(c) for c in criteria}
-            schema = joint_schema(specs, max(120, opts.rationale_chars // 2))
-            prompt = render("pointwise_joint.j2", rubric=self.rubric, item=item, criteria=criteria)
+            schema = joint_schema(specs, max(120, opts.rationale_chars // 2), opts.rationale)
+            prompt = render(
+                "pointwise_joint.j2",
+                rationale=opts.rationale,
+                rubric=self.rubric,
+                item=item,
+                criteria=criteria,
+            )
             slots = [spec.slot() for spec in specs.values()]
             request = make_request(opts, prompt, schema, slots, tag="pointwise:*")
             request = request.model_copy(update={"max_tokens": opts.max_tokens * len(criteria)})
@@ -50,8 +56,14 @@ class PointwiseJudge(SingleResponseJudge):
         calls = []
         for criterion in self.rubric.criteria:
             spec = likert(criterion)
-            prompt = render("pointwise.j2", rubric=self.rubric, item=item, criterion=criterion)
-            schema = spec.schema(opts.rationale_chars)
+            prompt = render(
+                "pointwise.j2",
+                rationale=opts.rationale,
+                rubric=self.rubric,
+                item=item,
+                criterion=criterion,
+            )
+            schema = spec.schema(opts.rationale_chars, opts.rationale)
             request = make_request(
                 opts, prompt, schema, [spec.slot()], tag=f"pointwise:{criterion.id}"
             )

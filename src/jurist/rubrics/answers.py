@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from jurist.backends.base import Backend, BackendError
 from jurist.completion import Request
+from jurist.parse import json_objects
 from jurist.rubric import ChecklistItem, Criterion, Rubric, RubricError, rubric_from_dict
 from jurist.rubrics.lint import Finding, lint_rubric
 
@@ -161,19 +162,20 @@ def contrastive_schema(
 
 
 def parse_json_answer(text: str) -> Any:
-    """The JSON object in a model's answer, tolerating code fences or prose around it."""
+    """The JSON object in a model's answer, tolerating code fences or prose around it: the
+    largest one, so a nested example never stands in for the whole answer."""
     text = text.strip()
     try:
         return json.loads(text)
     except json.JSONDecodeError:
         pass
-    start, end = text.find("{"), text.rfind("}")
-    if start == -1 or end <= start:
-        raise AnswerError("the answer contains no JSON object")
-    try:
-        return json.loads(text[start : end + 1])
-    except json.JSONDecodeError as error:
-        raise AnswerError(f"the answer is not valid JSON ({error.msg})") from None
+    found = list(json_objects(text))
+    if not found:
+        start, end = text.find("{"), text.rfind("}")
+        if start == -1 or end <= start:
+            raise AnswerError("the answer contains no JSON object")
+        raise AnswerError("the answer is not valid JSON")
+    return max(found, key=lambda obj: len(json.dumps(obj)))
 
 
 _ID_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -17,7 +17,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from jurist.rubric import ChecklistItem, Criterion, Rubric, RubricError, load_rubric
+from jurist.rubric import (
+    ChecklistItem,
+    Criterion,
+    Rubric,
+    RubricError,
+    load_rubric,
+    read_rubric_data,
+)
 from jurist.rubrics.wording import (
     STOPWORDS,
     content_tokens,
@@ -365,8 +372,8 @@ _SUGGESTIONS = (
 
 def _raw_ids(path: Path) -> dict[tuple[str, int], str]:
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data: Any = read_rubric_data(path)
+    except (RubricError, yaml.YAMLError):
         return {}
     ids: dict[tuple[str, int], str] = {}
     if isinstance(data, dict):

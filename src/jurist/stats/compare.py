@@ -49,7 +49,8 @@ def mean_estimate(
     clusters: ArrayLike | None = None,
     confidence: float = 0.95,
 ) -> Estimate:
-    """Mean with a t interval; with `clusters` the SE is cluster-robust.
+    """Mean with a t interval, kept inside the range of the values; with `clusters` the SE
+    is cluster-robust.
 
     The cluster-robust variance G/(G-1) * sum_g (sum_{i in g} e_i)^2 / n^2 lets responses
     to one prompt share their prompt's difficulty; with one item per cluster it is
@@ -75,7 +76,10 @@ def mean_estimate(
         return Estimate(mean, math.nan, math.nan, n, n_excluded, None, confidence)
     se = math.sqrt(g / (g - 1) * float((group_sums**2).sum())) / n
     half = float(stats.t.ppf(0.5 + confidence / 2, g - 1)) * se
-    return Estimate(mean, mean - half, mean + half, n, n_excluded, se, confidence)
+    # A mean cannot leave the range of the values it averages: a t interval on a few Likert
+    # scores would otherwise reach below the scale's floor.
+    low, high = max(mean - half, float(y.min())), min(mean + half, float(y.max()))
+    return Estimate(mean, low, high, n, n_excluded, se, confidence)
 
 
 def model_means(

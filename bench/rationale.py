@@ -1,0 +1,110 @@
+"""Rationale placement: judgments/s and agreement with SummEval's experts, side by side.
+
+The same embedded judge grades the same SummEval summaries (all four criteria) three ways:
+the rationale `before` the score (reasoning first), `after` it, and `none` (the score alone:
+one constrained token, its distribution read at that position, G-Eval style). Each
+placement starts from an empty cache, and the placements take turns per chunk of items so
+machine noise hits all alike. Agreement is Spearman with the expert mean, on the parsed
+score and on the expected score, with 95% bootstrap CIs over items.
+
+    python bench/rationale.py --n 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from jurist import JudgeOptions, JudgeSession, RunOptions
+from jurist.datasets import load_preset
+from jurist.judgment import PointwiseJudgment
+from jurist.stats import spearman
+
+REPO = Path(__file__).resolve().parents[1]
+PLACEMENTS = ("before", "after", "none")
+CRITERIA = ("coherence", "consistency", "fluency", "relevance")
+
+
+def bench_items(n: int, per_document: int = 4) -> list:
+    """SummEval summaries, `per_document` from each document in file order, with a
+    shortened article as the input (the model's context and the machine's time are small)."""
+    taken: dict[str, int] = {}
+    items = []
+    for item in load_preset("summeval"):
+        doc = item.metadata["doc_id"]
+        if taken.get(doc, 0) >= per_document:
+            continue
+        taken[doc] = taken.get(doc, 0) + 1
+        items.append(item.model_copy(update={"input": str(item.input)[:700], "reference": None}))
+        if len(items) == n:
+            break
+    return items
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=16, help="SummEval summaries (x 4 criteria)")
+    parser.add_argument("--chunks", type=int, default=2, help="alternating chunks of items")
+    parser.add_argument("--max-tokens", type=int, default=160)
+    args = parser.parse_args()
+
+    items = bench_items(args.n)
+    chunks = [items[i :: args.chunks] for i in range(args.chunks)]
+    seconds = dict.fromkeys(PLACEMENTS, 0.0)
+    judged: dict[str, list[PointwiseJudgment]] = {p: [] for p in PLACEMENTS}
+    rubric = REPO / "src" / "jurist" / "presets" / "summeval.yaml"
+    with tempfile.TemporaryDirectory() as folder:
+        sessions = {
+            placement: JudgeSession(
+                rubric,
+                judge="local",
+                store=Path(folder) / f"{placement}.sqlite",
+                options=JudgeOptions(max_tokens=args.max_tokens, rationale=placement),
+                run=RunOptions(concurrency=1),
+            )
+            for placement in PLACEMENTS
+        }
+        sessions["none"]([items[0]])  # load the model once before timing anything
+        sessions["none"].store.path.unlink(missing_ok=True)
+        for number, chunk in enumerate(chunks):
+            order = PLACEMENTS[number % 3 :] + PLACEMENTS[: number % 3]
+            for placement in order:
+                started = time.perf_counter()
+                judged[placement] += sessions[placement](chunk)  # type: ignore[arg-type]
+                seconds[placement] += time.perf_counter() - started
+        for session in sessions.values():
+            session.close()
+
+    judgments = len(items) * len(CRITERIA)
+    print(f"embedded Gemma 3 270M, {len(items)} SummEval summaries x {len(CRITERIA)} criteria "
+          f"= {judgments} judgments per placement, concurrency 1")  # fmt: skip
+    print(f"{'placement':<10}{'judgments/s':>12}{'ratio':>8}{'parse err':>10}  "
+          "Spearman parsed / expected [95% CI] per criterion")  # fmt: skip
+    base = judgments / seconds["before"]
+    for placement in PLACEMENTS:
+        rate = judgments / seconds[placement]
+        rows = judged[placement]
+        errors = sum(j.criteria[c].status != "ok" for j in rows for c in CRITERIA)
+        cells = []
+        for criterion in CRITERIA:
+            human = np.array([j.labels[criterion] for j in rows], dtype=float)
+            parsed = np.array([j.criteria[criterion].score or np.nan for j in rows], dtype=float)
+            expected = np.array(
+                [j.criteria[criterion].expected or np.nan for j in rows], dtype=float
+            )
+            p, e = spearman(parsed, human), spearman(expected, human)
+            cells.append(
+                f"{criterion[:4]} {p.value:+.2f} [{p.low:+.2f},{p.high:+.2f}] / "
+                f"{e.value:+.2f} [{e.low:+.2f},{e.high:+.2f}]"
+            )
+        print(f"{placement:<10}{rate:>12.3f}{rate / base:>8.2f}{errors:>10}  " + "; ".join(cells))
+
+
+if __name__ == "__main__":
+    main()
