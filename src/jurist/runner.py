@@ -16,7 +16,7 @@ from typing import Any
 
 from jurist.backends.base import Backend, CallStats
 from jurist.backends.retrying import RetryPolicy
-from jurist.backends.stack import CallPolicy, layered
+from jurist.backends.stack import CallPolicy, in_flight_ceiling, layered
 from jurist.data import Item
 from jurist.judges.answering import SamplingOptions, judge_item
 from jurist.judges.base import Judge
@@ -91,7 +91,7 @@ class Runner:
         """Judge every item whose index is not in `skip` (already finished in this run);
         with a run id and a store, each judgment is saved the moment it is finished."""
         skip = skip or set()
-        concurrency = self.options.concurrency
+        concurrency = in_flight_ceiling(self.raw_backend, self.options.concurrency)
         queue: asyncio.Queue[tuple[int, Item] | None] = asyncio.Queue(maxsize=2 * concurrency)
 
         async def produce() -> None:

@@ -24,6 +24,7 @@ class CachingBackend:
         self.name = inner.name
         self.model = inner.model
         self.identity = identity_of(inner)
+        self.patient = bool(getattr(inner, "patient", False))
         self._in_flight: dict[str, asyncio.Future[Completion]] = {}
 
     async def complete(self, request: Request) -> Completion:

@@ -136,6 +136,8 @@ class LimitingBackend:
     ) -> None:
         if timeout is not None and not timeout > 0:
             raise ValueError("timeout must be positive")
+        if getattr(inner, "patient", False):
+            timeout = None  # a batch backend answers in hours, by design
         self.inner = inner
         self.limit = limit
         self.timeout = timeout
@@ -145,6 +147,7 @@ class LimitingBackend:
         self.name = inner.name
         self.model = inner.model
         self.identity = identity_of(inner)
+        self.patient = bool(getattr(inner, "patient", False))
 
     async def complete(self, request: Request) -> Completion:
         in_flight = await self.limit.acquire()

@@ -102,5 +102,28 @@ def _openai(spec: JudgeSpec, settings: BackendSettings) -> Backend:
     )
 
 
+def _openai_batch(spec: JudgeSpec, settings: BackendSettings) -> Backend:
+    from jurist.backends.openai_batch import OpenAIBatchBackend
+
+    target = spec.target or ""
+    if not target:
+        raise ConfigError(
+            "openai-batch judge needs a model: openai-batch:MODEL or openai-batch:URL#MODEL"
+        )
+    base_url: str | None = os.environ.get("OPENAI_BASE_URL")
+    model = target
+    if target.startswith(("http://", "https://")):
+        base_url, _, model = target.partition("#")
+    return OpenAIBatchBackend(
+        model or "default",
+        base_url=base_url,
+        api_key_env=settings.api_key_env,
+        timeout=settings.timeout,
+        structured=settings.structured,
+        logprobs=bool(settings.logprobs),
+    )
+
+
 register_backend("local", _local, "local, local:PATH.gguf")
 register_backend("openai", _openai, "openai:MODEL, openai:URL#MODEL")
+register_backend("openai-batch", _openai_batch, "openai-batch:MODEL, openai-batch:URL#MODEL")

@@ -53,6 +53,7 @@ class RetryingBackend:
         self.name = inner.name
         self.model = inner.model
         self.identity = identity_of(inner)
+        self.patient = bool(getattr(inner, "patient", False))
         self._sleep = sleep
 
     async def complete(self, request: Request) -> Completion:

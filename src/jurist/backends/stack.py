@@ -31,6 +31,19 @@ class CallPolicy:
     tpm: float | None = None
 
 
+# Requests a batch backend may hold at once: it answers a whole batch together, so the
+# limit on requests in flight must not cut batches down to `--concurrency`.
+PATIENT_IN_FLIGHT = 10_000
+
+
+def in_flight_ceiling(backend: Backend, concurrency: int) -> int:
+    """How many requests may be outstanding: `concurrency`, or far more for a backend that
+    batches them (`patient`), where each is cheap to hold and the batch is the unit."""
+    return (
+        max(concurrency, PATIENT_IN_FLIGHT) if getattr(backend, "patient", False) else concurrency
+    )
+
+
 def layered(
     backend: Backend,
     store: Store | None,
@@ -41,10 +54,13 @@ def layered(
 ) -> Backend:
     """`backend` wrapped in the limiting, retrying and (with a store) caching layers."""
     policy = policy or CallPolicy()
+    use_store = getattr(backend, "use_store", None)
+    if store is not None and callable(use_store):
+        use_store(store)  # a batch backend keeps its batch ids there, to resume by collecting
     stats = stats if stats is not None else CallStats()
     limited = LimitingBackend(
         backend,
-        AdaptiveLimit(policy.concurrency),
+        AdaptiveLimit(in_flight_ceiling(backend, policy.concurrency)),
         timeout=policy.timeout,
         rpm=TokenBucket(policy.rpm) if policy.rpm else None,
         tpm=TokenBucket(policy.tpm) if policy.tpm else None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from functools import partialmethod
 
-import click
 import typer
 import typer.core
 
@@ -37,8 +36,11 @@ def _plain_help_when_narrow() -> None:
     if shutil.get_terminal_size((_BOXED_HELP_COLUMNS, 24)).columns >= _BOXED_HELP_COLUMNS:
         return
     app.rich_markup_mode = None
-    # Typer formats help with its own copy of click where it ships one.
-    formatter = getattr(getattr(typer.core, "_click", click), "HelpFormatter", click.HelpFormatter)
+    # Typer formats help with its own copy of click where it ships one, else with click.
+    vendored = getattr(typer.core, "_click", None)
+    if vendored is None:
+        import click as vendored
+    formatter = vendored.HelpFormatter
     formatter.write_dl = partialmethod(formatter.write_dl, col_max=0)
 
 
