@@ -64,6 +64,7 @@ import asyncio, json, sys
 BODY = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": sys.argv[2]}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
+LATENCY = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(BODY)
 async def handle(reader, writer):
     try:
@@ -71,6 +72,8 @@ async def handle(reader, writer):
             head = await reader.readuntil(b"\r\n\r\n")
             length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
             await reader.readexactly(length)
+            if LATENCY:
+                await asyncio.sleep(LATENCY)
             writer.write(HEAD + BODY)
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
@@ -84,10 +87,12 @@ asyncio.run(main())
 
 
 @contextlib.contextmanager
-def instant_server(answer: str) -> Iterator[str]:
-    """A keep-alive HTTP server in its own process that answers every chat call at once."""
+def instant_server(answer: str, latency: float = 0.0) -> Iterator[str]:
+    """A keep-alive HTTP server in its own process that answers every chat call at once, or
+    after a fixed `latency` (requests are served concurrently, like a large judge fleet)."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", INSTANT_SERVER, str(port), answer])
+    command = [sys.executable, "-c", INSTANT_SERVER, str(port), answer, str(latency)]
+    process = subprocess.Popen(command)
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
