@@ -55,6 +55,9 @@ class GradeConfig(BaseModel):
     joint: bool = False
     both_orders: bool = True
     rationale: Literal["before", "after", "none"] = "before"
+    # Neutralise text addressed to the judge inside responses before judging; flagged items
+    # carry `metadata.injection_flags`.
+    defend_injection: bool = False
     samples: int = Field(default=1, ge=1)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     sample_temperature: float = Field(default=0.7, gt=0.0, le=2.0)
@@ -121,6 +124,17 @@ class GradeResult(BaseModel):
 
 
 def iter_config_items(config: GradeConfig, report: ReadReport) -> Iterator[Item]:
+    items = _config_items(config, report)
+    if not config.defend_injection:
+        yield from items
+        return
+    from jurist.injection.defence import defend_item
+
+    for item in items:
+        yield defend_item(item)[0]
+
+
+def _config_items(config: GradeConfig, report: ReadReport) -> Iterator[Item]:
     if config.preset is not None:
         from jurist.datasets import load_preset
 

@@ -9,6 +9,7 @@ import typer
 import typer.core
 
 from jurist.cli.grade import grade, models
+from jurist.cli.injection import injection
 from jurist.cli.meta import register as register_meta
 from jurist.cli.rubric import rubric_app
 
@@ -25,6 +26,10 @@ app.command(
     epilog="Example: jurist grade examples/helpfulness.yaml examples/answers.jsonl -o out/"
 )(grade)
 app.command(epilog="Example: jurist models")(models)
+app.command(
+    epilog="Example: jurist injection src/jurist/presets/summeval.yaml --preset summeval "
+    "--limit 8 --criterion consistency"
+)(injection)
 app.add_typer(rubric_app, name="rubric")
 register_meta(app)
 

@@ -104,6 +104,13 @@ def grade(
             "after it, or none (the score alone: one constrained token, much faster)."
         ),
     ] = Rationale.before,
+    defend_injection: Annotated[
+        bool,
+        typer.Option(
+            help="Neutralise text addressed to the judge inside responses (fake answers, "
+            "fake closing tags, instructions, claimed rubric changes) and flag those items."
+        ),
+    ] = False,
     samples: Annotated[
         int, typer.Option(min=1, help="Samples per call (temperature > 0), merged by vote.")
     ] = 1,
@@ -208,6 +215,7 @@ def grade(
             joint=joint,
             both_orders=both_orders,
             rationale=rationale.value,
+            defend_injection=defend_injection,
             samples=samples,
             temperature=temperature,
             sample_temperature=sample_temperature,

@@ -11,7 +11,7 @@ from jurist.injection.attacks import (
     builtin_attacks,
 )
 from jurist.injection.audit import ItemSource, injection_audit
-from jurist.injection.defence import MARKER, Neutralised, neutralise
+from jurist.injection.defence import MARKER, Neutralised, defend_item, neutralise
 from jurist.injection.report import Agreement, AttackResult, Figure, InjectionReport, Shift
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Shift",
     "attack_by_name",
     "builtin_attacks",
+    "defend_item",
     "injection_audit",
     "neutralise",
 ]

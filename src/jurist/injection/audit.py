@@ -27,7 +27,7 @@ from jurist.data import FieldMap, Item, read_items
 from jurist.errors import ConfigError
 from jurist.grading import GradeConfig, run_grade
 from jurist.injection.attacks import Attack, AttackContext, attack_by_name, builtin_attacks
-from jurist.injection.defence import neutralise
+from jurist.injection.defence import defend_item
 from jurist.injection.report import Agreement, AttackResult, Figure, InjectionReport, Shift
 from jurist.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
 from jurist.rubric import Criterion, Rubric, load_rubric, save_rubric
@@ -225,23 +225,10 @@ def _plan(
         for name, variant in variants:
             plan.add(item, name, False, variant)
             if defend:
-                defended, flagged = _neutralised(variant)
+                defended, flags = defend_item(variant)
                 plan.add(item, name, True, defended)
-                plan.flagged[(item.id, name)] = flagged
+                plan.flagged[(item.id, name)] = bool(flags)
     return plan
-
-
-def _neutralised(item: Item) -> tuple[Item, bool]:
-    update: dict[str, str] = {}
-    flagged = False
-    for role in ("response", "response_b"):
-        text = getattr(item, role)
-        if text is None:
-            continue
-        result = neutralise(text)
-        flagged = flagged or result.changed
-        update[role] = result.text
-    return item.model_copy(update=update), flagged
 
 
 # --- grading -------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from jurist.data import Item
 
 Flag = Literal["instruction", "fake_answer", "fence_escape", "rubric_change"]
 
@@ -214,3 +216,21 @@ def neutralise(text: str) -> Neutralised:
     pieces.append(text[cursor:])
     flags = tuple(sorted({span.flag for span in spans}))
     return Neutralised("".join(pieces), flags, tuple(removed))
+
+
+def defend_item(item: Item) -> tuple[Item, list[str]]:
+    """The item with judge-directed text neutralised in its response(s), and what was found
+    (`response: fake_answer`, ...), so grading can flag the item for a person to look at."""
+    update: dict[str, Any] = {}
+    flags: list[str] = []
+    for role in ("response", "response_b"):
+        text = getattr(item, role)
+        if text is None:
+            continue
+        result = neutralise(text)
+        if result.changed:
+            update[role] = result.text
+            flags += [f"{role}: {flag}" for flag in result.flags]
+    if flags:
+        update["metadata"] = {**item.metadata, "injection_flags": flags}
+    return item.model_copy(update=update), flags
