@@ -6,10 +6,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
+from jurist.answers import AnswerSpec, joint_schema, parse_joint
 from jurist.completion import Completion, Request, ScoreSlot
 from jurist.data import Item
 from jurist.judgment import Judgment, Sample, Status
 from jurist.parse import ParseError
+from jurist.prompts import render
 from jurist.rubric import Rubric
 
 
@@ -95,6 +97,36 @@ class SingleResponseJudge:
         if item.response is None and not item.is_multi_turn:
             raise ValueError(f"item {item.id!r} has no response to judge")
 
+    def prompt(self, template: str, item: Item, **context: Any) -> str:
+        return render(
+            template, rationale=self.options.rationale, rubric=self.rubric, item=item, **context
+        )
+
+    def part_call(
+        self, item: Item, key: str, spec: AnswerSpec, template: str, **context: Any
+    ) -> Call:
+        """One call for one criterion or checklist item."""
+        opts = self.options
+        schema = spec.schema(opts.rationale_chars, opts.rationale)
+        prompt = self.prompt(template, item, **context)
+        request = make_request(opts, prompt, schema, [spec.slot()], f"{self.mode}:{key}")
+        quoted = quoted_texts(item)
+        return Call(key, request, lambda text: spec.parse(text, quoted))
+
+    def joint_call(
+        self, item: Item, specs: dict[str, AnswerSpec], template: str, floor: int, **context: Any
+    ) -> Call:
+        """One call answering every part, each part's rationale kept shorter."""
+        opts = self.options
+        schema = joint_schema(specs, max(floor, opts.rationale_chars // 2), opts.rationale)
+        slots = [spec.slot() for spec in specs.values()]
+        request = make_request(
+            opts, self.prompt(template, item, **context), schema, slots, f"{self.mode}:*"
+        )
+        request = request.model_copy(update={"max_tokens": opts.max_tokens * len(specs)})
+        quoted = quoted_texts(item)
+        return Call("*", request, lambda text: any_parsed(parse_joint(text, specs, quoted)))
+
 
 def user_message(text: str) -> tuple[dict[str, str], ...]:
     # One user turn: some chat formats (Gemma's among them) drop system messages.
@@ -177,6 +209,23 @@ def joint_raw(answers: dict[str, list[Answer]]) -> str | None:
     """The raw text of a joint call's first sample, kept once per judgment."""
     samples = answers.get("*") or []
     return samples[0].raw if samples else None
+
+
+def judgment_fields(
+    rubric: Rubric, item: Item, index: int, judge_name: str, answers: dict[str, list[Answer]]
+) -> dict[str, Any]:
+    """The fields every mode's judgment carries: which item, which judge and rubric, usage."""
+    return {
+        "item_id": item.id,
+        "index": index,
+        "judge": judge_name,
+        "rubric": rubric.name,
+        "rubric_hash": rubric.content_hash,
+        "labels": item.labels,
+        "metadata": item.metadata,
+        "response_chars": len(item.response or ""),
+        **usage(answers),
+    }
 
 
 def usage(answers: dict[str, list[Answer]]) -> dict[str, Any]:

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from jurist.answers import YES_NO, joint_schema, parse_joint
+from jurist.answers import YES_NO, AnswerSpec
 from jurist.data import Item
 from jurist.estimate import checklist_score
 from jurist.judges.base import (
     Answer,
     Call,
     SingleResponseJudge,
-    any_parsed,
     first_problem,
     joint_raw,
-    make_request,
+    judgment_fields,
     part_of,
-    quoted_texts,
-    usage,
 )
 from jurist.judgment import ChecklistDecision, ChecklistJudgment, combined_status
-from jurist.prompts import render
 from jurist.rubric import ChecklistItem
 
 ANSWER_SLOT = YES_NO.slot()
@@ -30,31 +26,11 @@ class ChecklistJudge(SingleResponseJudge):
 
     def calls(self, item: Item) -> list[Call]:
         self.check(item)
-        opts = self.options
         checks = self.rubric.checklist
-        quoted = quoted_texts(item)
-        if opts.joint:
-            specs = {c.id: YES_NO for c in checks}
-            schema = joint_schema(specs, max(100, opts.rationale_chars // 2), opts.rationale)
-            prompt = render(
-                "checklist_joint.j2",
-                rationale=opts.rationale,
-                rubric=self.rubric,
-                item=item,
-                checks=checks,
-            )
-            request = make_request(opts, prompt, schema, [ANSWER_SLOT] * len(checks), "checklist:*")
-            request = request.model_copy(update={"max_tokens": opts.max_tokens * len(checks)})
-            return [Call("*", request, lambda text: any_parsed(parse_joint(text, specs, quoted)))]
-        calls = []
-        schema = YES_NO.schema(opts.rationale_chars, opts.rationale)
-        for check in checks:
-            prompt = render(
-                "checklist.j2", rationale=opts.rationale, rubric=self.rubric, item=item, check=check
-            )
-            request = make_request(opts, prompt, schema, [ANSWER_SLOT], f"checklist:{check.id}")
-            calls.append(Call(check.id, request, lambda text: YES_NO.parse(text, quoted)))
-        return calls
+        if self.options.joint:
+            specs: dict[str, AnswerSpec] = {c.id: YES_NO for c in checks}
+            return [self.joint_call(item, specs, "checklist_joint.j2", 100, checks=checks)]
+        return [self.part_call(item, c.id, YES_NO, "checklist.j2", check=c) for c in checks]
 
     def judgment(
         self, item: Item, index: int, answers: dict[str, list[Answer]], judge_name: str
@@ -82,21 +58,13 @@ class ChecklistJudge(SingleResponseJudge):
             and (decisions[check.id].answer == "yes") != (check.weight > 0)
         ]
         return ChecklistJudgment(
-            item_id=item.id,
-            index=index,
             status=combined_status([d.status for d in decisions.values()]),
-            judge=judge_name,
-            rubric=self.rubric.name,
-            rubric_hash=self.rubric.content_hash,
             checklist=decisions,
             checklist_score=None if score is None else round(score, 6),
             checklist_expected=None if expected is None else round(expected, 6),
             required_failed=required_failed,
-            labels=item.labels,
-            metadata=item.metadata,
-            response_chars=len(item.response or ""),
             raw=joint_raw(answers),
-            **usage(answers),
+            **judgment_fields(self.rubric, item, index, judge_name, answers),
         )
 
 

@@ -14,9 +14,9 @@ from jurist.judges.base import (
     Call,
     JudgeOptions,
     first_problem,
+    judgment_fields,
     make_request,
     quoted_texts,
-    usage,
 )
 from jurist.judgment import PairVerdict, PairwiseJudgment
 from jurist.prompts import render
@@ -67,18 +67,10 @@ class PairwiseJudge:
         self, item: Item, index: int, answers: dict[str, list[Answer]], judge_name: str
     ) -> PairwiseJudgment:
         return PairwiseJudgment(
-            item_id=item.id,
-            index=index,
             status=(pair := self._pair(answers)).status,
-            judge=judge_name,
-            rubric=self.rubric.name,
-            rubric_hash=self.rubric.content_hash,
             pair=pair,
-            labels=item.labels,
-            metadata=item.metadata,
-            response_chars=len(item.response or ""),
             response_b_chars=len(item.response_b or ""),
-            **usage(answers),
+            **judgment_fields(self.rubric, item, index, judge_name, answers),
         )
 
     def _pair(self, answers: dict[str, list[Answer]]) -> PairVerdict:

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from jurist.answers import LikertAnswer, joint_schema, parse_joint
+from jurist.answers import AnswerSpec, LikertAnswer
 from jurist.data import Item
 from jurist.estimate import expected_value, mean_distribution, slot_distribution, summarise_samples
 from jurist.judges.base import (
     Answer,
     Call,
     SingleResponseJudge,
-    any_parsed,
     first_problem,
     joint_raw,
-    make_request,
+    judgment_fields,
     part_of,
-    quoted_texts,
-    usage,
 )
 from jurist.judgment import CriterionScore, PointwiseJudgment, combined_status
-from jurist.prompts import render
 from jurist.rubric import Criterion, Rubric
 
 
@@ -36,41 +32,13 @@ class PointwiseJudge(SingleResponseJudge):
 
     def calls(self, item: Item) -> list[Call]:
         self.check(item)
-        opts = self.options
-        quoted = quoted_texts(item)
-        if opts.joint:
-            criteria = self.rubric.criteria
-            specs = {c.id: likert(c) for c in criteria}
-            schema = joint_schema(specs, max(120, opts.rationale_chars // 2), opts.rationale)
-            prompt = render(
-                "pointwise_joint.j2",
-                rationale=opts.rationale,
-                rubric=self.rubric,
-                item=item,
-                criteria=criteria,
-            )
-            slots = [spec.slot() for spec in specs.values()]
-            request = make_request(opts, prompt, schema, slots, tag="pointwise:*")
-            request = request.model_copy(update={"max_tokens": opts.max_tokens * len(criteria)})
-            return [Call("*", request, lambda text: any_parsed(parse_joint(text, specs, quoted)))]
-        calls = []
-        for criterion in self.rubric.criteria:
-            spec = likert(criterion)
-            prompt = render(
-                "pointwise.j2",
-                rationale=opts.rationale,
-                rubric=self.rubric,
-                item=item,
-                criterion=criterion,
-            )
-            schema = spec.schema(opts.rationale_chars, opts.rationale)
-            request = make_request(
-                opts, prompt, schema, [spec.slot()], tag=f"pointwise:{criterion.id}"
-            )
-            calls.append(
-                Call(criterion.id, request, lambda text, spec=spec: spec.parse(text, quoted))
-            )
-        return calls
+        criteria = self.rubric.criteria
+        if self.options.joint:
+            specs: dict[str, AnswerSpec] = {c.id: likert(c) for c in criteria}
+            return [self.joint_call(item, specs, "pointwise_joint.j2", 120, criteria=criteria)]
+        return [
+            self.part_call(item, c.id, likert(c), "pointwise.j2", criterion=c) for c in criteria
+        ]
 
     def judgment(
         self, item: Item, index: int, answers: dict[str, list[Answer]], judge_name: str
@@ -85,19 +53,11 @@ class PointwiseJudge(SingleResponseJudge):
             criteria[criterion.id] = _criterion_score(criterion, samples, slot_index)
         statuses = [score.status for score in criteria.values()]
         return PointwiseJudgment(
-            item_id=item.id,
-            index=index,
             status=combined_status(statuses),
-            judge=judge_name,
-            rubric=self.rubric.name,
-            rubric_hash=self.rubric.content_hash,
             criteria=criteria,
             overall=_overall(self.rubric, criteria),
-            labels=item.labels,
-            metadata=item.metadata,
-            response_chars=len(item.response or ""),
             raw=joint_raw(answers),
-            **usage(answers),
+            **judgment_fields(self.rubric, item, index, judge_name, answers),
         )
 
 
