@@ -128,8 +128,8 @@ def test_score_first_placements_on_the_real_model(placement, judge, store, tmp_p
                                                   monkeypatch):  # fmt: skip
     monkeypatch.setenv("JURIST_DATA", str(shared_data))
     result = grade(
-        store, tmp_path, rubric_path=str(PRESETS / "summeval.yaml"), preset="summeval", limit=2,
-        judge=judge, max_tokens=96, rationale=placement, logprobs=True,
+        store, tmp_path, rubric_path=str(PRESETS / "summeval.yaml"), preset="summeval", limit=1,
+        judge=judge, max_tokens=64, rationale=placement,
     )  # fmt: skip
     rows = results(result)
     assert result.summary["parse_error"] == 0 and result.summary["failed"] == 0
