@@ -18,13 +18,13 @@ from email import message_from_bytes
 from email.message import Message
 from typing import Any
 
-from scripted_server import http
+from scripted_server import LoopbackServer, http
 
 # What a request in a batch gets: ("ok", answer text) or ("fail", error message).
 Behaviour = tuple[str, str]
 
 
-class BatchServer:
+class BatchServer(LoopbackServer):
     def __init__(
         self,
         behave: Callable[[str], Behaviour],
@@ -44,33 +44,7 @@ class BatchServer:
         self.batches: dict[str, dict[str, Any]] = {}
         self.created: list[list[str]] = []  # the custom ids of each batch created
         self.authorizations: set[str] = set()
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self.port = 0
-
-    def __enter__(self) -> BatchServer:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        self._loop.run_forever()
-        server.close()
-        self._loop.run_until_complete(server.wait_closed())
-        self._loop.close()
+        super().__init__()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -12,6 +12,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable
+from typing import Self
 
 # A behaviour is what the server does with one request: ("ok", text), ("429", seconds),
 # ("500", message or None), ("hang", seconds), ("drop", None), ("malformed", None).
@@ -43,30 +44,17 @@ def http(status: str, body: bytes, headers: dict[str, str] | None = None) -> byt
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-class ScriptedServer:
-    def __init__(
-        self,
-        behave: Callable[[str, int], Behaviour],
-        delay: float = 0.0,
-        *,
-        reject_json_schema: bool = False,
-    ) -> None:
-        """`behave(prompt, n)` picks the behaviour for the n-th request (1-based) of a prompt.
-        `reject_json_schema` answers `response_format: json_schema` with llama-cpp-python's
-        HTTP 500, as its server does."""
-        self._behave = behave
-        self._reject_json_schema = reject_json_schema
-        self._delay = delay
-        self.counts: Counter[str] = Counter()
-        self.bodies: list[dict] = []
-        self.total = 0
-        self._lock = threading.Lock()
+class LoopbackServer:
+    """An asyncio server on 127.0.0.1 in a background thread with its own event loop; a
+    subclass answers connections in `_handle`."""
+
+    def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self.port = 0
 
-    def __enter__(self) -> ScriptedServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         self._ready.wait(10)
         return self
@@ -92,6 +80,30 @@ class ScriptedServer:
         self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.run_until_complete(server.wait_closed())
         self._loop.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
+class ScriptedServer(LoopbackServer):
+    def __init__(
+        self,
+        behave: Callable[[str, int], Behaviour],
+        delay: float = 0.0,
+        *,
+        reject_json_schema: bool = False,
+    ) -> None:
+        """`behave(prompt, n)` picks the behaviour for the n-th request (1-based) of a prompt.
+        `reject_json_schema` answers `response_format: json_schema` with llama-cpp-python's
+        HTTP 500, as its server does."""
+        self._behave = behave
+        self._reject_json_schema = reject_json_schema
+        self._delay = delay
+        self.counts: Counter[str] = Counter()
+        self.bodies: list[dict] = []
+        self.total = 0
+        self._lock = threading.Lock()
+        super().__init__()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from jurist.backends import make_backend, parse_judge_spec
+from jurist.backends.stack import client_timeout
 from jurist.data import FieldMap, Item, ReadReport, read_items
 from jurist.errors import ConfigError, JuristError
 from jurist.fingerprint import input_fingerprint
@@ -249,9 +250,7 @@ def run_grade(
     backend = make_backend(
         config.judge,
         api_key_env=config.api_key_env,
-        # The limiting layer owns timeouts (scaled by requests in flight); the client's own
-        # limit only guards against a connection that never ends.
-        timeout=config.timeout * config.concurrency * 2,
+        timeout=client_timeout(config.run_options().calls),
         logprobs=config.logprobs,
     )
     results_path = output_dir / RESULTS
@@ -261,9 +260,8 @@ def run_grade(
     report = ReadReport()
     try:
         done = store.done_indices(run_id) if resume else set()
-        results = ResultsFile(results_path, store.iter_results(run_id) if resume else ())
-        for judgment in store.iter_results(run_id) if resume else ():
-            summary.add(judgment)
+        finished = store.iter_results(run_id) if resume else iter(())
+        results = ResultsFile(results_path, summary.counted(finished))
         total = count_rows(config)
         writer = results
 

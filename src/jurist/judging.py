@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jurist.backends import Backend, CallStats, layered, make_backend
+from jurist.backends.stack import client_timeout
 from jurist.data import Item
 from jurist.judges import JudgeOptions, make_judge
 from jurist.judgment import Judgment
@@ -53,11 +54,7 @@ class JudgeSession:
         self.store = store if isinstance(store, Store) else Store(store)
         self._owns_store = not isinstance(store, Store)
         backend = (
-            make_backend(
-                judge,
-                timeout=(self.run_options.timeout or 120.0) * self.run_options.concurrency * 2,
-                logprobs=logprobs,
-            )
+            make_backend(judge, timeout=client_timeout(self.run_options.calls), logprobs=logprobs)
             if judge is None or isinstance(judge, str)
             else judge
         )

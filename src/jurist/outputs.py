@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from jurist.errors import ConfigError, StorageError
 from jurist.judgment import Judgment
@@ -74,9 +74,10 @@ def claim_output_dir(
         )
     try:
         private_dir(folder)
-        probe = folder / OWNER
-        payload = json.dumps({"run_id": run_id}) + "\n"
-        _write_private(probe, payload)
+    except OSError as error:
+        raise storage_error(folder, error) from None
+    _write_private(folder / OWNER, json.dumps({"run_id": run_id}) + "\n")
+    try:
         if not resume and owner != run_id:
             # The folder now belongs to this run: stale figures of the old one must go.
             for name in (SUMMARY, SKIPPED):
@@ -93,27 +94,30 @@ def current_owner(folder: Path) -> str | None:
         return None
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write a whole file atomically (temporary file + rename), owner-readable only."""
+def _private_temporary(path: Path) -> tuple[TextIO, Path]:
+    """A temporary file beside `path`, owner-readable only, to be renamed over it."""
     temporary = path.with_name(path.name + ".tmp")
     descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    return os.fdopen(descriptor, "w", encoding="utf-8"), temporary
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a whole file atomically (temporary file + rename), owner-readable only."""
+    try:
+        handle, temporary = _private_temporary(path)
+        with handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise storage_error(path, error) from None
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    try:
-        _write_private(path, scrub(json.dumps(data, indent=2, allow_nan=False)) + "\n")
-    except OSError as error:
-        raise storage_error(path, error) from None
+    _write_private(path, scrub(json.dumps(data, indent=2, allow_nan=False)) + "\n")
 
 
 def write_lines(path: Path, lines: list[str]) -> None:
-    try:
-        _write_private(path, "".join(line + "\n" for line in lines))
-    except OSError as error:
-        raise storage_error(path, error) from None
+    _write_private(path, "".join(line + "\n" for line in lines))
 
 
 class ResultsFile:
@@ -125,10 +129,8 @@ class ResultsFile:
 
     def __init__(self, path: Path, existing: Iterable[Judgment] = ()) -> None:
         self.path = path
-        temporary = path.with_name(path.name + ".tmp")
         try:
-            descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            self._handle = os.fdopen(descriptor, "w", encoding="utf-8")
+            self._handle, temporary = _private_temporary(path)
             for judgment in existing:
                 self._handle.write(judgment.model_dump_json() + "\n")
             self._handle.flush()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,12 @@ class SummaryBuilder:
             self.verdicts[judgment.pair.verdict] += 1
             if judgment.pair.consistent is not None:
                 self.consistency.add(float(judgment.pair.consistent))
+
+    def counted(self, judgments: Iterable[Judgment]) -> Iterator[Judgment]:
+        """The judgments, each added to the summary as it passes (one read serves both)."""
+        for judgment in judgments:
+            self.add(judgment)
+            yield judgment
 
     def build(self) -> dict[str, Any]:
         result: dict[str, Any] = {

@@ -273,3 +273,12 @@ async def test_stack_order_cache_hits_cost_no_request(store):
     again = await stack.complete(REQUEST)
     assert first.attempts == 2 and again.cached and again.attempts == 0
     assert (stats.calls, stats.retries, stats.cache_hits) == (2, 1, 1)
+
+
+async def test_a_client_side_timeout_also_halves_the_limit():
+    inner = ScriptedBackend(lambda req, n: BackendError("request timed out", retryable=True,
+                                                        status=408))  # fmt: skip
+    limited = LimitingBackend(inner, AdaptiveLimit(4), timeout=None)
+    with pytest.raises(BackendError):
+        await limited.complete(REQUEST)
+    assert limited.limit.allowed == 2

@@ -19,8 +19,10 @@ import pytest
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score
 
+from judgment_builders import judgment
+from judgment_builders import write_results as _write
 from jurist import meta
-from jurist.judgment import CriterionScore, Judgment, PairVerdict, make_judgment
+from jurist.judgment import CriterionScore, Judgment, PairVerdict
 
 TOL = 1e-9
 CRITERIA = ("coherence", "consistency", "fluency", "relevance")
@@ -30,21 +32,7 @@ CRITERIA = ("coherence", "consistency", "fluency", "relevance")
 
 
 def _judgment(item_id: str, index: int, **fields: Any) -> Judgment:
-    base: dict[str, Any] = {
-        "item_id": item_id,
-        "index": index,
-        "mode": "pointwise",
-        "status": "ok",
-        "judge": "test-judge",
-        "rubric": "summeval",
-        "rubric_hash": "0" * 16,
-    }
-    return make_judgment(**{**base, **fields})
-
-
-def _write(path: Path, judgments: list[Judgment]) -> Path:
-    path.write_text("".join(j.model_dump_json() + "\n" for j in judgments), encoding="utf-8")
-    return path
+    return judgment(item_id, index, rubric="summeval", **fields)
 
 
 def _summeval_records(shared_data: Path, n: int) -> list[dict[str, Any]]:

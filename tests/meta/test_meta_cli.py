@@ -12,31 +12,18 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
+from judgment_builders import judgment
+from judgment_builders import write_results as _write
 from jurist.cli import app
 from jurist.cli.meta import register
-from jurist.judgment import CriterionScore, Judgment, PairVerdict, make_judgment
+from jurist.judgment import CriterionScore, Judgment, PairVerdict
 
 register(app)
 runner = CliRunner()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _judgment(item_id: str, index: int, **fields: Any) -> Judgment:
-    base: dict[str, Any] = {
-        "item_id": item_id,
-        "index": index,
-        "mode": "pointwise",
-        "status": "ok",
-        "judge": "test-judge",
-        "rubric": "test",
-        "rubric_hash": "0" * 16,
-    }
-    return make_judgment(**{**base, **fields})
-
-
-def _write(path: Path, judgments: list[Judgment]) -> Path:
-    path.write_text("".join(j.model_dump_json() + "\n" for j in judgments), encoding="utf-8")
-    return path
+_judgment = judgment
 
 
 def _invoke(*args: str) -> Any:

@@ -23,7 +23,8 @@ from jurist.backends.base import Backend, CallStats, identity_of
 from jurist.completion import Completion, Request
 from jurist.errors import BackendError
 
-_BACKOFF_STATUSES = frozenset({429, 503})
+# Request timeout, too many requests, overloaded: the server wants less from us.
+_BACKOFF_STATUSES = frozenset({408, 429, 503})
 
 
 class AdaptiveLimit:
@@ -167,9 +168,7 @@ class LimitingBackend:
                 congested = True
                 raise BackendError(f"no answer within {deadline:g}s", retryable=True) from None
         except BackendError as error:
-            congested = (
-                congested or error.status in _BACKOFF_STATUSES or ("timed out" in str(error))
-            )
+            congested = congested or error.status in _BACKOFF_STATUSES
             raise
         finally:
             await self.limit.release(congested=congested)

@@ -213,7 +213,7 @@ class OpenAIBackend:
                 self._scrub(message), retryable=retryable, retry_after=retry_after, status=status
             )
         if isinstance(error, openai.APITimeoutError):
-            return BackendError("request timed out", retryable=True)
+            return BackendError("request timed out", retryable=True, status=408)
         if isinstance(error, openai.APIConnectionError):
             cause = error.__cause__ or error
             return BackendError(self._scrub(f"connection error: {cause}"), retryable=True)

@@ -44,6 +44,12 @@ def in_flight_ceiling(backend: Backend, concurrency: int) -> int:
     )
 
 
+def client_timeout(policy: CallPolicy) -> float:
+    """The HTTP client's own limit: only a guard against a connection that never ends,
+    since the limiting layer times requests out (scaled by the requests in flight)."""
+    return (policy.timeout or 120.0) * policy.concurrency * 2
+
+
 def layered(
     backend: Backend,
     store: Store | None,
