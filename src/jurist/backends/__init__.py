@@ -1,7 +1,8 @@
 """Judge backends, the `--judge` spec that picks one, and the layers around them.
 
 Specs: `local` (the embedded Gemma model), `local:/path/model.gguf`, `openai:gpt-4o-mini`
-(api.openai.com, or `OPENAI_BASE_URL`), `openai:http://127.0.0.1:8000/v1#model-name`.
+(api.openai.com, or `OPENAI_BASE_URL`), `openai:http://127.0.0.1:8000/v1#model-name`, and
+`openai-batch:MODEL` / `openai-batch:URL#MODEL` for the Batch API.
 A new kind of backend plugs in with `register_backend(kind, factory)`; nothing else changes.
 """
 
