@@ -120,9 +120,10 @@ class ScriptedServer(LoopbackServer):
                 self.total += 1
                 n = self.counts[prompt]
             kind, arg = self._behave(prompt, n)
-            if self._reject_json_schema and (body.get("response_format") or {}).get(
-                "type"
-            ) == "json_schema":
+            if (
+                self._reject_json_schema
+                and (body.get("response_format") or {}).get("type") == "json_schema"
+            ):
                 kind, arg = "500", "response_format: json_schema is not supported"
             if self._delay:
                 await asyncio.sleep(self._delay)

@@ -53,7 +53,7 @@ def test_session_is_reused_across_event_loops_and_served_from_cache(tmp_path):
 
 def test_unknown_mode_is_a_config_error(tmp_path):
     with pytest.raises(jurist.ConfigError, match="unknown mode"):
-        jurist.judge(RUBRIC, [], judge=ScriptedBackend(scored), mode="listwise",
+        jurist.judge(RUBRIC, [], judge=ScriptedBackend(scored), mode="telepathic",
                      store=tmp_path / "s.sqlite")  # fmt: skip
 
 
@@ -83,3 +83,19 @@ def test_registered_backend_kind_plugs_in_and_unknown_kinds_are_refused(tmp_path
     with pytest.raises(jurist.ConfigError, match="nope:http://host") as raised:
         parse_judge_spec("nope:http://user:s3cret@host")
     assert "s3cret" not in str(raised.value)  # credentials never reach an error
+
+
+@pytest.mark.integration
+def test_session_over_a_keep_alive_server_survives_successive_event_loops(llama_server, tmp_path):
+    """llama_cpp.server keeps connections alive: each `asyncio.run` needs its own client,
+    and closing after the loops that used them have ended must not fail."""
+    session = jurist.JudgeSession(
+        RUBRIC, judge=f"openai:{llama_server}#gemma", store=tmp_path / "s.sqlite",
+        options=jurist.JudgeOptions(rationale="none"),
+    )  # fmt: skip
+    first = session([{"input": "q", "response": "kind"}])
+    second = session([{"input": "q", "response": "rude"}])
+    session.close()
+    assert first[0].status == second[0].status == "ok"
+    # the first request's json_schema probe, which llama_cpp.server rejects, counts too
+    assert session.stats.calls == 3

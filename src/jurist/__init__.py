@@ -1,6 +1,6 @@
 """jurist: grade LLM outputs with LLM judges against explicit rubrics."""
 
-from jurist.answers import AnswerSpec, LikertAnswer, VerdictAnswer, YesNoAnswer
+from jurist.answers import AnswerSpec, LikertAnswer, RankingAnswer, VerdictAnswer, YesNoAnswer
 from jurist.backends import (
     Backend,
     CachingBackend,
@@ -23,16 +23,20 @@ from jurist.errors import (
     StorageError,
 )
 from jurist.grading import GradeConfig, GradeResult, run_grade
-from jurist.judges import JudgeOptions, make_judge, register_judge
+from jurist.judges import JudgeOptions, ListwiseOptions, make_judge, register_judge
 from jurist.judging import JudgeSession, ajudge, judge
 from jurist.judgment import (
     ChecklistJudgment,
     Judgment,
+    ListwiseJudgment,
     PairwiseJudgment,
     PointwiseJudgment,
     judgment_from_json,
     make_judgment,
 )
+from jurist.jury import JuryPanel, JurySpec, load_jury
+from jurist.ranking import Tournament, judged_tournament, session_tournament
+from jurist.rewards import RewardJudge, criterion_rewards, explicit_reward, implicit_reward
 from jurist.rubric import ChecklistItem, Criterion, Rubric, load_rubric, save_rubric
 from jurist.runner import RunOptions
 from jurist.store import Store
@@ -58,25 +62,37 @@ __all__ = [
     "JudgeSession",
     "Judgment",
     "JuristError",
+    "JuryPanel",
+    "JurySpec",
     "LikertAnswer",
     "LimitingBackend",
+    "ListwiseJudgment",
+    "ListwiseOptions",
     "Message",
     "PairwiseJudgment",
     "PointwiseJudgment",
+    "RankingAnswer",
     "Request",
     "RetryPolicy",
     "RetryingBackend",
+    "RewardJudge",
     "Rubric",
     "RubricError",
     "RunOptions",
     "StorageError",
     "Store",
+    "Tournament",
     "VerdictAnswer",
     "YesNoAnswer",
     "ajudge",
+    "criterion_rewards",
+    "explicit_reward",
+    "implicit_reward",
     "judge",
+    "judged_tournament",
     "judgment_from_json",
     "layered",
+    "load_jury",
     "load_rubric",
     "make_backend",
     "make_judge",
@@ -86,4 +102,5 @@ __all__ = [
     "register_judge",
     "run_grade",
     "save_rubric",
+    "session_tournament",
 ]

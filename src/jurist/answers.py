@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -140,6 +141,87 @@ class VerdictAnswer(AnswerSpec):
         return parse_verdict(text, quoted)
 
 
+_RANKING_LINE = re.compile(r"^(?:\*\*)?(?:final\s+)?ranking(?:\*\*)?\s*[:=]\s*(.+?)\.?$", re.I)
+_RANK_SEPARATOR = re.compile(r"\s*(?:>|,|\s)\s*")
+
+
+@dataclass(frozen=True, eq=False)
+class RankingAnswer(AnswerSpec):
+    """The labels of `n` responses, best first: a full ranking, each label exactly once.
+
+    The slot sits before the first label, so its probabilities say how likely each response
+    was to be put on top. A ranking that repeats or leaves out a label is a parse error,
+    never completed by guessing."""
+
+    n: int
+    value_key: str = "ranking"
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.n <= len(RANK_LABELS):
+            raise ValueError(f"a ranking needs 2 to {len(RANK_LABELS)} responses, not {self.n}")
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return RANK_LABELS[: self.n]
+
+    def value_schema(self) -> dict[str, Any]:
+        return {
+            "type": "array",
+            "items": {"type": "string", "enum": list(self.choices)},
+            "minItems": self.n,
+            "maxItems": self.n,
+        }
+
+    def slot(self) -> ScoreSlot:
+        return ScoreSlot(marker=rf'"{self.value_key}"\s*:\s*\[\s*"$', choices=self.choices)
+
+    def parse(self, text: str, quoted: tuple[str, ...] = ()) -> Parsed:
+        """A final 'Ranking: B > A > C' line, else the last JSON answer with a ranking."""
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        match = _RANKING_LINE.match(lines[-1]) if lines else None
+        if match:
+            labels = [p for p in _RANK_SEPARATOR.split(match.group(1).strip()) if p]
+            return Parsed(self._check(labels), None)
+        candidates = [obj for obj in json_objects(text, quoted) if self.value_key in obj]
+        problem: ParseError | None = None
+        for obj in reversed(candidates):
+            value = obj[self.value_key]
+            if not isinstance(value, list):
+                problem = ParseError(f"{self.value_key!r} is not a list of response labels")
+                continue
+            try:
+                ranking = self._check(value)
+            except ParseError as error:
+                problem = problem or error
+                continue
+            rationale = obj.get(self.rationale_key)
+            return Parsed(ranking, str(rationale) if rationale is not None else None)
+        if problem is not None:
+            raise problem
+        raise ParseError("no JSON answer and no final 'Ranking: A > B' line")
+
+    def _check(self, labels: list[Any]) -> tuple[str, ...]:
+        cleaned = [str(label).strip().strip("[]()").upper() for label in labels]
+        unknown = [label for label in cleaned if label not in self.choices]
+        if unknown:
+            allowed = ", ".join(self.choices)
+            raise ParseError(f"unknown response label {unknown[0]!r}; use {allowed}")
+        if len(set(cleaned)) != len(cleaned) or len(cleaned) != self.n:
+            missing = [c for c in self.choices if c not in cleaned]
+            repeated = sorted({c for c in cleaned if cleaned.count(c) > 1})
+            detail = "; ".join(
+                part
+                for part in (
+                    f"repeats {', '.join(repeated)}" if repeated else "",
+                    f"leaves out {', '.join(missing)}" if missing else "",
+                )
+                if part
+            )
+            raise ParseError(f"the ranking must list each of {self.n} responses once ({detail})")
+        return tuple(cleaned)
+
+
+RANK_LABELS: tuple[str, ...] = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 YES_NO = YesNoAnswer()
 VERDICT = VerdictAnswer()
 

@@ -72,3 +72,10 @@ class Completion(BaseModel):
     # Requests sent to get this answer (retries and format probes included); 0 when the
     # answer came from the cache or from an identical request already in flight.
     attempts: int = 1
+    # White-box backends only, one entry per score slot: every layer's log-probabilities
+    # over the choices (logit lens), the LAGER-aggregated ones, a fitted probe's value, and
+    # the key of the hidden states kept on disk.
+    layer_logprobs: list[list[dict[str, float]]] = Field(default_factory=list)
+    lager_logprobs: list[dict[str, float]] = Field(default_factory=list)
+    probe_values: list[float] = Field(default_factory=list)
+    hidden_keys: list[str] = Field(default_factory=list)

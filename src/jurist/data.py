@@ -21,7 +21,7 @@ from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jurist.errors import InputError
+from jurist.errors import ConfigError, InputError
 
 # --- decoding text files ------------------------------------------------------------------
 
@@ -188,7 +188,8 @@ class Message(BaseModel):
 
 
 class Item(BaseModel):
-    """One thing to judge: an input, one or two responses, an optional reference and labels."""
+    """One thing to judge: an input, one or two responses (or a list of them to rank), an
+    optional reference and labels."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -196,6 +197,7 @@ class Item(BaseModel):
     input: str | list[Message]
     response: str | None = None
     response_b: str | None = None
+    responses: tuple[str, ...] = ()  # the candidates of a listwise ranking, in data order
     reference: str | None = None
     labels: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -211,6 +213,15 @@ class Item(BaseModel):
     @property
     def is_multi_turn(self) -> bool:
         return isinstance(self.input, list)
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """The responses to rank: the list, or else the two pairwise responses."""
+        if self.responses:
+            return self.responses
+        if self.response is not None and self.response_b is not None:
+            return (self.response, self.response_b)
+        return ()
 
 
 class DataError(InputError):
@@ -231,6 +242,8 @@ class FieldMap:
     id: str | None = None
     labels: tuple[str, ...] = ()
     keep: tuple[str, ...] = ()
+    # Listwise candidates: one column holding a list of texts, or several text columns.
+    responses: tuple[str, ...] = ()
 
 
 @dataclass
@@ -414,6 +427,39 @@ def _chat(path: str, number: int, name: str, turns: list[Any]) -> list[Message]:
     return messages
 
 
+def _responses(
+    path: str, number: int, row: dict[str, Any], columns: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Candidates to rank: a single column's list (or JSON list text, as CSV cells hold
+    it), or one text per column; at least two."""
+    if len(columns) == 1:
+        name = columns[0]
+        value = row.get(name)
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise DataError(path, number, name, f"invalid JSON list ({error.msg})") from None
+        if _is_missing(value):
+            raise DataError(path, number, name, "missing")
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        if not isinstance(value, list):
+            raise DataError(
+                path, number, name, f"expected a list of texts, got {type(value).__name__}"
+            )
+        texts = [
+            _text(path, number, f"{name}[{i}]", v, required=True) or "" for i, v in enumerate(value)
+        ]
+    else:
+        texts = [_text(path, number, c, row.get(c), required=True) or "" for c in columns]
+    if len(texts) < 2:
+        raise DataError(
+            path, number, columns[0], f"needs at least 2 responses to rank, got {len(texts)}"
+        )
+    return tuple(texts)
+
+
 def _to_item(path: str, number: int, row: dict[str, Any], fields: FieldMap) -> Item:
     if fields.input not in row or _is_missing(row[fields.input]):
         raise DataError(path, number, fields.input, "missing")
@@ -430,6 +476,8 @@ def _to_item(path: str, number: int, row: dict[str, Any], fields: FieldMap) -> I
         if column is None:
             continue
         values[role] = _text(path, number, column, row.get(column), required=role != "reference")
+    if fields.responses:
+        values["responses"] = _responses(path, number, row, fields.responses)
     if fields.id is not None:
         values["id"] = _text(path, number, fields.id, row.get(fields.id), required=True)
     else:
@@ -478,3 +526,41 @@ def read_items(
             report.skipped.append(error)
             continue
         yield item
+
+
+@dataclass(frozen=True)
+class ItemSource:
+    """A data file read with a field map, or a built-in benchmark; `limit` keeps the first N."""
+
+    data: Path | None = None
+    preset: str | None = None
+    fields: FieldMap = field(default_factory=FieldMap)
+    limit: int | None = None
+
+    def load(self) -> list[Item]:
+        if self.data is not None and self.preset is not None:
+            raise ConfigError("give DATA or --preset, not both")
+        if self.preset is not None:
+            from jurist.datasets import load_preset
+
+            try:
+                return list(load_preset(self.preset, limit=self.limit))
+            except (FileNotFoundError, ValueError) as error:
+                raise ConfigError(str(error)) from None
+        if self.data is None:
+            raise ConfigError("give DATA (a JSONL, CSV or Parquet file) or --preset NAME")
+        items: list[Item] = []
+        for item in read_items(self.data, self.fields):
+            if self.limit is not None and len(items) >= self.limit:
+                break
+            items.append(item)
+        return items
+
+    @property
+    def label(self) -> str | None:
+        """The column holding the human preference; a preset's loader files it itself."""
+        return self.fields.labels[0] if self.preset is None and self.fields.labels else None
+
+    def describe(self) -> dict[str, str | None]:
+        """Where the items came from, as reports record it."""
+        return {"data": str(self.data) if self.data else None, "preset": self.preset}

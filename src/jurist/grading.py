@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -21,7 +21,7 @@ from jurist.backends.stack import client_timeout
 from jurist.data import FieldMap, Item, ReadReport, read_items
 from jurist.errors import ConfigError, JuristError
 from jurist.fingerprint import input_fingerprint
-from jurist.judges import JudgeOptions, make_judge
+from jurist.judges import JudgeOptions, ListwiseOptions, make_judge
 from jurist.judgment import Judgment
 from jurist.outputs import (
     RESULTS,
@@ -39,7 +39,10 @@ from jurist.secrets import redact_urls, scrub
 from jurist.store import Store, new_run_id
 from jurist.summary import SummaryBuilder
 
-Mode = Literal["pointwise", "checklist", "pairwise"]
+if TYPE_CHECKING:
+    from jurist.jury import JurySpec
+
+Mode = Literal["pointwise", "checklist", "pairwise", "listwise"]
 
 
 class GradeConfig(BaseModel):
@@ -50,11 +53,20 @@ class GradeConfig(BaseModel):
     preset: str | None = None
     mode: Mode = "pointwise"
     judge: str | None = None
+    # A jury instead of one judge: repeated --judge specs or a jury YAML (jurist.jury), its
+    # aggregation, and `jurist meta` reports weighing each juror.
+    jurors: list[str] = Field(default_factory=list)
+    jury: str | None = None
+    jury_aggregate: str | None = None
+    weights: list[str] = Field(default_factory=list)
     fields: dict[str, Any] = Field(default_factory=lambda: asdict(FieldMap()))
     skip_bad_rows: bool = False
     limit: int | None = Field(default=None, ge=1)
     joint: bool = False
     both_orders: bool = True
+    # Listwise: shuffled presentation orders per item, pooled by Borda count or Bradley-Terry.
+    orders: int = Field(default=4, ge=1)
+    aggregate: Literal["borda", "bt"] = "borda"
     rationale: Literal["before", "after", "none"] = "before"
     # Neutralise text addressed to the judge inside responses before judging; flagged items
     # carry `metadata.injection_flags`.
@@ -73,9 +85,14 @@ class GradeConfig(BaseModel):
     logprobs: bool | None = None
     api_key_env: str = "OPENAI_API_KEY"
     output_dir: str = "jurist-out"
+    # Where the job runs, which never changes its results: one process (asyncio) or a pool
+    # of workers on a Ray cluster (`address` None: RAY_ADDRESS, else a local cluster).
+    engine: Literal["asyncio", "ray"] = "asyncio"
+    address: str | None = None
+    workers: int | None = Field(default=None, ge=1)
 
     def judge_options(self) -> JudgeOptions:
-        return JudgeOptions(
+        options = JudgeOptions(
             joint=self.joint,
             both_orders=self.both_orders,
             max_tokens=self.max_tokens,
@@ -84,6 +101,9 @@ class GradeConfig(BaseModel):
             want_logprobs=self.logprobs is not False,
             rationale=self.rationale,
         )
+        if self.mode == "listwise":
+            return ListwiseOptions(**vars(options), orders=self.orders, aggregate=self.aggregate)
+        return options
 
     def run_options(self) -> RunOptions:
         return RunOptions(
@@ -99,7 +119,10 @@ class GradeConfig(BaseModel):
 
 
 # What a resumed run may take from the command line without changing its results.
-RESUME_HONOURED = frozenset({"output_dir", "timeout", "concurrency", "rpm", "tpm", "max_attempts"})
+RESUME_HONOURED = frozenset(
+    {"output_dir", "timeout", "concurrency", "rpm", "tpm", "max_attempts"}
+    | {"engine", "address", "workers"}
+)
 
 
 def make_config(**options: Any) -> GradeConfig:
@@ -154,7 +177,10 @@ def _config_items(config: GradeConfig, report: ReadReport) -> Iterator[Item]:
 
 def field_map(config: GradeConfig) -> FieldMap:
     return FieldMap(
-        **{k: tuple(v) if k in ("labels", "keep") else v for k, v in config.fields.items()}
+        **{
+            k: tuple(v) if k in ("labels", "keep", "responses") else v
+            for k, v in config.fields.items()
+        }
     )
 
 
@@ -217,6 +243,7 @@ def run_grade(
     rubric = load_rubric(config.rubric_path)
     judge = make_judge(config.mode, rubric, config.judge_options())
     parse_judge_spec(config.judge)  # an unknown judge is refused before anything is written
+    jury = _jury_spec(config)
     fingerprint = input_fingerprint(config)
     if resume:
         if run_id is None:
@@ -247,12 +274,15 @@ def run_grade(
         store.update_run_config(run_id, stored_config)
     else:
         store.create_run(run_id, stored_config)
-    backend = make_backend(
-        config.judge,
-        api_key_env=config.api_key_env,
-        timeout=client_timeout(config.run_options().calls),
-        logprobs=config.logprobs,
-    )
+    # Ray workers build their own backends; the driver never loads the model.
+    backend = None
+    if config.engine == "asyncio" and jury is None:
+        backend = make_backend(
+            config.judge,
+            api_key_env=config.api_key_env,
+            timeout=client_timeout(config.run_options().calls),
+            logprobs=config.logprobs,
+        )
     results_path = output_dir / RESULTS
     summary = SummaryBuilder()
     status = "failed"
@@ -271,8 +301,30 @@ def run_grade(
             if progress is not None:
                 progress(runner.counters, total)
 
-        runner = Runner(backend, judge, store, config.run_options(), on_result=on_result)
-        asyncio.run(_run(runner, iter_config_items(config, report), run_id, done, backend))
+        runner: Any
+        if jury is not None:
+            from jurist.jury import grading_runner
+
+            runner = grading_runner(
+                jury,
+                rubric,
+                config.mode,
+                store,
+                config.judge_options(),
+                config.run_options(),
+                api_key_env=config.api_key_env,
+                logprobs=config.logprobs,
+                on_result=on_result,
+            )
+            asyncio.run(_run(runner, iter_config_items(config, report), run_id, done, runner))
+        elif backend is None:
+            from jurist.engine import RayEngine
+
+            runner = RayEngine.from_config(config, rubric, store, on_result=on_result)
+            runner.run(iter_config_items(config, report), run_id, skip=done)
+        else:
+            runner = Runner(backend, judge, store, config.run_options(), on_result=on_result)
+            asyncio.run(_run(runner, iter_config_items(config, report), run_id, done, backend))
         status = "finished"
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
@@ -295,6 +347,25 @@ def run_grade(
         summary=built,
         skipped_rows=[str(error) for error in report.skipped],
         status=status,
+    )
+
+
+def _jury_spec(config: GradeConfig) -> JurySpec | None:
+    """The jury a run names (None for a single judge), checked before anything is written."""
+    if config.jury is None and len(config.jurors) < 2:
+        if config.jury_aggregate or config.weights:
+            raise ConfigError(
+                "--jury-aggregate and --weights need a jury (--jury, or --judge twice)"
+            )
+        return None
+    if config.engine != "asyncio":
+        raise ConfigError("a jury runs on the asyncio engine; drop --engine ray")
+    if config.mode not in ("pointwise", "pairwise"):
+        raise ConfigError(f"a jury judges pointwise or pairwise, not {config.mode}")
+    from jurist.jury import jury_spec
+
+    return jury_spec(
+        config.jury, config.jurors, aggregate=config.jury_aggregate, weights=config.weights
     )
 
 
@@ -383,6 +454,9 @@ def grade_job(
             raise ConfigError("give RUBRIC and DATA (or --preset NAME)")
         if given.get("mode") != "pairwise" and isinstance(given.get("fields"), dict):
             given["fields"] = {**given["fields"], "response_b": None}
+        if given.get("mode") == "listwise" and isinstance(given.get("fields"), dict):
+            listed = given["fields"].get("responses") or ("responses",)
+            given["fields"] = {**given["fields"], "response": None, "responses": listed}
         config = make_config(**{k: v for k, v in given.items() if v is not None})
     result = run_grade(
         config,

@@ -16,6 +16,16 @@ Verdict = Literal["A", "B", "tie"]
 VERDICTS: tuple[Verdict, ...] = ("A", "B", "tie")
 
 
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def optional_extra() -> Any:
+    """A field only some judges fill (white-box, jury): left out of results.jsonl when
+    unset, so plain runs' lines stay as they were."""
+    return Field(default=None, exclude_if=_is_none)
+
+
 class Sample(BaseModel):
     """One model answer for one criterion / checklist item / pair order."""
 
@@ -46,6 +56,16 @@ class CriterionScore(BaseModel):
     rationale: str | None = None
     raw: str | None = None
     error: str | None = None
+    # White-box judges only: the expected score from every layer (logit lens), from the
+    # LAGER-aggregated layers, a fitted probe's estimate, and the cached hidden state's key.
+    layer_expected: list[float] | None = optional_extra()
+    expected_lager: float | None = optional_extra()
+    probe: float | None = optional_extra()
+    hidden_key: str | None = optional_extra()
+    # A jury's criterion: each juror's score (None: it gave none), and whether the jurors
+    # were split enough for a human to look (see jurist.jury).
+    jurors: dict[str, float | None] | None = optional_extra()
+    review: bool | None = optional_extra()
 
 
 class ChecklistDecision(BaseModel):
@@ -81,6 +101,8 @@ class PairVerdict(BaseModel):
     raw_ab: str | None = None
     raw_ba: str | None = None
     error: str | None = None
+    jurors: dict[str, Verdict | None] | None = optional_extra()  # each juror's own verdict
+    review: bool | None = optional_extra()  # a jury split enough for a human to look
 
 
 class _JudgmentBase(BaseModel):
@@ -130,13 +152,49 @@ class PairwiseJudgment(_JudgmentBase):
     response_b_chars: int | None = None
 
 
+class OrderRanking(BaseModel):
+    """One presentation order of a listwise judgment. `shown` lists the response indices in
+    the order the judge saw them (slot 0 first); `ranking` is the judge's answer mapped back
+    to response indices, best first."""
+
+    status: Status
+    shown: list[int]
+    ranking: list[int] | None = None
+    p_top: list[float] | None = None  # P(response i ranked first), by response index
+    rationale: str | None = None
+    raw: str | None = None
+    error: str | None = None
+
+
+class ListwiseJudgment(_JudgmentBase):
+    """A ranking of several responses, aggregated over shuffled presentation orders.
+
+    `ranking` lists response indices best first; `scores` are what it was sorted by (Borda
+    points per order, or Bradley-Terry log-strengths); `top_consistency` is the share of
+    orders whose own top pick is the aggregated one.
+    """
+
+    mode: Literal["listwise"] = "listwise"
+    aggregate: Literal["borda", "bt"] = "borda"
+    n_responses: int = 0
+    ranking: list[int] | None = None
+    scores: list[float] | None = None
+    top: int | None = None
+    top_tied: bool | None = None
+    top_consistency: float | None = None
+    p_top: list[float] | None = None  # mean over orders, when every order gave probabilities
+    orders: list[OrderRanking] = Field(default_factory=list)
+    responses_chars: list[int] = Field(default_factory=list)
+
+
 Judgment = Annotated[
-    PointwiseJudgment | ChecklistJudgment | PairwiseJudgment, Field(discriminator="mode")
+    PointwiseJudgment | ChecklistJudgment | PairwiseJudgment | ListwiseJudgment,
+    Field(discriminator="mode"),
 ]
 """Everything the judge said about one item; one line of results.jsonl. The `mode` field
 decides which fields exist, so a pairwise verdict and criterion scores never share a record."""
 
-JUDGMENT_TYPES = (PointwiseJudgment, ChecklistJudgment, PairwiseJudgment)
+JUDGMENT_TYPES = (PointwiseJudgment, ChecklistJudgment, PairwiseJudgment, ListwiseJudgment)
 _ADAPTER: TypeAdapter[Judgment] = TypeAdapter(Judgment)
 
 

@@ -25,7 +25,7 @@ class ParseError(ValueError):
 
 @dataclass(frozen=True)
 class Parsed:
-    value: int | str
+    value: int | str | tuple[str, ...]  # a ranking is a tuple of response labels, best first
     rationale: str | None
 
 

@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from jurist.judgment import ChecklistJudgment, Judgment, PairwiseJudgment, PointwiseJudgment
+from jurist.judgment import (
+    ChecklistJudgment,
+    Judgment,
+    ListwiseJudgment,
+    PairwiseJudgment,
+    PointwiseJudgment,
+)
+from jurist.jury.agreement import JuryTally, is_jury_judgment
 from jurist.stats.intervals import mean_interval, wilson_interval
 
 
@@ -63,13 +70,21 @@ class SummaryBuilder:
     yes_rate: dict[str, Running] = field(default_factory=dict)
     verdicts: Counter[str] = field(default_factory=Counter)
     consistency: Running = field(default_factory=_proportion)
+    top_consistency: Running = field(default_factory=Running)
+    top_tied: Running = field(default_factory=_proportion)
+    # Listwise: per list length, how often each presentation slot held an order's top pick.
+    top_slots: dict[int, Counter[int]] = field(default_factory=dict)
     calls: int = 0
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    jury: JuryTally | None = None  # a jury's judgments also feed its inter-juror figures
 
     def add(self, judgment: Judgment) -> None:
         self.statuses[judgment.status] += 1
+        if self.jury is not None or is_jury_judgment(judgment):
+            self.jury = self.jury or JuryTally()
+            self.jury.add(judgment)
         self.calls += judgment.calls
         self.cache_hits += judgment.cache_hits
         self.prompt_tokens += judgment.prompt_tokens
@@ -80,6 +95,8 @@ class SummaryBuilder:
             self._add_checklist(judgment)
         elif isinstance(judgment, PairwiseJudgment):
             self._add_pairwise(judgment)
+        elif isinstance(judgment, ListwiseJudgment):
+            self._add_listwise(judgment)
 
     def _add_pointwise(self, judgment: PointwiseJudgment) -> None:
         for cid, score in judgment.criteria.items():
@@ -104,6 +121,16 @@ class SummaryBuilder:
             self.verdicts[judgment.pair.verdict] += 1
             if judgment.pair.consistent is not None:
                 self.consistency.add(float(judgment.pair.consistent))
+
+    def _add_listwise(self, judgment: ListwiseJudgment) -> None:
+        if judgment.top_consistency is not None:
+            self.top_consistency.add(judgment.top_consistency)
+        if judgment.top_tied is not None:
+            self.top_tied.add(float(judgment.top_tied))
+        slots = self.top_slots.setdefault(judgment.n_responses, Counter())
+        for order in judgment.orders:
+            if order.ranking:
+                slots[order.shown.index(order.ranking[0])] += 1
 
     def counted(self, judgments: Iterable[Judgment]) -> Iterator[Judgment]:
         """The judgments, each added to the summary as it passes (one read serves both)."""
@@ -147,6 +174,18 @@ class SummaryBuilder:
                 "B": self.verdicts["B"],
                 "tie": self.verdicts["tie"],
                 "order_consistent": self.consistency.summary(),
+            }
+        if self.jury is not None:
+            result["jury"] = self.jury.build()
+        if self.top_consistency.n or self.top_slots:
+            result["listwise"] = {
+                "n": self.top_consistency.n,
+                "top_consistency": self.top_consistency.summary(),
+                "top_tied": self.top_tied.summary(),
+                "top_pick_by_slot": {
+                    str(n): [counts[slot] for slot in range(n)]
+                    for n, counts in sorted(self.top_slots.items())
+                },
             }
         return result
 

@@ -59,7 +59,9 @@ def test_prompt_names_the_keys_the_schema_enforces(mode, joint):
         assert all(p > 0 for p in positions) and positions == sorted(positions), (placement, keys)
         rationale_key = {"checklist": "justification"}.get(mode, "rationale")
         if placement == "none":
-            assert rationale_key not in keys and f'"{rationale_key}"' not in prompt.split("Answer")[-1]
+            assert (
+                rationale_key not in keys and f'"{rationale_key}"' not in prompt.split("Answer")[-1]
+            )
 
 
 @pytest.mark.parametrize(

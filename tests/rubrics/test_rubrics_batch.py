@@ -11,7 +11,7 @@ import pytest
 
 from fakes import ScriptedBackend
 from jurist.completion import Request
-from jurist.data import FieldMap, Item
+from jurist.data import FieldMap, Item, ItemSource
 from jurist.errors import ConfigError, InputError, StorageError
 from jurist.rubric import load_rubric
 from jurist.rubrics import session
@@ -23,7 +23,7 @@ from jurist.rubrics.batch import (
     generate_rubrics,
 )
 from jurist.rubrics.pipeline import RubricPipeline
-from jurist.rubrics.session import ItemSource, JudgeSettings, writing
+from jurist.rubrics.session import JudgeSettings, writing
 from jurist.store import Store
 
 SCALE = {str(p): f"Level {p} of unit use, described in full words" for p in range(1, 6)}

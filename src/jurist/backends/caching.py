@@ -8,16 +8,28 @@ sent once and share the answer.
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 from jurist.backends.base import Backend, CallStats, identity_of
 from jurist.completion import Completion, Request
-from jurist.store import Store
+
+
+class CompletionCache(Protocol):
+    """Where answers are kept: the SQLite `Store`, or a Ray worker's relay to its driver."""
+
+    def get_completion(self, key: str) -> Completion | None: ...
+
+    def put_completion(
+        self, key: str, backend: str, model: str, completion: Completion
+    ) -> None: ...
 
 
 class CachingBackend:
     """Wraps any backend; hits and shared answers come back with `cached=True, attempts=0`."""
 
-    def __init__(self, inner: Backend, store: Store, stats: CallStats | None = None) -> None:
+    def __init__(
+        self, inner: Backend, store: CompletionCache, stats: CallStats | None = None
+    ) -> None:
         self.inner = inner
         self.store = store
         self.stats = stats or CallStats()

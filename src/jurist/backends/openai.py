@@ -8,6 +8,7 @@ and scrubbed from every error message.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -113,12 +114,24 @@ class OpenAIBackend:
         self.endpoint = normalise_url(base_url or OPENAI_URL)
         self.identity = f"openai:{self.endpoint}#{model}"
         self._secret = key if key != "no-key" else url_secret
-        self._client = openai.AsyncOpenAI(
-            api_key=key, base_url=base_url, max_retries=0, timeout=timeout
-        )
+        self._client_options = {"api_key": key, "base_url": base_url, "timeout": timeout}
+        self._clients: dict[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = {}
         self.structured: StructuredMode = structured
         self.logprobs = logprobs
         self.top_logprobs = top_logprobs
+
+    @property
+    def _client(self) -> openai.AsyncOpenAI:
+        """The client of the running event loop: its pooled connections belong to that loop,
+        so a backend used from successive `asyncio.run` calls gets one client per loop."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            for old in [old for old in self._clients if old.is_closed()]:
+                del self._clients[old]  # their sockets died with their loop
+            client = openai.AsyncOpenAI(max_retries=0, **self._client_options)  # type: ignore[arg-type]
+            self._clients[loop] = client
+        return client
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.model!r}, endpoint={self.endpoint!r})"
@@ -223,4 +236,9 @@ class OpenAIBackend:
         )
 
     async def aclose(self) -> None:
-        await self._client.close()
+        """Close the running loop's client; clients of finished loops are only dropped, as
+        their connections cannot be closed from another loop."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        self._clients.clear()
+        if client is not None:
+            await client.close()

@@ -124,6 +124,13 @@ def _openai_batch(spec: JudgeSpec, settings: BackendSettings) -> Backend:
     )
 
 
+def _hf(spec: JudgeSpec, settings: BackendSettings) -> Backend:
+    from jurist.backends.hf import HFBackend
+
+    return HFBackend(spec.target)
+
+
 register_backend("local", _local, "local, local:PATH.gguf")
+register_backend("hf", _hf, "hf:embedded, hf:PATH (model folder or .gguf)")
 register_backend("openai", _openai, "openai:MODEL, openai:URL#MODEL")
 register_backend("openai-batch", _openai_batch, "openai-batch:MODEL, openai-batch:URL#MODEL")

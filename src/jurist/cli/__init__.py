@@ -8,10 +8,13 @@ from functools import partialmethod
 import typer
 import typer.core
 
+from jurist.cli.calibrate import calibrate_app
 from jurist.cli.grade import grade, models
 from jurist.cli.injection import injection
 from jurist.cli.meta import register as register_meta
 from jurist.cli.rubric import rubric_app
+from jurist.cli.train import train_app
+from jurist.cli.view import register as register_view
 
 _BOXED_HELP_COLUMNS = 100
 
@@ -31,7 +34,10 @@ app.command(
     "--limit 8 --criterion consistency"
 )(injection)
 app.add_typer(rubric_app, name="rubric")
+app.add_typer(calibrate_app, name="calibrate")
+app.add_typer(train_app, name="train")
 register_meta(app)
+register_view(app)
 
 
 def _plain_help_when_narrow() -> None:

@@ -22,6 +22,7 @@ from jurist.cli.output import console, errors, exit_on_error, print_grade_summar
 from jurist.data import FieldMap
 from jurist.errors import EXIT_BACKEND, EXIT_FAILURES, EXIT_INTERRUPTED
 from jurist.grading import GradeResult, grade_job
+from jurist.jury.render import jury_lines
 from jurist.runner import RunCounters
 from jurist.secrets import redact_urls
 from jurist.store import Store, new_run_id
@@ -31,6 +32,11 @@ class Rationale(StrEnum):
     before = "before"
     after = "after"
     none = "none"
+
+
+class Engine(StrEnum):
+    asyncio = "asyncio"
+    ray = "ray"
 
 
 class OutputFormat(StrEnum):
@@ -45,13 +51,33 @@ def grade(
     ] = None,
     mode: Annotated[
         str | None,
-        typer.Option(help="pointwise | checklist | pairwise (default: pointwise, or the preset's)"),
+        typer.Option(
+            help="pointwise | checklist | pairwise | listwise (default: pointwise, or the preset's)"
+        ),
     ] = None,
     judge: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             help="local (default: embedded Gemma 3 270M), local:PATH.gguf, openai:MODEL, "
-            "openai:URL#MODEL"
+            "openai:URL#MODEL; repeat it for a jury that grades every item with each"
+        ),
+    ] = None,
+    jury: Annotated[
+        Path | None,
+        typer.Option(help="Jury YAML: jurors (judge, rubric phrasing, sampling) and aggregation."),
+    ] = None,
+    jury_aggregate: Annotated[
+        str | None,
+        typer.Option(
+            help="How a jury's scores combine: mean (default), median, majority, trimmed_mean, "
+            "weighted (by --weights), cascade (jury file thresholds)."
+        ),
+    ] = None,
+    weights: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A `jurist meta --format json` report per juror, in juror order: weights "
+            "for --jury-aggregate weighted."
         ),
     ] = None,
     output: Annotated[
@@ -71,6 +97,13 @@ def grade(
     response_b_field: Annotated[
         str, typer.Option(help="Column with the second response (pairwise).")
     ] = "response_b",
+    responses_field: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Listwise: one column holding a list of responses, or one column per "
+            "response (repeat the option); default: responses."
+        ),
+    ] = None,
     reference_field: Annotated[
         str | None, typer.Option(help="Column with a reference answer.")
     ] = None,
@@ -97,6 +130,12 @@ def grade(
     both_orders: Annotated[
         bool, typer.Option(help="Pairwise: judge both orders and merge.")
     ] = True,
+    orders: Annotated[
+        int, typer.Option(min=1, help="Listwise: shuffled presentation orders per item.")
+    ] = 4,
+    aggregate: Annotated[
+        str, typer.Option(help="Listwise: pool the orders by borda (count) or bt (Bradley-Terry).")
+    ] = "borda",
     rationale: Annotated[
         Rationale,
         typer.Option(
@@ -157,6 +196,21 @@ def grade(
     api_key_env: Annotated[
         str, typer.Option(help="Environment variable holding the API key.")
     ] = "OPENAI_API_KEY",
+    engine: Annotated[
+        Engine | None,
+        typer.Option(
+            help="asyncio: one process (default); ray: a pool of workers on a Ray cluster, "
+            "each with its own backend and --concurrency items in flight."
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join (default: $RAY_ADDRESS, else a local one)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Ray workers (default: one per CPU of the cluster)."),
+    ] = None,
     store: Annotated[
         Path | None,
         typer.Option(
@@ -191,12 +245,15 @@ def grade(
         "data_path": str(data) if data else None,
         "preset": preset,
         "mode": mode,
-        "judge": judge,
+        "judge": judge[0] if judge and len(judge) == 1 else None,
         "output_dir": str(output) if output else None,
         "timeout": timeout,
         "concurrency": concurrency,
         "rpm": rpm,
         "tpm": tpm,
+        "engine": engine.value if engine else None,
+        "address": address,
+        "workers": workers,
     }
     if resume is None:
         fields = FieldMap(
@@ -207,13 +264,20 @@ def grade(
             id=id_field,
             labels=tuple(label_field or ()),
             keep=tuple(keep_field or ()),
+            responses=tuple(responses_field or ()),
         )
         given.update(
+            jurors=judge if judge and len(judge) > 1 else None,
+            jury=str(jury) if jury else None,
+            jury_aggregate=jury_aggregate,
+            weights=weights or None,
             fields=asdict(fields),
             skip_bad_rows=skip_bad_rows,
             limit=limit,
             joint=joint,
             both_orders=both_orders,
+            orders=orders,
+            aggregate=aggregate,
             rationale=rationale.value,
             defend_injection=defend_injection,
             samples=samples,
@@ -242,6 +306,9 @@ def grade(
     for note in result.notes:
         errors.print(f"resume: {note}", highlight=False)
     print_grade_summary(result.summary, as_json)
+    if "jury" in result.summary and not as_json:
+        for text in jury_lines(result.summary["jury"]):
+            console.print(text, highlight=False)
     if result.skipped_rows:
         errors.print(f"[yellow]{len(result.skipped_rows)} bad rows skipped[/]:")
         for line in result.skipped_rows[:20]:

@@ -93,3 +93,15 @@ def print_grade_summary(summary: dict[str, Any], as_json: bool) -> None:
             f"tie {pair['tie']}; order-consistent {_fmt(consistent.get('mean'))} "
             f"{_ci(consistent)} (n={consistent['n']})"
         )
+    if "listwise" in summary:
+        ranked = summary["listwise"]
+        agree, tied = ranked["top_consistency"], ranked["top_tied"]
+        slots = "; ".join(
+            f"{n} responses: " + " ".join(f"{chr(65 + s)}={c}" for s, c in enumerate(counts))
+            for n, counts in ranked["top_pick_by_slot"].items()
+        )
+        console.print(
+            f"listwise: n={ranked['n']}  top pick agreed across orders "
+            f"{_fmt(agree.get('mean'))} {_ci(agree)}; top tied {_fmt(tied.get('mean'))}; "
+            f"top pick by slot: {slots}"
+        )

@@ -20,8 +20,9 @@ from jurist.errors import JuristError
 from jurist.rubric import RubricError, load_rubric
 
 if TYPE_CHECKING:
+    from jurist.data import ItemSource
     from jurist.rubrics.batch import ItemOutcome
-    from jurist.rubrics.session import ItemSource, JudgeSettings
+    from jurist.rubrics.session import JudgeSettings
 
 rubric_app = typer.Typer(help="Validate, lint and author rubrics.", no_args_is_help=True)
 
@@ -258,7 +259,7 @@ class ItemJudgeOptions:
     api_key_env: str
 
     def source(self, data: Path | None, *, responses: bool, pairs: bool) -> ItemSource:
-        from jurist.rubrics.session import ItemSource
+        from jurist.data import ItemSource
 
         if data is None and self.preset is None:
             raise typer.BadParameter("give DATA (a JSONL, CSV or Parquet file) or --preset NAME")

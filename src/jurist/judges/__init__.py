@@ -11,6 +11,7 @@ from collections.abc import Callable
 from jurist.errors import ConfigError
 from jurist.judges.base import Answer, Call, Judge, JudgeOptions
 from jurist.judges.checklist import ChecklistJudge
+from jurist.judges.listwise import ListwiseJudge, ListwiseOptions
 from jurist.judges.pairwise import PairwiseJudge
 from jurist.judges.pointwise import PointwiseJudge
 from jurist.rubric import Rubric
@@ -21,6 +22,8 @@ __all__ = [
     "ChecklistJudge",
     "Judge",
     "JudgeOptions",
+    "ListwiseJudge",
+    "ListwiseOptions",
     "PairwiseJudge",
     "PointwiseJudge",
     "judge_modes",
@@ -53,3 +56,4 @@ def make_judge(mode: str, rubric: Rubric, options: JudgeOptions | None = None) -
 register_judge("pointwise", PointwiseJudge)
 register_judge("checklist", ChecklistJudge)
 register_judge("pairwise", PairwiseJudge)
+register_judge("listwise", ListwiseJudge)

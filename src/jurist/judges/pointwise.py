@@ -18,6 +18,7 @@ from jurist.judges.base import (
 )
 from jurist.judgment import CriterionScore, PointwiseJudgment, combined_status
 from jurist.rubric import Criterion, Rubric
+from jurist.whitebox.fields import criterion_fields
 
 
 def likert(criterion: Criterion) -> LikertAnswer:
@@ -85,6 +86,7 @@ def _criterion_score(criterion: Criterion, samples: list[Answer], slot: int) -> 
     if merged is not None:
         result["expected"] = round(expected_value(merged), 6)
         result["distribution"] = {str(p): round(v, 6) for p, v in merged.items()}
+    result.update(criterion_fields(ok[0].completion, slot, criterion.points))
     if len(scores) > 1:
         summary = summarise_samples(scores)
         result.update(

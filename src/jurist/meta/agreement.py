@@ -28,6 +28,7 @@ from jurist.meta.agreement_report import (
 )
 from jurist.meta.figures import AlphaBlock, Confusion, Figure
 from jurist.meta.join import CriterionData, PairData, Results, ScoreKind, criterion_data
+from jurist.meta.listwise import listwise_agreement
 from jurist.meta.options import Settings
 from jurist.stats.arrays import FloatArray
 
@@ -202,6 +203,11 @@ def agreement_report(
     settings = settings or Settings()
     head = header(results, "meta", settings)
     group_by = None if by in (None, "criterion") else results.field(by)
+    if results.mode == "listwise":
+        listed = [label_field] if label_field else list(label_fields) or None
+        return AgreementReport(
+            **head, by=by, listwise=listwise_agreement(results, settings, listed)
+        )
     if results.mode == "pairwise":
         if by == "criterion":
             raise ValueError("--by criterion needs pointwise results; these are pairwise")

@@ -6,6 +6,7 @@ from rich.console import RenderableType
 from rich.table import Table
 
 from jurist.meta.figures import AlphaBlock, Confusion, Figure, Part, Report, Section, StatusCounts
+from jurist.meta.listwise import ListwiseAgreement
 from jurist.meta.text import est, line, scale_text, status_text
 
 _SCORE_ROWS = (
@@ -245,4 +246,12 @@ def confusion_table(cm: Confusion, title: str) -> Table:
 
 
 class AgreementReport(Report[PairAgreement, CriterionAgreement]):
-    """How far the judge is from the human labels: per criterion, or for pairs."""
+    """How far the judge is from the human labels: per criterion, for pairs, or for lists."""
+
+    _OPTIONAL = Report._OPTIONAL | {"listwise"}
+
+    listwise: ListwiseAgreement | None = None
+
+    def body(self) -> list[RenderableType]:
+        parts = super().body()
+        return parts + ([] if self.listwise is None else self.listwise.render())

@@ -25,6 +25,7 @@ from jurist.meta.compare_report import (
 )
 from jurist.meta.figures import DifferenceFigure, Figure
 from jurist.meta.join import PairData, Results, ScoreKind, criterion_data
+from jurist.meta.listwise import listwise_games
 from jurist.meta.options import Settings
 from jurist.stats.arrays import FloatArray
 from jurist.stats.multiple import holm
@@ -156,6 +157,23 @@ def _compare_pairs(
     model_a = results.field(field_a)
     model_b = results.field(field_b)
     data = results.pairs(results.pair_label_field())
+    return compare_games(
+        model_a, model_b, data, [field_a, field_b], len(results), baseline, alpha, settings
+    )
+
+
+def compare_games(
+    model_a: NDArray[np.object_],
+    model_b: NDArray[np.object_],
+    data: PairData,
+    fields: list[str],
+    n_pairs: int,
+    baseline: str | None,
+    alpha: float,
+    settings: Settings,
+) -> PairComparison:
+    """Ratings, win rates and length-controlled win rates from games between named models
+    (pairwise verdicts, or the pairs a listwise ranking implies)."""
     named = [str(m) for m in [*model_a.tolist(), *model_b.tolist()] if m is not None]
     known = sorted(set(named))
     if baseline is None:
@@ -196,9 +214,9 @@ def _compare_pairs(
             f"n={estimate.n} games: {verdict} at α={alpha:g}"
         )
     return PairComparison(
-        fields_naming_models=[field_a, field_b],
+        fields_naming_models=fields,
         baseline=baseline,
-        n_pairs=len(results),
+        n_pairs=n_pairs,
         status=status_counts(data.status),
         bradley_terry=RatingsFigure.model_validate(ratings.to_dict()),
         ranking=[m for m, _ in ratings.ranked()],
@@ -262,6 +280,12 @@ def model_report(
     """
     settings = settings or Settings(confidence=1 - alpha)
     head = header(results, "compare", settings)
+    if results.mode == "listwise":
+        model_a, model_b, games = listwise_games(results, by)
+        pair = compare_games(
+            model_a, model_b, games, [by], int(model_a.size), baseline, alpha, settings
+        )
+        return CompareReport(**head, by=by, alpha=alpha, pairwise=pair)
     if results.mode == "pairwise":
         pair = _compare_pairs(
             results,

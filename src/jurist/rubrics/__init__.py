@@ -3,6 +3,7 @@
 Nothing here imports torch: the embedding model loads on first use of `embed`.
 """
 
+from jurist.data import ItemSource
 from jurist.rubrics.answers import GenerationResult
 from jurist.rubrics.batch import (
     GenerateReport,
@@ -39,7 +40,7 @@ from jurist.rubrics.refine import (
 )
 from jurist.rubrics.refine_run import RefineRun, RefineSettings, refine_with_data
 from jurist.rubrics.retrieve import Retrieved, RubricIndex, build_index, load_index
-from jurist.rubrics.session import ItemSource, JudgeSettings
+from jurist.rubrics.session import JudgeSettings
 from jurist.rubrics.summarise import summarise_rubrics
 from jurist.rubrics.weighting import correlation_aware_weights
 

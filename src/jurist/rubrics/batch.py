@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from jurist.data import Item
+from jurist.data import Item, ItemSource
 from jurist.errors import ConfigError
 from jurist.rubric import Rubric, save_rubric
 from jurist.rubrics.answers import GenerationResult, Style
@@ -27,7 +27,6 @@ from jurist.rubrics.lint import Finding
 from jurist.rubrics.pipeline import RubricPipeline
 from jurist.rubrics.retrieve import RubricIndex, load_index
 from jurist.rubrics.session import (
-    ItemSource,
     JudgeSettings,
     open_pipeline,
     query_text,

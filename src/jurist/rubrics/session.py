@@ -6,52 +6,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from jurist.backends import make_backend, parse_judge_spec
-from jurist.data import FieldMap, Item, read_items
-from jurist.errors import ConfigError, StorageError
+from jurist.data import Item
+from jurist.errors import StorageError
 from jurist.prompts import transcript
 from jurist.rubrics.pipeline import Mode, RubricPipeline, ScoreOptions
 from jurist.runner import RetryPolicy, RunOptions
 from jurist.store import Store
-
-
-@dataclass(frozen=True)
-class ItemSource:
-    """A data file read with a field map, or a built-in benchmark; `limit` keeps the first N."""
-
-    data: Path | None = None
-    preset: str | None = None
-    fields: FieldMap = field(default_factory=FieldMap)
-    limit: int | None = None
-
-    def load(self) -> list[Item]:
-        if self.preset is not None:
-            from jurist.datasets import load_preset
-
-            try:
-                return list(load_preset(self.preset, limit=self.limit))
-            except FileNotFoundError as error:
-                raise ConfigError(str(error)) from None
-        if self.data is None:
-            raise ConfigError("give DATA (a JSONL, CSV or Parquet file) or --preset NAME")
-        items: list[Item] = []
-        for item in read_items(self.data, self.fields):
-            if self.limit is not None and len(items) >= self.limit:
-                break
-            items.append(item)
-        return items
-
-    @property
-    def label(self) -> str | None:
-        """The column holding the human preference; a preset's loader files it itself."""
-        return self.fields.labels[0] if self.preset is None and self.fields.labels else None
-
-    def describe(self) -> dict[str, str | None]:
-        """Where the items came from, as reports record it."""
-        return {"data": str(self.data) if self.data else None, "preset": self.preset}
 
 
 @dataclass(frozen=True)

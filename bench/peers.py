@@ -1,0 +1,320 @@
+"""jurist and its peers side by side: the same judge server, the same SummEval items.
+
+One `llama_cpp.server` serves the embedded judge (Gemma 3 270M) behind a counting proxy on
+127.0.0.1; jurist (rationale first, and score only), prometheus-eval (absolute grading),
+DeepEval (GEval) and Inspect AI (`model_graded_qa` with a 1-5 grade pattern) grade the same
+SummEval summaries for relevance. Each peer runs in a virtual environment this script makes
+(peers are not project dependencies). Printed per tool: judgments/s, calls the server saw,
+share of valid scores, Spearman with the expert mean (95% bootstrap CI over the valid items),
+and each rate as a ratio to jurist's.
+
+    python bench/peers.py              # 60 items; about 45 minutes on 2 cores
+    python bench/peers.py --n 8 --tools jurist,jurist-score-only,deepeval
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from _servers import free_port, llama_cpp_python_server
+from jurist import JudgeOptions, JudgeSession, RunOptions, load_rubric
+from jurist.backends.llamacpp import default_model_path
+from jurist.judgment import PointwiseJudgment
+from jurist.stats import spearman
+from rationale import bench_items
+
+REPO = Path(__file__).resolve().parents[1]
+CRITERION = "relevance"
+PEER_PACKAGES = {
+    "prometheus-eval": ["prometheus-eval==0.1.20"],
+    "deepeval": ["deepeval==4.3.1"],
+    "inspect-ai": ["inspect-ai==0.3.285", "openai"],
+}
+TOOLS = ("jurist", "jurist-score-only", "prometheus-eval", "deepeval", "inspect-ai")
+
+PROMETHEUS = r"""
+import json, sys, time
+from prometheus_eval import PrometheusEval
+from prometheus_eval.litellm import LiteLLM
+from prometheus_eval.prompts import ABSOLUTE_PROMPT_WO_REF, SCORE_RUBRIC_TEMPLATE
+task = json.load(open(sys.argv[1]))
+judge = PrometheusEval(model=LiteLLM("openai/gemma", api_base=task["base_url"]),
+                       absolute_grade_template=ABSOLUTE_PROMPT_WO_REF)
+rubric = SCORE_RUBRIC_TEMPLATE.format(criteria=task["question"], **{
+    f"score{k}_description": v for k, v in task["scale"].items()})
+scores = []
+started = time.perf_counter()
+for item in task["items"]:  # one at a time: a failed parse costs this item only
+    try:
+        _, (score,) = judge.absolute_grade(instructions=[item["input"]],
+            responses=[item["response"]], rubric=rubric, params={"max_tokens": 256})
+    except Exception as error:  # the peer's own failure is a missing score, not a crash
+        print("prometheus-eval:", type(error).__name__, str(error)[:200], file=sys.stderr)
+        score = None
+    scores.append(score if isinstance(score, (int, float)) else None)
+json.dump({"scores": scores, "seconds": time.perf_counter() - started}, open(sys.argv[2], "w"))
+"""
+
+DEEPEVAL = r"""
+import json, sys, time
+from deepeval.metrics import GEval
+from deepeval.metrics.g_eval import Rubric
+from deepeval.models import LocalModel
+from deepeval.test_case import LLMTestCase, SingleTurnParams
+task = json.load(open(sys.argv[1]))
+model = LocalModel(model="gemma", base_url=task["base_url"], api_key="unused", temperature=0)
+rubric = [Rubric(score_range=(int(k), int(k)), expected_outcome=v) for k, v in task["scale"].items()]
+scores = []
+started = time.perf_counter()
+for item in task["items"]:
+    metric = GEval(name=task["criterion"], criteria=task["question"], rubric=rubric, model=model,
+                   evaluation_params=[SingleTurnParams.INPUT, SingleTurnParams.ACTUAL_OUTPUT],
+                   async_mode=False)
+    try:
+        metric.measure(LLMTestCase(input=item["input"], actual_output=item["response"]))
+        score = metric.score if metric.error is None else None
+    except Exception as error:
+        print("deepeval:", type(error).__name__, str(error)[:200], file=sys.stderr)
+        score = None
+    scores.append(score)
+json.dump({"scores": scores, "seconds": time.perf_counter() - started}, open(sys.argv[2], "w"))
+"""
+
+INSPECT = r"""
+import json, re, sys, time
+from inspect_ai import Task, eval as inspect_eval
+from inspect_ai.dataset import Sample
+from inspect_ai.model import ModelOutput, get_model
+from inspect_ai.scorer import model_graded_qa
+from inspect_ai.solver import solver
+task = json.load(open(sys.argv[1]))
+items = task["items"]
+
+@solver
+def given_response():
+    async def solve(state, generate):  # the response is graded, not generated
+        state.output = ModelOutput.from_content("given", items[int(state.sample_id)]["response"])
+        return state
+    return solve
+
+scale = "\n".join(f"{k}: {v}" for k, v in task["scale"].items())
+instructions = (f"Rate the answer for this criterion: {task['question']}\n{scale}\n"
+                "Explain briefly, then end with a line 'GRADE: N' where N is 1, 2, 3, 4 or 5.")
+grader = get_model("openai/gemma", base_url=task["base_url"], api_key="unused",
+                   responses_api=False)  # the server speaks chat completions only
+samples = [Sample(id=i, input=item["input"], target=task["question"]) for i, item in enumerate(items)]
+started = time.perf_counter()
+logs = inspect_eval(Task(dataset=samples, solver=given_response(),
+                         scorer=model_graded_qa(instructions=instructions,
+                                                grade_pattern=r"GRADE:\s*([1-5])", model=grader)),
+                    model="mockllm/model", max_connections=2, display="none",
+                    log_dir=sys.argv[3], fail_on_error=False)
+seconds = time.perf_counter() - started
+scores = [None] * len(items)
+for sample in logs[0].samples or []:
+    for score in (sample.scores or {}).values():
+        value = str(score.value)
+        scores[int(sample.id)] = float(value) if re.fullmatch(r"[1-5]", value) else None
+json.dump({"scores": scores, "seconds": seconds}, open(sys.argv[2], "w"))
+"""
+DRIVERS = {"prometheus-eval": PROMETHEUS, "deepeval": DEEPEVAL, "inspect-ai": INSPECT}
+
+
+class CountingProxy:
+    """Forwards every request to the judge server and counts them, so each tool's calls are
+    measured at the same place whatever the tool reports about itself."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.removesuffix("/v1")
+        self.calls: Counter[str] = Counter()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if self.command == "POST":
+                    proxy.calls[self.path] += 1
+                headers = {"Content-Type": self.headers.get("Content-Type", "application/json")}
+                answer = httpx.request(
+                    self.command, proxy.upstream + self.path, content=body, headers=headers,
+                    timeout=None,  # the tools time out on their own terms
+                )  # fmt: skip
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("content-type", "text/plain"))
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = _forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[CountingProxy]:
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def peer_python(tool: str, venvs: Path) -> Path:
+    """The peer's own interpreter, its virtual environment made on first use."""
+    folder = venvs / tool
+    python = folder / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES[tool]], check=True
+        )
+    return python
+
+
+def run_peer(tool: str, task: dict, venvs: Path, work: Path) -> dict:
+    python = peer_python(tool, venvs)
+    driver, task_file, out = (
+        work / f"run_{tool.replace('-', '_')}_peer.py",
+        work / f"{tool}.json",
+        work / f"{tool}.out",
+    )
+    driver.write_text(DRIVERS[tool])
+    task_file.write_text(json.dumps(task))
+    env = {
+        **os.environ, "OPENAI_API_KEY": "unused", "DEEPEVAL_TELEMETRY_OPT_OUT": "YES",
+        "DEEPEVAL_DISABLE_TIMEOUTS": "1",  # a 2-core judge is slower than its cloud defaults
+        "INSPECT_LOG_DIR": str(work / "inspect-logs"),
+    }  # fmt: skip
+    command = [str(python), str(driver), str(task_file), str(out), str(work / "inspect-logs")]
+    with (work / f"{tool}.log").open("w") as log:
+        subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    if not out.exists():
+        tail = (work / f"{tool}.log").read_text()[-1500:]
+        print(f"{tool} wrote no result; its log ends:\n{tail}", file=sys.stderr)
+        return {"scores": [None] * len(task["items"]), "seconds": float("nan")}
+    return json.loads(out.read_text())
+
+
+def run_jurist(rationale: str, items: list, base_url: str, concurrency: int) -> dict:
+    rubric = load_rubric(REPO / "src" / "jurist" / "presets" / "summeval.yaml")
+    rubric = rubric.model_copy(
+        update={"criteria": [c for c in rubric.criteria if c.id == CRITERION]}
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        session = JudgeSession(
+            rubric,
+            judge=f"openai:{base_url}#gemma",
+            store=Path(folder) / "cache.sqlite",
+            options=JudgeOptions(rationale=rationale),  # type: ignore[arg-type]
+            run=RunOptions(concurrency=concurrency),
+        )
+        started = time.perf_counter()
+        judged = session(items)
+        seconds = time.perf_counter() - started
+        session.close()
+    scores = []
+    for judgment in judged:
+        assert isinstance(judgment, PointwiseJudgment)
+        score = judgment.criteria[CRITERION]
+        scores.append(score.score if score.status == "ok" else None)
+    return {"scores": scores, "seconds": seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=60, help="SummEval summaries")
+    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--concurrency", type=int, default=2, help="jurist's concurrency")
+    parser.add_argument(
+        "--venvs", type=Path, default=Path.home() / ".cache" / "jurist" / "bench-peers"
+    )
+    parser.add_argument("--keep", type=Path, help="keep the peers' logs in this folder")
+    args = parser.parse_args()
+    tools = [tool for tool in args.tools.split(",") if tool]
+    unknown = set(tools) - set(TOOLS)
+    if unknown:
+        parser.error(f"unknown tools: {', '.join(sorted(unknown))}; choose from {TOOLS}")
+
+    items = bench_items(args.n)
+    human = np.array([item.labels[CRITERION] for item in items], dtype=float)
+    rubric = load_rubric(REPO / "src" / "jurist" / "presets" / "summeval.yaml")
+    criterion = next(c for c in rubric.criteria if c.id == CRITERION)
+    args.venvs.mkdir(parents=True, exist_ok=True)
+    for tool in tools:  # installs happen before the server starts: not timed
+        if tool in PEER_PACKAGES:
+            peer_python(tool, args.venvs)
+
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        work = args.keep or Path(folder)
+        work.mkdir(parents=True, exist_ok=True)
+        log = work / "server.log"
+        with (
+            llama_cpp_python_server(default_model_path(), log) as upstream,
+            CountingProxy(upstream).running() as proxy,
+        ):
+            task = {
+                "base_url": proxy.url, "criterion": CRITERION, "question": criterion.question,
+                "scale": {str(k): v for k, v in sorted(criterion.scale.items())},
+                "items": [{"input": str(i.input), "response": i.response} for i in items],
+            }  # fmt: skip
+            for tool in tools:
+                proxy.calls.clear()
+                print(f"running {tool} on {len(items)} items ...", file=sys.stderr, flush=True)
+                if tool.startswith("jurist"):
+                    placement = "none" if tool == "jurist-score-only" else "before"
+                    result = run_jurist(placement, items, proxy.url, args.concurrency)
+                else:
+                    result = run_peer(tool, task, args.venvs, work)
+                result["calls"] = sum(proxy.calls.values())
+                results[tool] = result
+
+    print(f"embedded Gemma 3 270M on llama_cpp.server, {len(items)} SummEval summaries "
+          f"({CRITERION}); jurist concurrency {args.concurrency}, peers as they run by default")  # fmt: skip
+    print(f"{'tool':<19}{'judgments/s':>12}{'x jurist':>9}{'calls':>7}{'valid':>7}  "
+          "Spearman [95% CI] on valid items")  # fmt: skip
+    reference = results.get("jurist", {}).get("seconds")
+    for tool, result in results.items():
+        scores = np.array([np.nan if s is None else s for s in result["scores"]], dtype=float)
+        valid = ~np.isnan(scores)
+        rate = len(items) / result["seconds"] if result["seconds"] else float("nan")
+        ratio = (reference / result["seconds"]) if reference else float("nan")
+        if valid.sum() >= 3 and np.ptp(scores[valid]) > 0:
+            rho = spearman(scores[valid], human[valid])
+            agreement = f"{rho.value:+.2f} [{rho.low:+.2f}, {rho.high:+.2f}] (n={valid.sum()})"
+        else:
+            agreement = f"n/a ({valid.sum()} valid, {len(set(scores[valid]))} distinct)"
+        print(f"{tool:<19}{rate:>12.3f}{ratio:>9.2f}{result['calls']:>7}"
+              f"{valid.mean():>7.0%}  {agreement}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

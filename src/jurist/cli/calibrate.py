@@ -1,0 +1,70 @@
+"""`jurist calibrate lager|probe RESULTS`: fit a white-box judge's estimators on a graded,
+labelled run and save them beside the model, for the `hf` judge to apply when grading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jurist.cli.output import console, exit_on_error
+
+calibrate_app = typer.Typer(
+    help="Fit LAGER layer weights or a learned head for an hf: judge.", no_args_is_help=True
+)
+
+ResultsArg = Annotated[Path, typer.Argument(help="results.jsonl (or its folder) of an hf: run.")]
+JudgeOpt = Annotated[str, typer.Option(help="The hf judge the run used: embedded or a model path.")]
+GroupOpt = Annotated[
+    str, typer.Option(help="Item metadata field grouping items for cross-validation.")
+]
+FoldsOpt = Annotated[int, typer.Option(min=2, help="Grouped cross-validation folds.")]
+
+
+def _run(kind: str, results: Path, judge: str, group: str, folds: int) -> None:
+    from jurist.whitebox.calibrate import calibrate
+
+    with exit_on_error():
+        report = calibrate(kind, results, judge=judge, group_field=group, folds=folds)  # type: ignore[arg-type]
+    console.print(report.render())
+
+
+@calibrate_app.command(epilog="Example: jurist calibrate lager out/results.jsonl")
+def lager(
+    results: ResultsArg,
+    judge: JudgeOpt = "embedded",
+    group: GroupOpt = "doc_id",
+    folds: FoldsOpt = 5,
+) -> None:
+    """Fit softmax-parameterised layer weights (Adam, cross-entropy + squared error)."""
+    _run("lager", results, judge, group, folds)
+
+
+@calibrate_app.command(epilog="Example: jurist calibrate probe out/results.jsonl")
+def probe(
+    results: ResultsArg,
+    judge: JudgeOpt = "embedded",
+    group: GroupOpt = "doc_id",
+    folds: FoldsOpt = 5,
+) -> None:
+    """Fit a ridge head on one layer's hidden state, the layer chosen by grouped CV."""
+    _run("probe", results, judge, group, folds)
+
+
+@calibrate_app.command(epilog="Example: jurist calibrate compare out/results.jsonl")
+def compare(
+    results: ResultsArg,
+    group: GroupOpt = "doc_id",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every estimator side by side (parsed, expected, LAGER, learned head): Spearman with
+    the labels, pooled and within group, with CIs and paired differences from expected."""
+    from jurist.meta.estimators import estimators_report
+
+    with exit_on_error():
+        report = estimators_report(results, group_field=group)
+    if as_json:
+        console.print_json(data=report.to_dict())
+    else:
+        console.print(report.render())

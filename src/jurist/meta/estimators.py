@@ -1,0 +1,274 @@
+"""Every estimator of one criterion side by side: parsed score, expected score, LAGER, a
+learned head. Each gets pooled and within-group (e.g. per source document, SummEval's
+summary-level) Spearman with a group-bootstrap CI, and its paired difference from a
+baseline estimator on the same resamples, so a user sees which one to trust.
+
+Groups are resampled, not items: summaries of one document share its difficulty, so an item
+bootstrap would make the intervals too narrow.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike
+from rich.console import Group
+from rich.table import Table
+from scipy import stats
+
+from jurist.stats.bootstrap import percentile_interval
+from jurist.stats.compare import fmt_interval
+from jurist.stats.results import Estimate
+
+
+@dataclass(frozen=True)
+class EstimatorFigure:
+    """One estimator's agreement with people, and its difference from the baseline."""
+
+    name: str
+    pooled: Estimate
+    within: Estimate
+    pooled_diff: Estimate | None = None
+    within_diff: Estimate | None = None
+
+
+@dataclass
+class EstimatorComparison:
+    """All estimators of one criterion on the items every estimator scored."""
+
+    criterion: str
+    baseline: str
+    n_items: int
+    n_groups: int
+    figures: list[EstimatorFigure] = field(default_factory=list)
+
+    def render(self) -> Table:
+        table = Table(
+            title=f"{self.criterion}: Spearman with people, {self.n_items} items in "
+            f"{self.n_groups} groups (95% group-bootstrap CI; Δ vs {self.baseline})"
+        )
+        for column in ("estimator", "pooled", "within-group", "Δ pooled", "Δ within"):
+            table.add_column(column)
+        for fig in self.figures:
+            table.add_row(
+                fig.name,
+                _fmt(fig.pooled),
+                _fmt(fig.within),
+                _fmt(fig.pooled_diff),
+                _fmt(fig.within_diff),
+            )
+        return table
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "criterion": self.criterion,
+            "baseline": self.baseline,
+            "n_items": self.n_items,
+            "n_groups": self.n_groups,
+            "figures": [
+                {
+                    "name": f.name,
+                    **{
+                        key: (getattr(f, key).to_dict() if getattr(f, key) else None)
+                        for key in ("pooled", "within", "pooled_diff", "within_diff")
+                    },
+                }
+                for f in self.figures
+            ],
+        }
+
+
+def _fmt(value: Estimate | None) -> str:
+    if value is None:
+        return ""
+    if math.isnan(value.value):
+        return "n/a"
+    return fmt_interval(value.value, value.low, value.high)
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    return np.asarray(stats.rankdata(values, axis=-1), dtype=np.float64)
+
+
+def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson r of each row of x with each row of y (same shapes), NaN when constant."""
+    xc = x - x.mean(axis=-1, keepdims=True)
+    yc = y - y.mean(axis=-1, keepdims=True)
+    denominator = np.sqrt((xc**2).sum(axis=-1) * (yc**2).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, (xc * yc).sum(axis=-1) / denominator, np.nan)
+
+
+def within_group_spearman(scores: ArrayLike, human: ArrayLike, groups: ArrayLike) -> np.ndarray:
+    """Spearman inside each group (NaN where either side is constant), in sorted group order."""
+    s, h, g = np.asarray(scores, float), np.asarray(human, float), np.asarray(groups)
+    out = []
+    for key in sorted(set(g.tolist()), key=str):
+        mask = g == key
+        if mask.sum() < 2:
+            out.append(np.nan)
+            continue
+        out.append(float(_pearson_rows(_rank(s[mask]), _rank(h[mask]))))
+    return np.asarray(out)
+
+
+def _resampled(
+    matrix: np.ndarray,
+    y: np.ndarray,
+    within: np.ndarray,
+    members: list[np.ndarray],
+    n_resamples: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled and within-group Spearman per estimator on each group resample."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(members), size=(n_resamples, len(members)))
+    pooled_reps = np.empty((n_resamples, len(matrix)))
+    within_reps = np.empty((n_resamples, len(matrix)))
+    for r, draw in enumerate(draws):
+        index = np.concatenate([members[k] for k in draw])
+        ranks = np.tile(_rank(y[index]), (len(matrix), 1))
+        pooled_reps[r] = _pearson_rows(_rank(matrix[:, index]), ranks)
+        within_reps[r] = np.nanmean(within[:, draw], axis=1)
+    return pooled_reps, within_reps
+
+
+def compare_estimators(
+    estimates: Mapping[str, ArrayLike],
+    human: ArrayLike,
+    groups: ArrayLike,
+    *,
+    criterion: str = "",
+    baseline: str | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> EstimatorComparison:
+    """Compare estimators on the items all of them scored; `baseline` (default: the first)
+    is subtracted from each other estimator within every resample (a paired bootstrap)."""
+    names = list(estimates)
+    baseline = baseline or names[0]
+    matrix = np.vstack([np.asarray(estimates[n], dtype=float) for n in names])
+    y = np.asarray(human, dtype=float)
+    g = np.asarray(groups).astype(str)
+    keep = ~np.isnan(matrix).any(axis=0) & ~np.isnan(y)
+    matrix, y, g = matrix[:, keep], y[keep], g[keep]
+    keys = sorted(set(g.tolist()))
+    members = [np.flatnonzero(g == k) for k in keys]
+    result = EstimatorComparison(criterion, baseline, int(y.size), len(keys))
+    if y.size < 3:
+        nan = Estimate(math.nan, math.nan, math.nan, int(y.size))
+        result.figures = [EstimatorFigure(n, nan, nan) for n in names]
+        return result
+    within = np.vstack([within_group_spearman(row, y, g) for row in matrix])  # (est, groups)
+    with warnings.catch_warnings():  # all-NaN resamples (constant estimators) stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pooled_reps, within_reps = _resampled(matrix, y, within, members, n_resamples, seed)
+        pooled_point = _pearson_rows(_rank(matrix), np.tile(_rank(y), (len(names), 1)))
+        within_point = np.nanmean(within, axis=1)
+    base = names.index(baseline)
+
+    def estimate(point: float, reps: np.ndarray) -> Estimate:
+        if len(keys) < 2:  # one group: a point estimate, but nothing to resample
+            return Estimate(float(point), math.nan, math.nan, int(y.size), confidence=confidence)
+        low, high = (
+            percentile_interval(reps[np.isfinite(reps)], confidence)
+            if np.isfinite(reps).any()
+            else (math.nan, math.nan)
+        )
+        return Estimate(float(point), float(low), float(high), int(y.size), confidence=confidence)
+
+    for i, name in enumerate(names):
+        diffs: dict[str, Estimate | None] = {"pooled_diff": None, "within_diff": None}
+        if i != base:
+            diffs["pooled_diff"] = estimate(
+                pooled_point[i] - pooled_point[base], pooled_reps[:, i] - pooled_reps[:, base]
+            )
+            diffs["within_diff"] = estimate(
+                within_point[i] - within_point[base], within_reps[:, i] - within_reps[:, base]
+            )
+        result.figures.append(
+            EstimatorFigure(
+                name,
+                estimate(pooled_point[i], pooled_reps[:, i]),
+                estimate(within_point[i], within_reps[:, i]),
+                **diffs,
+            )
+        )
+    return result
+
+
+ESTIMATOR_FIELDS = {
+    "parsed": "score",
+    "expected": "expected",
+    "LAGER": "expected_lager",
+    "learned head": "probe",
+}
+
+
+@dataclass
+class EstimatorsReport:
+    """Every criterion's estimators side by side, from one results file."""
+
+    source: str
+    comparisons: list[EstimatorComparison]
+
+    def render(self) -> Group:
+        return Group(*(c.render() for c in self.comparisons))
+
+    def to_dict(self) -> dict[str, object]:
+        return {"source": self.source, "criteria": [c.to_dict() for c in self.comparisons]}
+
+
+def estimators_report(
+    source: str | Path,
+    *,
+    group_field: str = "doc_id",
+    baseline: str = "expected",
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> EstimatorsReport:
+    """Parsed, expected, LAGER and learned-head scores of a pointwise run against the labels
+    its items carry; estimators a run does not have are left out."""
+    from jurist.meta.load import load_results
+
+    loaded = load_results(source)
+    columns: dict[str, dict[str, list[float]]] = {}
+    labels: dict[str, list[float]] = {}
+    groups: dict[str, list[str]] = {}
+    for judgment in loaded.judgments:
+        for name, score in (getattr(judgment, "criteria", None) or {}).items():
+            label = judgment.labels.get(name)
+            if label is None:
+                continue
+            labels.setdefault(name, []).append(float(label))
+            groups.setdefault(name, []).append(
+                str(judgment.metadata.get(group_field, judgment.item_id))
+            )
+            for shown, attribute in ESTIMATOR_FIELDS.items():
+                value = getattr(score, attribute, None)
+                column = columns.setdefault(name, {}).setdefault(shown, [])
+                column.append(math.nan if value is None else float(value))
+    comparisons = []
+    for name, by_estimator in columns.items():
+        present = {k: v for k, v in by_estimator.items() if not np.isnan(v).all()}
+        if not present:
+            continue
+        base = baseline if baseline in present else next(iter(present))
+        comparisons.append(
+            compare_estimators(
+                present,
+                labels[name],
+                groups[name],
+                criterion=name,
+                baseline=base,
+                n_resamples=n_resamples,
+                seed=seed,
+            )
+        )
+    return EstimatorsReport(loaded.source, comparisons)

@@ -1,0 +1,57 @@
+"""Making a judge agree with people from its own rationales (self-rationalization):
+preference pairs, DPO and SFT with LoRA, and the judge -> pairs -> DPO -> evaluate loop.
+
+Needs the `train` extra (transformers, trl, peft, datasets); imported lazily by the CLI.
+"""
+
+from jurist.data import ItemSource
+from jurist.train.dpo import DPOSettings, train_dpo
+from jurist.train.jobs import PairsResult, make_pairs, parse_label_fields
+from jurist.train.loop import BASELINES, LoopSettings, run_loop, split_items
+from jurist.train.lora import LoraSettings, TrainResult, TrainSettings
+from jurist.train.metrics import LoopReport
+from jurist.train.pairs import (
+    Candidate,
+    PairSet,
+    PairYield,
+    PreferencePair,
+    SamplingSettings,
+    build_pairs,
+    curate,
+    curate_units,
+    load_pairs,
+    prompt_text,
+    sample,
+    write_pairs,
+)
+from jurist.train.sft import train_sft
+
+__all__ = [
+    "BASELINES",
+    "Candidate",
+    "DPOSettings",
+    "ItemSource",
+    "LoopReport",
+    "LoopSettings",
+    "LoraSettings",
+    "PairSet",
+    "PairYield",
+    "PairsResult",
+    "PreferencePair",
+    "SamplingSettings",
+    "TrainResult",
+    "TrainSettings",
+    "build_pairs",
+    "curate",
+    "curate_units",
+    "load_pairs",
+    "make_pairs",
+    "parse_label_fields",
+    "prompt_text",
+    "run_loop",
+    "sample",
+    "split_items",
+    "train_dpo",
+    "train_sft",
+    "write_pairs",
+]

@@ -1,0 +1,63 @@
+"""What each `jurist train` command does, as one library call: read the inputs, run the
+step, return a result that renders itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jurist.data import ItemSource
+from jurist.errors import ConfigError
+from jurist.rubric import Rubric, load_rubric
+from jurist.train.pairs import PairSet, SamplingSettings, build_pairs, write_pairs
+
+
+def parse_label_fields(values: Sequence[str]) -> dict[str, str]:
+    """`--label-field NAME` (every criterion reads NAME) or `CRITERION=NAME`."""
+    mapping: dict[str, str] = {}
+    for value in values:
+        key, sep, name = value.partition("=")
+        if sep and (not key or not name):
+            raise ConfigError(f"--label-field {value!r}: use NAME or CRITERION=NAME")
+        mapping[key if sep else "*"] = name if sep else key
+    return mapping
+
+
+@dataclass
+class PairsResult:
+    path: Path
+    pair_set: PairSet
+
+    def render(self) -> str:
+        return f"{self.pair_set.report.render()}\nwrote {self.path}"
+
+
+def make_pairs(
+    rubric: Rubric | Path,
+    source: ItemSource,
+    out: Path,
+    *,
+    judge: str = "hf:embedded",
+    mode: str = "pointwise",
+    settings: SamplingSettings | None = None,
+    store: Path | None = None,
+    label_fields: dict[str, str] | None = None,
+    meta_judge: bool = False,
+    group_by: str | None = None,
+    min_margin: float = 0.0,
+) -> PairsResult:
+    loaded = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    pair_set = build_pairs(
+        loaded,
+        source.load(),
+        judge=judge,
+        mode=mode,
+        settings=settings,
+        store=store,
+        label_fields=label_fields,
+        meta_judge=meta_judge,
+        group_by=group_by,
+        min_margin=min_margin,
+    )
+    return PairsResult(write_pairs(pair_set.pairs, out), pair_set)

@@ -1,0 +1,32 @@
+"""What a white-box completion adds to a criterion's result: per-layer expected scores, the
+LAGER expected score, a probe's estimate and the hidden state's cache key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from jurist.completion import Completion
+from jurist.estimate import expected_value, slot_distribution
+
+
+def criterion_fields(
+    completion: Completion | None, slot: int, points: Sequence[int]
+) -> dict[str, Any]:
+    """The optional CriterionScore fields one answer's slot supports; {} for black boxes."""
+    if completion is None:
+        return {}
+    fields: dict[str, Any] = {}
+    if len(completion.layer_logprobs) > slot:
+        layers = [slot_distribution(lp, points) for lp in completion.layer_logprobs[slot]]
+        if all(d is not None for d in layers):
+            fields["layer_expected"] = [round(expected_value(d), 6) for d in layers if d]
+    if len(completion.lager_logprobs) > slot:
+        mixed = slot_distribution(completion.lager_logprobs[slot], points)
+        if mixed is not None:
+            fields["expected_lager"] = round(expected_value(mixed), 6)
+    if len(completion.probe_values) > slot:
+        fields["probe"] = completion.probe_values[slot]
+    if len(completion.hidden_keys) > slot:
+        fields["hidden_key"] = completion.hidden_keys[slot]
+    return fields

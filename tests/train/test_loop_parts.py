@@ -1,0 +1,90 @@
+"""The loop's parts without a model: the group split, resuming from the state file, and
+the report's figures against scipy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from jurist.data import Item
+from jurist.errors import InputError
+from jurist.rubric import Criterion, Rubric
+from jurist.train import split_items
+from jurist.train.loop import LoopState
+from jurist.train.metrics import build_report
+
+RUBRIC = Rubric(
+    name="r",
+    criteria=[
+        Criterion(id="c", question="q?", range=(1, 5), scale={i: str(i) for i in range(1, 6)})
+    ],
+)
+
+
+def test_split_keeps_every_group_on_one_side() -> None:
+    items = [
+        Item(id=f"{d}/{s}", input="x", response="y", metadata={"doc_id": f"d{d}"})
+        for d in range(10)
+        for s in range(3)
+    ]
+    train, test = split_items(items, "doc_id", 0.3, seed=4)
+    train_docs = {i.metadata["doc_id"] for i in train}
+    test_docs = {i.metadata["doc_id"] for i in test}
+    assert not train_docs & test_docs
+    assert len(test_docs) == 3 and len(train) + len(test) == 30
+    assert split_items(items, "doc_id", 0.3, seed=4) == (train, test)
+    with pytest.raises(InputError) as raised:
+        split_items([*items, Item(id="z", input="x", response="y")], "doc_id", 0.3)
+    assert (raised.value.row, raised.value.field) == (31, "doc_id")
+
+
+def test_a_finished_stage_is_not_run_again(tmp_path: Path) -> None:
+    runs: list[str] = []
+
+    def work(name: str) -> dict[str, object]:
+        runs.append(name)
+        return {"value": name}
+
+    state = LoopState(tmp_path / "state.json")
+    state.run("a", lambda: work("a"), lambda _: None)
+    resumed = LoopState(tmp_path / "state.json")  # as after a killed process
+    assert resumed.run("a", lambda: work("a again"), lambda _: None)["value"] == "a"
+    resumed.run("b", lambda: work("b"), lambda _: None)
+    assert runs == ["a", "b"]
+
+
+def test_report_figures_match_scipy_and_a_method_equal_to_base_differs_by_zero(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(3)
+    human = rng.integers(1, 6, 40).astype(float)
+    judge = np.clip(human + rng.integers(-2, 3, 40), 1, 5)
+    other = np.clip(human + rng.integers(-1, 2, 40), 1, 5)
+    labels = {f"i{n}": {"c": float(h)} for n, h in enumerate(human)}
+
+    def scores(values: np.ndarray, missing: int | None = None) -> dict:
+        return {f"i{n}": {"c": None if n == missing else float(v)} for n, v in enumerate(values)}
+
+    methods = {
+        "base": {"scores": scores(judge), "calls_per_item": 1},
+        "round 1": {"scores": scores(other, missing=0), "calls_per_item": 1},
+        "same": {"scores": scores(judge), "calls_per_item": 1},
+    }
+    report = build_report(RUBRIC, "pointwise", labels, methods, [], n_resamples=200)
+    base, round1, _ = report.rows
+    assert base.spearman.value == pytest.approx(stats.spearmanr(judge, human)[0], abs=1e-4)
+    assert base.kendall.value == pytest.approx(stats.kendalltau(judge, human)[0], abs=1e-4)
+    assert base.mae.value == pytest.approx(np.abs(judge - human).mean(), abs=1e-4)
+    assert base.exact.value == pytest.approx((judge == human).mean(), abs=1e-4)
+    assert round1.parse_errors == 1 and round1.n == 39
+    expected = stats.spearmanr(other[1:], human[1:])[0] - stats.spearmanr(judge[1:], human[1:])[0]
+    diff = {d.method: d for d in report.differences}
+    assert diff["round 1"].spearman.value == pytest.approx(expected, abs=1e-4)
+    assert diff["round 1"].spearman.n == 39
+    assert diff["same"].spearman.value == pytest.approx(0.0)
+    assert diff["same"].spearman.low == pytest.approx(0.0)
+    assert "round 1" in report.render()
+    assert report.plot(tmp_path / "rounds.png").stat().st_size > 1000
