@@ -77,7 +77,8 @@ from deepeval.metrics.g_eval import Rubric
 from deepeval.models import LocalModel
 from deepeval.test_case import LLMTestCase, SingleTurnParams
 task = json.load(open(sys.argv[1]))
-model = LocalModel(model="gemma", base_url=task["base_url"], api_key="unused", temperature=0)
+model = LocalModel(model="gemma", base_url=task["base_url"], api_key="unused", temperature=0,
+                   generation_kwargs={"max_tokens": 512})  # uncapped, a 270M model rambles on
 rubric = [Rubric(score_range=(int(k), int(k)), expected_outcome=v) for k, v in task["scale"].items()]
 scores = []
 started = time.perf_counter()
@@ -272,6 +273,10 @@ def main() -> None:
         if tool in PEER_PACKAGES:
             peer_python(tool, args.venvs)
 
+    print(f"embedded Gemma 3 270M on llama_cpp.server, {len(items)} SummEval summaries "
+          f"({CRITERION}); jurist concurrency {args.concurrency}, peers as they run by default")  # fmt: skip
+    print(f"{'tool':<19}{'judgments/s':>12}{'x jurist':>9}{'calls':>7}{'valid':>7}  "
+          "Spearman [95% CI] on valid items", flush=True)  # fmt: skip
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as folder:
         work = args.keep or Path(folder)
@@ -296,24 +301,24 @@ def main() -> None:
                     result = run_peer(tool, task, args.venvs, work)
                 result["calls"] = sum(proxy.calls.values())
                 results[tool] = result
+                print(table_row(tool, result, human, results.get("jurist")), flush=True)
 
-    print(f"embedded Gemma 3 270M on llama_cpp.server, {len(items)} SummEval summaries "
-          f"({CRITERION}); jurist concurrency {args.concurrency}, peers as they run by default")  # fmt: skip
-    print(f"{'tool':<19}{'judgments/s':>12}{'x jurist':>9}{'calls':>7}{'valid':>7}  "
-          "Spearman [95% CI] on valid items")  # fmt: skip
-    reference = results.get("jurist", {}).get("seconds")
-    for tool, result in results.items():
-        scores = np.array([np.nan if s is None else s for s in result["scores"]], dtype=float)
-        valid = ~np.isnan(scores)
-        rate = len(items) / result["seconds"] if result["seconds"] else float("nan")
-        ratio = (reference / result["seconds"]) if reference else float("nan")
-        if valid.sum() >= 3 and np.ptp(scores[valid]) > 0:
-            rho = spearman(scores[valid], human[valid])
-            agreement = f"{rho.value:+.2f} [{rho.low:+.2f}, {rho.high:+.2f}] (n={valid.sum()})"
-        else:
-            agreement = f"n/a ({valid.sum()} valid, {len(set(scores[valid]))} distinct)"
-        print(f"{tool:<19}{rate:>12.3f}{ratio:>9.2f}{result['calls']:>7}"
-              f"{valid.mean():>7.0%}  {agreement}")  # fmt: skip
+
+def table_row(tool: str, result: dict, human: np.ndarray, reference: dict | None) -> str:
+    """One tool's line, printed as soon as it finishes: a long run stopped midway keeps
+    the rows it has."""
+    scores = np.array([np.nan if s is None else s for s in result["scores"]], dtype=float)
+    valid = ~np.isnan(scores)
+    rate = len(scores) / result["seconds"] if result["seconds"] else float("nan")
+    ratio = reference["seconds"] / result["seconds"] if reference else float("nan")
+    if valid.sum() >= 3 and np.ptp(scores[valid]) > 0:
+        rho = spearman(scores[valid], human[valid])
+        agreement = f"{rho.value:+.2f} [{rho.low:+.2f}, {rho.high:+.2f}] (n={valid.sum()})"
+    else:
+        agreement = f"n/a ({valid.sum()} valid, {len(set(scores[valid]))} distinct)"
+    return (
+        f"{tool:<19}{rate:>12.3f}{ratio:>9.2f}{result['calls']:>7}{valid.mean():>7.0%}  {agreement}"
+    )
 
 
 if __name__ == "__main__":
