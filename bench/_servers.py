@@ -48,14 +48,14 @@ def serve(command: list[str], ready_path: str, port: int, log: Path) -> Iterator
 
 
 def llama_cpp_python_server(
-    model: Path, log: Path, n_ctx: int = 8192
+    model: Path, log: Path, n_ctx: int = 8192, logits_all: bool = False
 ) -> contextlib.AbstractContextManager[str]:
     port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "gemma",
         "--chat_format", "gemma", "--n_ctx", str(n_ctx), "--host", "127.0.0.1", "--port", str(port),
         "--verbose", "false",
-    ]  # fmt: skip
+    ] + (["--logits_all", "true"] if logits_all else [])  # fmt: skip
     return serve(command, "/v1/models", port, log)
 
 

@@ -7,7 +7,13 @@ placement starts from an empty cache, and the placements take turns per chunk of
 machine noise hits all alike. Agreement is Spearman with the expert mean, on the parsed
 score and on the expected score, with 95% bootstrap CIs over items.
 
+`--server` measures the same against `python -m llama_cpp.server` started with
+`--logits_all true` and jurist's `--logprobs` (the server then returns top log-probabilities
+for every generated token, so a long rationale costs far more than with the embedded judge);
+`--placements none` limits the run to the score-only placement.
+
     python bench/rationale.py --n 16
+    python bench/rationale.py --server --placements none --n 8
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from _servers import llama_cpp_python_server
 from jurist import JudgeOptions, JudgeSession, RunOptions
+from jurist.backends.llamacpp import default_model_path
 from jurist.datasets import load_preset
 from jurist.judgment import PointwiseJudgment
 from jurist.stats import spearman
@@ -52,28 +60,45 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=16, help="SummEval summaries (x 4 criteria)")
     parser.add_argument("--chunks", type=int, default=2, help="alternating chunks of items")
     parser.add_argument("--max-tokens", type=int, default=160)
+    parser.add_argument("--server", action="store_true", help="llama_cpp.server with logprobs")
+    parser.add_argument("--placements", default=",".join(PLACEMENTS))
     args = parser.parse_args()
+    placements = tuple(p for p in PLACEMENTS if p in args.placements.split(","))
+    if args.server:
+        with tempfile.TemporaryDirectory() as folder:
+            log = Path(folder) / "server.log"
+            with llama_cpp_python_server(default_model_path(), log, logits_all=True) as url:
+                measure(args, placements, f"openai:{url}#gemma", logprobs=True)
+    else:
+        measure(args, placements, "local", logprobs=None)
 
+
+def measure(
+    args: argparse.Namespace, placements: tuple[str, ...], judge: str, logprobs: bool | None
+) -> None:
     items = bench_items(args.n)
     chunks = [items[i :: args.chunks] for i in range(args.chunks)]
-    seconds = dict.fromkeys(PLACEMENTS, 0.0)
-    judged: dict[str, list[PointwiseJudgment]] = {p: [] for p in PLACEMENTS}
+    seconds = dict.fromkeys(placements, 0.0)
+    judged: dict[str, list[PointwiseJudgment]] = {p: [] for p in placements}
     rubric = REPO / "src" / "jurist" / "presets" / "summeval.yaml"
     with tempfile.TemporaryDirectory() as folder:
         sessions = {
             placement: JudgeSession(
                 rubric,
-                judge="local",
+                judge=judge,
                 store=Path(folder) / f"{placement}.sqlite",
                 options=JudgeOptions(max_tokens=args.max_tokens, rationale=placement),
-                run=RunOptions(concurrency=1),
+                run=RunOptions(concurrency=1, timeout=None),
+                logprobs=logprobs,
             )
-            for placement in PLACEMENTS
+            for placement in placements
         }
-        sessions["none"]([items[0]])  # load the model once before timing anything
-        sessions["none"].store.path.unlink(missing_ok=True)
+        warm = placements[-1]
+        sessions[warm]([items[0]])  # load the model once before timing anything
+        sessions[warm].store.path.unlink(missing_ok=True)
         for number, chunk in enumerate(chunks):
-            order = PLACEMENTS[number % 3 :] + PLACEMENTS[: number % 3]
+            turn = number % len(placements)
+            order = placements[turn:] + placements[:turn]
             for placement in order:
                 started = time.perf_counter()
                 judged[placement] += sessions[placement](chunk)  # type: ignore[arg-type]
@@ -82,12 +107,14 @@ def main() -> None:
             session.close()
 
     judgments = len(items) * len(CRITERIA)
-    print(f"embedded Gemma 3 270M, {len(items)} SummEval summaries x {len(CRITERIA)} criteria "
-          f"= {judgments} judgments per placement, concurrency 1")  # fmt: skip
+    where = "llama_cpp.server --logits_all, --logprobs" if logprobs else "in-process"
+    print(f"embedded Gemma 3 270M ({where}), {len(items)} SummEval summaries x {len(CRITERIA)} "
+          f"criteria = {judgments} judgments per placement, concurrency 1")  # fmt: skip
     print(f"{'placement':<10}{'judgments/s':>12}{'ratio':>8}{'parse err':>10}  "
           "Spearman parsed / expected [95% CI] per criterion")  # fmt: skip
-    base = judgments / seconds["before"]
-    for placement in PLACEMENTS:
+    base = judgments / seconds[placements[0]]
+    print(f"(ratio: to {placements[0]})")
+    for placement in placements:
         rate = judgments / seconds[placement]
         rows = judged[placement]
         errors = sum(j.criteria[c].status != "ok" for j in rows for c in CRITERIA)

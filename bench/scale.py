@@ -2,7 +2,8 @@
 
 A local server answers every call after `--latency` seconds and serves any number at once,
 like a large fleet of judge replicas. At concurrency C the ideal rate is C / latency; the
-ratio printed is jurist's measured rate over that ideal, for C in 1, 8 and 64. The Ray
+ratio printed is jurist's measured rate over that ideal, for C in 1, 8 and 64, with the
+driver's CPU per judgment in ms (what caps the rate on a machine with few cores). The Ray
 engine then runs the same items on a local 2-CPU Ray cluster with 1 and 2 workers (C items
 in flight shared among them), printed as a share of ideal and of the asyncio engine. Each run
 grades fresh items (an empty cache) through the whole stack: the runner, cache, retries,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import tempfile
 import time
 from dataclasses import dataclass
@@ -27,11 +29,18 @@ from jurist.store import Store
 
 @dataclass(frozen=True)
 class Rate:
-    """Judgments/s end to end, and steady (first result to last: without start-up)."""
+    """Judgments/s end to end, and steady (first result to last: without start-up); the
+    driver's CPU per judgment, which caps the rate on a machine with few cores."""
 
     end_to_end: float
     steady: float
     startup_s: float
+    cpu_ms: float
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def grade(
@@ -55,12 +64,12 @@ def grade(
     )  # fmt: skip
     stamps: list[float] = []
     with Store(folder / f"s-{tag}.sqlite") as store:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         result = run_grade(config, store, progress=lambda *_: stamps.append(time.perf_counter()))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     assert result.summary["ok"] == n, result.summary
     steady = (n - 1) / (stamps[-1] - stamps[0]) if n > 1 and stamps[-1] > stamps[0] else 0.0
-    return Rate(n / elapsed, steady, stamps[0] - started)
+    return Rate(n / elapsed, steady, stamps[0] - started, 1000 * cpu / n)
 
 
 def main() -> None:
@@ -77,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     answer = json.dumps({"rationale": "fine", "score": 3})
     print(f"asyncio engine, judge latency {args.latency:g}s, {args.rounds} calls per worker")
-    print(f"{'concurrency':>12}{'judgments/s':>14}{'ideal':>10}{'ratio':>8}")
+    print(f"{'concurrency':>12}{'judgments/s':>14}{'ideal':>10}{'ratio':>8}{'cpu ms/j':>10}")
     steady: dict[int, float] = {}
     with instant_server(answer, args.latency) as url, tempfile.TemporaryDirectory() as folder:
         grade(url, Path(folder), 2, 2)  # imports and first connections, untimed
@@ -87,7 +96,7 @@ def main() -> None:
             if concurrency in args.concurrency:
                 ideal = concurrency / args.latency
                 print(f"{concurrency:>12}{rate.end_to_end:>14.2f}{ideal:>10.1f}"
-                      f"{rate.end_to_end / ideal:>8.3f}")  # fmt: skip
+                      f"{rate.end_to_end / ideal:>8.3f}{rate.cpu_ms:>10.2f}")  # fmt: skip
         if args.ray_concurrency:
             ray_rows(url, Path(folder), args, steady)
 

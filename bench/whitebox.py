@@ -1,24 +1,33 @@
-"""White-box estimators of the embedded 270M judge against people, on held-out documents.
+"""White-box estimators of the embedded 270M judge against people, on held-out groups.
 
 SummEval (all four criteria; documents split into training and held-out by a seeded
-shuffle) and Auto-J pairs (ties dropped; pairs split alike). One forward pass per prompt with
-prefix reuse (an article runs once for its 16 summaries; a summary once for its four
-criteria), hidden states cached on disk, so a second run re-analyses without a forward pass.
+shuffle), LLM-Rubric (whole dialogues, Q0 overall satisfaction by default, label = the mean
+of the annotators' 1-4 ratings; dialogues split alike, each dialogue its own group) and
+Auto-J pairs (ties dropped; pairs split alike). One forward pass per prompt with prefix
+reuse (an article runs once for its 16 summaries, a summary once for its four criteria, a
+dialogue once for its questions), hidden states cached on disk, so a second run re-analyses
+without a forward pass.
 
-Printed: the per-layer Spearman table (raw logit lens and through the final norm, all items,
+Printed: per-layer Spearman tables (raw logit lens and through the final norm, all items,
 no fitting), then on the held-out split: parsed (the constrained greedy answer: the argmax
 over the score tokens at the score position), final-layer expected score, LAGER uniform
-(all layers, upper half), LAGER fitted, and the learned head, with 95% document-bootstrap
+(all layers, upper half), LAGER fitted, and the learned head, with 95% group-bootstrap
 CIs and paired differences from the final-layer expected score. Every probe variant
-(pooling, layer, ridge alpha) is scored by grouped CV on the training documents only, all of
-them are printed, and only the one chosen there is run on the held-out documents.
+(pooling, layer, ridge alpha) is scored by grouped CV on the training groups only (SummEval:
+within-document Spearman; LLM-Rubric: pooled, as a dialogue is a group of one), all of
+them are printed, and only the one chosen there is run on the held-out groups.
 
-Default size: 30 SummEval documents (480 summaries, 1,920 score positions) and 64 Auto-J
-pairs of at most 3,000 characters: about 110k SummEval + 50k Auto-J forward tokens. At the
-60-150 tokens/s measured on 2 shared cores that is 20-45 min; the run prints its throughput.
+Default size: 20 SummEval documents (320 summaries, 1,280 score positions; about 73k
+forward tokens), 64 LLM-Rubric dialogues cut to 2,000 characters (23k tokens) and 40 Auto-J
+pairs of at most 3,000 characters (51k tokens): about 147k tokens. Measured with one torch
+thread (`OMP_NUM_THREADS=1`) while other jobs shared the 2 cores: 120 tokens/s on the
+dialogues, so about 20 minutes from an empty cache plus a minute of fitting; a rerun reads
+the hidden states from disk (766 s with 13 of the 20 documents already there). Two torch
+threads on 2 busy cores were far slower (threads wait for each other): on a shared machine
+set `OMP_NUM_THREADS=1`. The run prints its throughput per data set.
 
-    python bench/whitebox.py                   # default size
-    python bench/whitebox.py --docs 6 --pairs 8  # a quick check
+    python bench/whitebox.py                                          # default size
+    python bench/whitebox.py --docs 3 --summaries 4 --pairs 4 --dialogues 12  # a quick check
 """
 
 from __future__ import annotations
@@ -35,7 +44,13 @@ from rich.console import Console
 from rich.table import Table
 from scipy import stats
 
-from jurist.datasets import load_autoj, load_summeval, resolve_data_dir
+from jurist.datasets import (
+    get_preset,
+    load_autoj,
+    load_llmrubric,
+    load_summeval,
+    resolve_data_dir,
+)
 from jurist.meta.estimators import compare_estimators, within_group_spearman
 from jurist.whitebox import load_causal_lm
 from jurist.whitebox.cache import HiddenCache
@@ -45,6 +60,7 @@ from jurist.whitebox.layers import choice_token_ids, layer_logits, log_softmax
 from jurist.whitebox.probe import cross_validated, fit_probe, grouped_folds
 
 POINTS = (1, 2, 3, 4, 5)
+DIALOGUE_POINTS = (1, 2, 3, 4)
 CRITERIA = ("coherence", "consistency", "fluency", "relevance")
 console = Console(width=140)
 
@@ -105,30 +121,42 @@ def split_groups(groups: list[str], held_share: float, seed: int) -> set[str]:
 
 
 def within(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> float:
-    with np.errstate(invalid="ignore"):
-        return float(np.nanmean(within_group_spearman(scores, labels, groups)))
+    """Mean within-group Spearman; NaN when no group has two items (one per dialogue)."""
+    per_group = within_group_spearman(scores, labels, groups)
+    return float(np.nanmean(per_group)) if np.isfinite(per_group).any() else float("nan")
 
 
 def pooled(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(stats.spearmanr(scores, labels).statistic)
 
 
-def layer_table(model: Any, ids: list[int], rows: list[dict[str, Any]]) -> dict[str, Any]:
+def layer_table(
+    model: Any,
+    ids: list[int],
+    rows: list[dict[str, Any]],
+    criteria: tuple[str, ...] = CRITERIA,
+    points: tuple[int, ...] = POINTS,
+    title: str = "SummEval",
+) -> dict[str, Any]:
+    """Pooled / within-group Spearman of every layer's expected score (within-group is
+    n/a where every group holds one item, as for dialogues)."""
     out: dict[str, Any] = {}
-    table = Table(title="Per-layer Spearman (pooled / within-document), all items, no fitting")
+    table = Table(
+        title=f"{title}: per-layer Spearman (pooled / within-group), all items, no fitting"
+    )
     table.add_column("layer")
-    for criterion in CRITERIA:
+    for criterion in criteria:
         for lens in ("raw", "norm"):
             table.add_column(f"{criterion[:4]} {lens}")
     n_layers = rows[0]["last"].shape[0]
     cells: dict[tuple[int, str, str], str] = {}
-    for criterion in CRITERIA:
+    for criterion in criteria:
         sub = [r for r in rows if r["criterion"] == criterion]
         labels = np.array([r["label"] for r in sub])
         groups = np.array([r["doc"] for r in sub])
         for lens in ("raw", "norm"):
             logits = np.stack([layer_logits(model, r["last"], ids, lens) for r in sub])
-            expected = np.exp(log_softmax(logits)) @ np.array(POINTS, float)  # (items, layers)
+            expected = np.exp(log_softmax(logits)) @ np.array(points, float)  # (items, layers)
             for layer in range(n_layers):
                 e = expected[:, layer]
                 if np.ptp(e) < 1e-9:
@@ -139,7 +167,7 @@ def layer_table(model: Any, ids: list[int], rows: list[dict[str, Any]]) -> dict[
                 cells[(layer, criterion, lens)] = f"{p:+.2f}/{w:+.2f}"
     for layer in range(n_layers):
         table.add_row(
-            str(layer), *[cells[(layer, c, lens)] for c in CRITERIA for lens in ("raw", "norm")]
+            str(layer), *[cells[(layer, c, lens)] for c in criteria for lens in ("raw", "norm")]
         )
     console.print(table)
     return out
@@ -165,14 +193,24 @@ def probe_variants(n_layers: int) -> list[tuple[str, Any]]:
     return variants
 
 
-def summeval_estimators(
-    model: Any, ids: list[int], rows: list[dict[str, Any]], args: argparse.Namespace
+def held_out_estimators(
+    model: Any,
+    ids: list[int],
+    rows: list[dict[str, Any]],
+    args: argparse.Namespace,
+    criteria: tuple[str, ...] = CRITERIA,
+    points: tuple[int, ...] = POINTS,
+    select_by: str = "within",
 ) -> dict[str, Any]:
+    """Every estimator on the held-out groups, each fitted and chosen on the training groups
+    alone; `select_by` is the training-CV Spearman that picks probe variants and the LAGER
+    lens ("pooled" where groups are single items, e.g. one dialogue each)."""
+    score_of = within if select_by == "within" else lambda s, y, g: pooled(s, y)
     report: dict[str, Any] = {}
     groups_all = [r["doc"] for r in rows]
     held = split_groups(groups_all, args.held_share, args.seed)
     n_layers = rows[0]["last"].shape[0]
-    for criterion in CRITERIA:
+    for criterion in criteria:
         sub = [r for r in rows if r["criterion"] == criterion]
         train = [r for r in sub if r["doc"] not in held]
         test = [r for r in sub if r["doc"] in held]
@@ -194,12 +232,12 @@ def summeval_estimators(
             x_train = np.stack([features(r) for r in train])
             for alpha in args.alphas:
                 oof = cross_validated(x_train, y_train, g_train, n_folds=folds, alpha=alpha)
-                score = within(oof, y_train, np.array(g_train))
+                score = float(np.nan_to_num(score_of(oof, y_train, np.array(g_train)), nan=-2.0))
                 tried.append(
                     {
                         "variant": name,
                         "alpha": alpha,
-                        "cv_within": score,
+                        "cv_within": within(oof, y_train, np.array(g_train)),
                         "cv_pooled": pooled(oof, y_train),
                     }
                 )
@@ -213,20 +251,20 @@ def summeval_estimators(
         for lens in ("raw", "norm"):
             oof = np.full(len(train), np.nan)
             for tr, te in grouped_folds(g_train, folds, args.seed):
-                w = fit_lager(logits[lens][0][tr], y_train[tr], POINTS, lens=lens)  # type: ignore[arg-type]
-                oof[te] = w.expected(logits[lens][0][te], POINTS)
-            lager_cv[lens] = within(oof, y_train, np.array(g_train))
-        lens_fit = max(lager_cv, key=lambda k: lager_cv[k])
-        fitted = fit_lager(logits[lens_fit][0], y_train, POINTS, lens=lens_fit)  # type: ignore[arg-type]
+                w = fit_lager(logits[lens][0][tr], y_train[tr], points, lens=lens)  # type: ignore[arg-type]
+                oof[te] = w.expected(logits[lens][0][te], points)
+            lager_cv[lens] = score_of(oof, y_train, np.array(g_train))
+        lens_fit = max(lager_cv, key=lambda k: np.nan_to_num(lager_cv[k], nan=-2.0))
+        fitted = fit_lager(logits[lens_fit][0], y_train, points, lens=lens_fit)  # type: ignore[arg-type]
         final = np.exp(log_softmax(logits["norm"][1][:, -1]))
         estimates = {
-            "final-layer expected": final @ np.array(POINTS, float),
-            "parsed (argmax)": np.array(POINTS, float)[final.argmax(axis=1)],
-            "LAGER uniform, all layers": uniform(n_layers).expected(logits["raw"][1], POINTS),
+            "final-layer expected": final @ np.array(points, float),
+            "parsed (argmax)": np.array(points, float)[final.argmax(axis=1)],
+            "LAGER uniform, all layers": uniform(n_layers).expected(logits["raw"][1], points),
             "LAGER uniform, upper half (norm)": uniform(n_layers, n_layers // 2).expected(
-                logits["norm"][1], POINTS
+                logits["norm"][1], points
             ),
-            f"LAGER fitted ({lens_fit})": fitted.expected(logits[lens_fit][1], POINTS),
+            f"LAGER fitted ({lens_fit})": fitted.expected(logits[lens_fit][1], points),
             f"learned head ({name}, α={alpha:g})": probe_test,
         }
         comparison = compare_estimators(
@@ -238,13 +276,12 @@ def summeval_estimators(
             n_resamples=args.resamples,
         )
         console.print(comparison.render())
-        tried.sort(key=lambda t: -t["cv_within"])
+        key = f"cv_{select_by}"
+        tried.sort(key=lambda t: -np.nan_to_num(t[key], nan=-2.0))
         console.print(
-            f"  {criterion}: {len(tried)} probe variants tried on {len(set(g_train))} training docs "
-            f"(grouped {folds}-fold CV); top 5 by CV within-doc Spearman: "
-            + "; ".join(
-                f"{t['variant']} α={t['alpha']:g}: {t['cv_within']:+.3f}" for t in tried[:5]
-            ),
+            f"  {criterion}: {len(tried)} probe variants tried on {len(set(g_train))} training groups "
+            f"(grouped {folds}-fold CV); top 5 by CV {select_by} Spearman: "
+            + "; ".join(f"{t['variant']} α={t['alpha']:g}: {t[key]:+.3f}" for t in tried[:5]),
             highlight=False,
         )
         console.print(f"  LAGER lens chosen on training CV: {lager_cv}", highlight=False)
@@ -256,6 +293,65 @@ def summeval_estimators(
             "lager_weights": list(fitted.weights),
         }
     return report
+
+
+def dialogue_text(messages: list[Any], budget: int) -> str:
+    """The conversation as 'User: / Assistant:' lines; past `budget` characters its first
+    40% and last 60% are kept (the closing turns settle whether the user got an answer)."""
+    text = "\n".join(
+        f"{'User' if m.role == 'user' else 'Assistant'}: {m.content.strip()}" for m in messages
+    )
+    if len(text) <= budget:
+        return text
+    return f"{text[: int(budget * 0.4)]}\n[...]\n{text[-int(budget * 0.6) :]}"
+
+
+def run_llmrubric(runner: PrefixForward, args: argparse.Namespace) -> dict[str, Any]:
+    """Whole dialogues, one score position per (dialogue, question); the label is the mean
+    of the annotators' 1-4 ratings ("not applicable" left out). The dialogue runs once
+    for all its questions."""
+    questions = {c.id: c.question.strip() for c in get_preset("llmrubric").load_rubric().criteria}
+    unknown = sorted(set(args.questions) - set(questions))
+    if unknown:
+        raise SystemExit(f"--questions: unknown {unknown}; have {sorted(questions)}")
+    items = list(load_llmrubric(resolve_data_dir(args.data)))
+    order = np.random.default_rng(args.seed).permutation(len(items))[: args.dialogues]
+    head = runner.root(
+        "<start_of_turn>user\nYou grade a conversation between a user and an assistant.\n\n"
+    )
+    suffix = {
+        q: f"\n\n{questions[q]} Rate from 1 to 4 as JSON."
+        '<end_of_turn>\n<start_of_turn>model\n{"score": '
+        for q in args.questions
+    }
+    rows: list[dict[str, Any]] = []
+    started, before = time.perf_counter(), runner.forward_tokens
+    for k in order:
+        item = items[int(k)]
+        text = f"Conversation:\n{dialogue_text(item.input, args.dialogue_chars)}"
+        dialogue = runner.child(head, text)
+        mean_state = runner.states(head, text)["mean"]
+        for question in args.questions:
+            ratings = [r for r in item.labels[question] if r is not None]
+            if not ratings:
+                continue
+            rows.append(
+                {
+                    "doc": item.id,
+                    "criterion": question,
+                    "label": float(np.mean(ratings)),
+                    "last": runner.states(dialogue, suffix[question])["last"],
+                    "mean": mean_state,
+                }
+            )
+    elapsed = time.perf_counter() - started
+    tokens = runner.forward_tokens - before
+    console.print(
+        f"  LLM-Rubric: {len(order)} dialogues (<= {args.dialogue_chars} chars), {len(rows)} "
+        f"score positions; {tokens} tokens run in {elapsed:.0f} s",
+        highlight=False,
+    )
+    return {"rows": rows}
 
 
 def run_autoj(
@@ -343,9 +439,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--docs", type=int, default=30)
+    parser.add_argument("--docs", type=int, default=20)
     parser.add_argument("--summaries", type=int, default=16, help="summaries per document")
-    parser.add_argument("--pairs", type=int, default=64)
+    parser.add_argument("--dialogues", type=int, default=64, help="LLM-Rubric dialogues")
+    parser.add_argument("--dialogue-chars", type=int, default=2000)
+    parser.add_argument("--questions", nargs="+", default=["Q0"], help="LLM-Rubric questions")
+    parser.add_argument("--pairs", type=int, default=40)
     parser.add_argument("--pair-chars", type=int, default=3000)
     parser.add_argument("--held-share", type=float, default=1 / 3)
     parser.add_argument("--folds", type=int, default=5)
@@ -370,7 +469,20 @@ def main() -> None:
     )
     report: dict[str, Any] = {"sizes": vars(args) | {"json": str(args.json)}}
     report["layers"] = layer_table(model, ids, summeval["rows"])
-    report["summeval"] = summeval_estimators(model, ids, summeval["rows"], args)
+    report["summeval"] = held_out_estimators(model, ids, summeval["rows"], args)
+    dialogues = run_llmrubric(runner, args)
+    if len({r["doc"] for r in dialogues["rows"]}) >= 6:
+        dialogue_ids = choice_token_ids(tok, tuple(str(p) for p in DIALOGUE_POINTS))
+        assert dialogue_ids is not None
+        questions = tuple(args.questions)
+        report["llmrubric_layers"] = layer_table(
+            model, dialogue_ids, dialogues["rows"], questions, DIALOGUE_POINTS, "LLM-Rubric"
+        )
+        report["llmrubric"] = held_out_estimators(
+            model, dialogue_ids, dialogues["rows"], args, questions, DIALOGUE_POINTS, "pooled"
+        )
+    else:
+        console.print("  LLM-Rubric: fewer than 6 labelled dialogues; estimators skipped")
     report["autoj"] = run_autoj(runner, model, tok, args)
     report["seconds"] = time.perf_counter() - started
     console.print(f"total {report['seconds']:.0f} s", highlight=False)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -79,3 +81,36 @@ class Completion(BaseModel):
     lager_logprobs: list[dict[str, float]] = Field(default_factory=list)
     probe_values: list[float] = Field(default_factory=list)
     hidden_keys: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ValueOnly:
+    """A request whose answer is one value and nothing else (`{"score": 4}`): the text
+    before the value is fixed, so a backend that can append it to the prompt answers in one
+    step, picking among the choices' first tokens where the score slot is read."""
+
+    opening: str
+    # Each choice and the whole answer text when it is picked.
+    answers: dict[str, str]
+
+
+def value_only(request: Request) -> ValueOnly | None:
+    """The one-step plan for a schema with a single enumerated value (`--rationale none`);
+    None for anything else."""
+    schema = request.json_schema
+    if schema is None or len(request.score_slots) != 1 or schema.get("type") != "object":
+        return None
+    properties = schema.get("properties") or {}
+    if len(properties) != 1 or schema.get("required") != list(properties):
+        return None
+    (key, value_schema), slot = next(iter(properties.items())), request.score_slots[0]
+    kind, values = value_schema.get("type"), value_schema.get("enum")
+    if kind not in {"integer", "string"} or not values:
+        return None
+    if [str(v) for v in values] != list(slot.choices):
+        return None
+    quote = '"' if kind == "string" else ""
+    opening = "{" + json.dumps(key) + ": " + quote
+    if not re.search(slot.marker, opening):
+        return None  # the slot would not be read at this position
+    return ValueOnly(opening, {c: opening + c + quote + "}" for c in slot.choices})

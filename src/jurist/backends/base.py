@@ -48,3 +48,16 @@ class CallStats:
     shared: int = 0
     retries: int = 0
     throttled: int = 0
+
+
+def shared_prefix_length(a: str, b: str) -> int:
+    """Characters two prompts share at their start: how much of a model's cached prompt a
+    new one can reuse (binary search on slices, fast on long prompts)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low

@@ -25,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from jurist.completion import Completion, Request, ScoreSlot
+from jurist.backends.base import shared_prefix_length
+from jurist.completion import Completion, Request, ScoreSlot, ValueOnly, value_only
 from jurist.errors import BackendError
 from jurist.whitebox.cache import HiddenCache, hidden_key
 from jurist.whitebox.calibration import Calibration, calibration_dir
+from jurist.whitebox.forward import Prefix, PrefixForward
 from jurist.whitebox.layers import Lens, as_logprob_dicts, choice_token_ids, layer_logits
 from jurist.whitebox.loading import EMBEDDED, load_causal_lm, resolve_model_path
 
@@ -131,6 +133,8 @@ class HFBackend:
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._closed = False
+        self._prefix_forward: PrefixForward | None = None
+        self._root: Prefix | None = None
 
     # ---------------------------------------------------------------- loading
 
@@ -234,6 +238,11 @@ class HFBackend:
         from xgrammar.contrib.hf import LogitsProcessor
 
         lm, tok = self.load()
+        plans = [value_only(r) for r in requests]
+        if all(plan is not None for plan in plans):
+            answered = self._answer_values(requests, plans)  # type: ignore[arg-type]
+            if answered is not None:
+                return answered
         first = requests[0]
         prompts = [chat_prompt(tok, lm.config.model_type, r.messages) for r in requests]
         # A chat template may write the BOS token itself; it must not be added twice.
@@ -279,6 +288,135 @@ class HFBackend:
             )
         return completions
 
+    def _answer_values(
+        self, requests: list[Request], plans: list[ValueOnly]
+    ) -> list[Completion] | None:
+        """Value-only answers without generation: the fixed text before the value joins
+        the prompt, one forward pass reads the value position, and the prompts' shared
+        beginning (an item's text under several criteria) runs once. None when a choice is
+        not readable in one token (the grammar then decides)."""
+        lm, tok = self.load()
+        ids = [choice_token_ids(tok, list(plan.answers)) for plan in plans]
+        if any(found is None for found in ids):
+            return None
+        prompts = [
+            chat_prompt(tok, lm.config.model_type, r.messages) + plan.opening
+            for r, plan in zip(requests, plans, strict=True)
+        ]
+        root = self._shared_root(prompts)
+        started = time.perf_counter()
+        hiddens = [self._forward.states(root, p[len(root.text) :])["last"] for p in prompts]
+        latency = (time.perf_counter() - started) / len(requests)
+        completions = []
+        for request, plan, choice_ids, prompt, hidden in zip(
+            requests, plans, ids, prompts, hiddens, strict=True
+        ):
+            final = self._final_logprobs(hidden[-1])
+            picked = self._pick(request, plan, choice_ids, final)  # type: ignore[arg-type]
+            slot = request.score_slots[0]
+            reading = self._slot_readings(
+                request, [(slot, prompt, hidden, final)], keep_states=False
+            )
+            completions.append(
+                Completion(
+                    text=plan.answers[picked],
+                    prompt_tokens=len(tok.encode(prompt, add_special_tokens=True)),
+                    completion_tokens=1,
+                    latency_s=latency,
+                    finish_reason="stop",
+                    **(reading if request.want_logprobs else {}),
+                )
+            )
+        return completions
+
+    def _shared_root(self, prompts: list[str]) -> Prefix:
+        """The prompts' common beginning, cut after a line break so it tokenizes as it does
+        in the whole prompt; the last one is kept, with its KV cache, for the next batch."""
+        last = self._root
+        if last is not None and last.text and all(p.startswith(last.text) for p in prompts):
+            return last
+        common = prompts[0]
+        for prompt in prompts[1:]:
+            common = common[: shared_prefix_length(common, prompt)]
+        cut = _line_start(common)
+        self._root = self._forward.root(common[:cut]) if cut >= _MIN_SHARED_CHARS else None
+        return self._root or self._forward.root("")
+
+    @property
+    def _forward(self) -> PrefixForward:
+        if self._prefix_forward is None:
+            lm, tok = self.load()
+            self._prefix_forward = PrefixForward(lm, tok, self.identity, self.hidden_cache)
+        return self._prefix_forward
+
+    def _final_logprobs(self, hidden: np.ndarray) -> np.ndarray:
+        """Log-softmax over the whole vocabulary from the last layer's (normed) state."""
+        import torch
+
+        lm, _ = self.load()
+        with torch.no_grad():
+            state = torch.as_tensor(hidden, dtype=lm.lm_head.weight.dtype)
+            logits = (lm.lm_head.weight @ state).double()
+            cap = getattr(lm.config, "final_logit_softcapping", None)
+            if cap:
+                logits = torch.tanh(logits / cap) * cap
+            return torch.log_softmax(logits, dim=-1).numpy()
+
+    @staticmethod
+    def _pick(request: Request, plan: ValueOnly, ids: list[int], final: np.ndarray) -> str:
+        choices = list(plan.answers)
+        values = final[ids]
+        if request.temperature <= 0:
+            return choices[int(np.argmax(values))]
+        weights = np.exp((values - values.max()) / request.temperature)
+        rng = np.random.default_rng(request.seed)
+        return choices[int(rng.choice(len(choices), p=weights / weights.sum()))]
+
+    def _slot_readings(
+        self,
+        request: Request,
+        positions: Sequence[tuple[ScoreSlot, str, np.ndarray, Any]],
+        keep_states: bool = True,
+    ) -> dict[str, Any]:
+        """Completion fields for the score slots read at `positions`: (slot, the text up to
+        the position, every layer's hidden state there, the full-vocabulary log-softmax).
+        Each slot gets its final, per-layer, LAGER and probe readings; the states are kept
+        on disk under the text (unless the caller already put them there)."""
+        lm, tok = self.load()
+        name = request.tag.partition(":")[2]
+        lager = self.calibration.lager_for(name) if self.calibration else None
+        probe = self.calibration.probe_for(name) if self.calibration else None
+        fields: dict[str, list[Any]] = {
+            "slot_logprobs": [],
+            "layer_logprobs": [],
+            "lager_logprobs": [],
+            "probe_values": [],
+            "hidden_keys": [],
+        }
+        for slot, text, hidden, final in positions:
+            key = hidden_key(self.identity, text)
+            if keep_states:
+                self.hidden_cache.put(key, {"last": hidden})
+            fields["hidden_keys"].append(key)
+            ids = choice_token_ids(tok, slot.choices)
+            if ids is None:
+                fields["slot_logprobs"].append({})
+                continue
+            choices = zip(slot.choices, ids, strict=True)
+            fields["slot_logprobs"].append({c: float(final[i]) for c, i in choices})
+            fields["layer_logprobs"].append(
+                as_logprob_dicts(layer_logits(lm, hidden, ids, self.lens), slot.choices)
+            )
+            if lager is not None:
+                mixed = lager.aggregate(layer_logits(lm, hidden, ids, lager.lens))
+                fields["lager_logprobs"].append(
+                    {c: float(v) for c, v in zip(slot.choices, mixed, strict=True)}
+                )
+            if probe is not None:
+                value = probe.predict(hidden[probe.layer][None, :])[0]
+                fields["probe_values"].append(round(float(value), 6))
+        return fields
+
     def _completion(
         self,
         request: Request,
@@ -291,7 +429,7 @@ class HFBackend:
     ) -> Completion:
         import torch
 
-        lm, tok = self.load()
+        _, tok = self.load()
 
         def decode(ids: Sequence[int]) -> str:
             return str(tok.decode(list(ids), skip_special_tokens=True))
@@ -304,38 +442,13 @@ class HFBackend:
         }
         if not (request.want_logprobs and request.score_slots):
             return Completion(**fields)
-        key = request.tag.partition(":")[2]
-        lager = self.calibration.lager_for(key) if self.calibration else None
-        probe = self.calibration.probe_for(key) if self.calibration else None
-        final, layers, lagers, probes, keys = [], [], [], [], []
+        positions = []
         steps = slot_steps(decode, generated, request.score_slots)
         for slot, step in zip(request.score_slots, steps, strict=False):
-            ids = choice_token_ids(tok, slot.choices)
-            logits = out.logits[step][row].double()
             hidden = np.stack([h[row, -1].float().numpy() for h in out.hidden_states[step]])
-            text_key = hidden_key(self.identity, prompt + decode(generated[:step]))
-            self.hidden_cache.put(text_key, {"last": hidden})
-            keys.append(text_key)
-            if ids is None:
-                final.append({})
-                continue
-            full = torch.log_softmax(logits, dim=-1)
-            final.append({c: float(full[i]) for c, i in zip(slot.choices, ids, strict=True)})
-            layers.append(as_logprob_dicts(layer_logits(lm, hidden, ids, self.lens), slot.choices))
-            if lager is not None:
-                mixed = lager.aggregate(layer_logits(lm, hidden, ids, lager.lens))
-                lagers.append({c: float(v) for c, v in zip(slot.choices, mixed, strict=True)})
-            if probe is not None:
-                value = probe.predict(hidden[probe.layer][None, :])[0]
-                probes.append(round(float(value), 6))
-        return Completion(
-            slot_logprobs=final,
-            layer_logprobs=layers,
-            lager_logprobs=lagers,
-            probe_values=probes,
-            hidden_keys=keys,
-            **fields,
-        )
+            final = torch.log_softmax(out.logits[step][row].double(), dim=-1).numpy()
+            positions.append((slot, prompt + decode(generated[:step]), hidden, final))
+        return Completion(**self._slot_readings(request, positions), **fields)
 
     async def aclose(self) -> None:
         self._closed = True
@@ -345,7 +458,21 @@ class HFBackend:
             await asyncio.to_thread(worker.join)
         self._worker = None
         self._lm = None
+        self._prefix_forward, self._root = None, None
         self._closed = False
+
+
+# A shared beginning shorter than this is not worth keeping a KV cache for.
+_MIN_SHARED_CHARS = 200
+
+
+def _line_start(text: str) -> int:
+    """The end of `text`'s last complete line followed by a non-blank character: cutting
+    there keeps the tokens on both sides as they are in the whole text."""
+    for index in range(len(text) - 1, 0, -1):
+        if text[index - 1] == "\n" and not text[index].isspace():
+            return index
+    return 0
 
 
 def _same_sampling(jobs: list[_Job], limit: int) -> list[_Job]:

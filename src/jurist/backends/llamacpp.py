@@ -9,18 +9,22 @@ takes the logits of that slot's choice tokens — no `logits_all`, no full-vocab
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import re
 import threading
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from jurist.completion import Completion, Request, ScoreSlot
+from jurist.backends.base import shared_prefix_length
+from jurist.completion import Completion, Request, ScoreSlot, ValueOnly, value_only
 from jurist.errors import BackendError
 
 DEFAULT_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
@@ -87,11 +91,8 @@ class SlotReader:
         if self._markers[self._slot].search(text[self._search_from :]):
             ids = self._choice_ids[self._slot]
             if ids is not None:
-                picked = logits[list(ids.values())].astype(np.float64)
-                full = logits.astype(np.float64)
-                top = full.max()
-                log_norm = top + np.log(np.exp(full - top).sum())
-                self._pending = {c: float(v - log_norm) for c, v in zip(ids, picked, strict=True)}
+                values = _log_softmax_at(logits, list(ids.values()))
+                self._pending = {c: float(v) for c, v in zip(ids, values, strict=True)}
             else:
                 self._pending = {}
         elif self._pending is not None:
@@ -105,7 +106,7 @@ class SlotReader:
         return logits
 
 
-def _choice_token_ids(llm: Any, choices: tuple[str, ...]) -> dict[str, int] | None:
+def _choice_token_ids(llm: Any, choices: Iterable[str]) -> dict[str, int] | None:
     """First token of each choice; None if two choices share it (not readable in one step)."""
     ids: dict[str, int] = {}
     for choice in choices:
@@ -125,8 +126,31 @@ def _grammar(schema_json: str) -> Any:
     return LlamaGrammar.from_json_schema(schema_json, verbose=False)
 
 
+def _log_softmax_at(logits: np.ndarray, ids: list[int]) -> np.ndarray:
+    full = logits.astype(np.float64)
+    top = full.max()
+    return full[ids] - (top + np.log(np.exp(full - top).sum()))
+
+
+@dataclass
+class _Job:
+    prompt: str
+    stop: Any
+    request: Request
+    future: concurrent.futures.Future[Completion]
+    arrived: int
+
+
 class LlamaCppBackend:
-    """One in-process model serving one request at a time (calls run in a worker thread)."""
+    """One in-process model in a worker thread, serving one request at a time.
+
+    The model keeps the key/value cache of the prompt it ran last and reruns only what a
+    new prompt does not share with it, so the worker takes next the waiting request whose
+    prompt shares the longest beginning with the last one (an item's other criteria),
+    oldest first among equals, and never passes over one request more than `_PATIENCE`
+    times. A value-only answer (`--rationale none`) is one step: the fixed text before the
+    value is part of the prompt and the value is picked among its choices' tokens.
+    """
 
     name = "local"
 
@@ -145,6 +169,13 @@ class LlamaCppBackend:
         self._llm: Any = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._ready = threading.Condition()
+        self._pending: list[_Job] = []
+        self._arrivals = 0
+        self._passed_over: dict[int, int] = {}
+        self._last_prompt = ""
+        self._worker: threading.Thread | None = None
+        self._closing = False
 
     def _load(self) -> Any:
         if self._llm is None:
@@ -163,30 +194,88 @@ class LlamaCppBackend:
             )
         return self._llm
 
-    def _complete_sync(self, request: Request) -> Completion:
-        from llama_cpp import StoppingCriteriaList
+    # ---------------------------------------------------------------- scheduling
+
+    async def complete(self, request: Request) -> Completion:
         from llama_cpp.llama_chat_format import format_gemma
 
+        # The chat template is applied here rather than by create_chat_completion, which
+        # takes no stopping criteria: those let a closing run end generation at once.
+        chat = format_gemma(messages=[dict(m) for m in request.messages])
+        future: concurrent.futures.Future[Completion] = concurrent.futures.Future()
+        with self._ready:
+            if self._closing:
+                raise BackendError("local model: closed", retryable=False)
+            self._pending.append(_Job(chat.prompt, chat.stop, request, future, self._arrivals))
+            self._arrivals += 1
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._serve, daemon=True)
+                self._worker.start()
+            self._ready.notify()
+        return await asyncio.wrap_future(future)
+
+    def _next_job(self) -> _Job | None:
+        with self._ready:
+            while not self._pending and not self._closing:
+                self._ready.wait()
+            if not self._pending:
+                return None
+            oldest = min(self._pending, key=lambda job: job.arrived)
+            if self._passed_over.get(oldest.arrived, 0) >= _PATIENCE:
+                job = oldest
+            else:
+                job = max(
+                    self._pending,
+                    key=lambda j: (shared_prefix_length(j.prompt, self._last_prompt), -j.arrived),
+                )
+            self._pending.remove(job)
+            if job is not oldest:
+                self._passed_over[oldest.arrived] = self._passed_over.get(oldest.arrived, 0) + 1
+            self._passed_over.pop(job.arrived, None)
+            return job
+
+    def _serve(self) -> None:
+        while (job := self._next_job()) is not None:
+            # A caller that gave up (timeout, cancellation) needs no answer.
+            if not job.future.set_running_or_notify_cancel():
+                continue
+            try:
+                completion = self._complete_sync(job)
+            except Exception as error:  # handed to the caller
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(completion)
+
+    # ---------------------------------------------------------------- generation
+
+    def _complete_sync(self, job: _Job) -> Completion:
+        from llama_cpp import StoppingCriteriaList
+
+        request = job.request
         with self._lock:
             llm = self._load()
-            # The chat template is applied here rather than by create_chat_completion, which
-            # takes no stopping criteria: those let a closing run end generation at once.
-            chat = format_gemma(messages=[dict(m) for m in request.messages])
+            plan = value_only(request)
+            plan_ids = _choice_token_ids(llm, plan.answers) if plan is not None else None
             kwargs: dict[str, Any] = {
-                "prompt": chat.prompt,
-                "stop": chat.stop,
+                "prompt": job.prompt,
+                "stop": job.stop,
                 "max_tokens": request.max_tokens,
                 "temperature": request.temperature,
                 "stopping_criteria": StoppingCriteriaList([self._stopping]),
             }
             if request.seed is not None:
                 kwargs["seed"] = request.seed
-            if request.json_schema is not None:
-                kwargs["grammar"] = _grammar(json.dumps(request.json_schema, sort_keys=False))
-            reader = None
-            if request.want_logprobs and request.score_slots:
-                reader = SlotReader(llm, request.score_slots)
+            reader: SlotReader | _ValueReader | None = None
+            if plan is not None and plan_ids is not None:
+                reader = _ValueReader(plan, plan_ids)
+                kwargs.update(prompt=job.prompt + plan.opening, max_tokens=1, stop=[])
                 kwargs["logits_processor"] = [reader]
+            else:
+                if request.json_schema is not None:
+                    kwargs["grammar"] = _grammar(json.dumps(request.json_schema, sort_keys=False))
+                if request.want_logprobs and request.score_slots:
+                    reader = SlotReader(llm, request.score_slots)
+                    kwargs["logits_processor"] = [reader]
             started = time.perf_counter()
             try:
                 response = llm.create_completion(**kwargs)
@@ -194,30 +283,82 @@ class LlamaCppBackend:
                 # e.g. the prompt does not fit the context window: retrying cannot help.
                 raise BackendError(f"local model: {error}", retryable=False) from None
             latency = time.perf_counter() - started
+            self._last_prompt = kwargs["prompt"]
         if self._stop.is_set():
             raise BackendError("local model: stopped while closing", retryable=False)
         choice = response["choices"][0]
         usage = response.get("usage") or {}
+        text, finish = choice["text"] or "", choice.get("finish_reason")
+        logprobs = reader.results if reader is not None else []
+        if isinstance(reader, _ValueReader):
+            text, finish = reader.answer(llm, text), "stop"
+            if not request.want_logprobs:
+                logprobs = []
         return Completion(
-            text=choice["text"] or "",
-            slot_logprobs=reader.results if reader else [],
+            text=text,
+            slot_logprobs=logprobs,
             prompt_tokens=usage.get("prompt_tokens", 0),
             completion_tokens=usage.get("completion_tokens", 0),
             latency_s=latency,
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=finish,
         )
 
     def _stopping(self, input_ids: Any, logits: Any) -> bool:
         return self._stop.is_set()
 
-    async def complete(self, request: Request) -> Completion:
-        return await asyncio.to_thread(self._complete_sync, request)
-
     async def aclose(self) -> None:
-        # Ends a generation in flight within a token, then frees the model.
+        # Ends a generation in flight within a token, fails what waits, then frees the model.
+        with self._ready:
+            self._closing = True
+            waiting, self._pending = self._pending, []
+            self._ready.notify_all()
         self._stop.set()
+        for job in waiting:
+            if job.future.set_running_or_notify_cancel():
+                job.future.set_exception(
+                    BackendError("local model: stopped while closing", retryable=False)
+                )
+        worker = self._worker
+        if worker is not None and worker.is_alive():
+            await asyncio.to_thread(worker.join)
         with self._lock:
             if self._llm is not None:
                 self._llm.close()
                 self._llm = None
+            self._last_prompt = ""
+        with self._ready:
+            self._worker = None
+            self._closing = False
             self._stop.clear()
+
+
+# How many times the oldest waiting request may be passed over for one sharing more of the
+# last prompt: bounds the wait of an item whose neighbours keep arriving.
+_PATIENCE = 16
+
+
+class _ValueReader:
+    """Logits processor for the one value step: records the choices' log-probabilities and
+    leaves only the choices' first tokens possible, so greedy or sampled, a choice is
+    written."""
+
+    def __init__(self, plan: ValueOnly, ids: dict[str, int]) -> None:
+        self._plan = plan
+        self._choices = list(ids)
+        self._ids = list(ids.values())
+        self.results: list[dict[str, float]] = []
+
+    def __call__(self, input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        if not self.results:
+            values = _log_softmax_at(logits, self._ids)
+            self.results.append({c: float(v) for c, v in zip(self._choices, values, strict=True)})
+        masked = np.full_like(logits, -np.inf)
+        masked[self._ids] = logits[self._ids]
+        return masked
+
+    def answer(self, llm: Any, written: str) -> str:
+        """The whole answer for the token written."""
+        for choice, token in zip(self._choices, self._ids, strict=True):
+            if llm.detokenize([token]).decode("utf-8", errors="ignore") == written:
+                return self._plan.answers[choice]
+        raise BackendError(f"local model: no choice was written ({written!r})", retryable=True)

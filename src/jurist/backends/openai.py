@@ -14,15 +14,18 @@ import math
 import os
 import re
 import time
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import openai
 
+from jurist.backends._plainhttp import ConnectionFailed, PlainHttpClient, plain_http_target
 from jurist.completion import Completion, Request, ScoreSlot
 from jurist.errors import BackendError
 from jurist.secrets import normalise_url, register_secret, scrub, split_credentials
 
 OPENAI_URL = "https://api.openai.com/v1"
+CHAT_PATH = "/chat/completions"
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
 
@@ -79,6 +82,90 @@ def slot_logprobs_from_tokens(
     return results
 
 
+def _first_choice(body: dict[str, Any]) -> dict[str, Any]:
+    """The first choice of a chat completion body, or a retryable error for a body that
+    is not one (a proxy's error page, a truncated answer)."""
+    choices = body.get("choices")
+    if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
+        raise BackendError("malformed response: no choices", retryable=True)
+    return choices[0]
+
+
+def _token_alternatives(positions: object) -> list[tuple[str, list[tuple[str, float]]]]:
+    """(token, [(alternative, logprob), ...]) per generated position of a logprobs body."""
+    try:
+        return [
+            (p["token"], [(a["token"], a["logprob"]) for a in (p.get("top_logprobs") or [])])
+            for p in positions  # type: ignore[attr-defined]
+        ]
+    except (KeyError, TypeError, AttributeError):
+        raise BackendError("malformed response: bad logprobs", retryable=True) from None
+
+
+class _Rejected(Exception):
+    """A server's HTTP error status, whichever client met it."""
+
+    def __init__(self, status: int, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+
+# The lean client's answer to a redirect: send the request again through the SDK's client.
+_REDIRECTED = object()
+
+
+def _status_message(status: int, body: bytes) -> str:
+    """An error status worded as the SDK words it (the code and the server's message), so
+    the errors of both clients read alike."""
+    message = f"Error code: {status}"
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return message
+    error = parsed.get("error", parsed) if isinstance(parsed, dict) else None
+    detail = error.get("message") if isinstance(error, dict) else None
+    return f"{message} - {detail}" if isinstance(detail, str) and detail else message
+
+
+def _auth_headers(key: str) -> dict[str, str]:
+    """The headers the SDK sends that a server may act on: the key, organisation, project."""
+    headers = {
+        "Authorization": f"Bearer {key}",
+        "User-Agent": f"jurist openai/{openai.__version__}",
+    }
+    for name, variable in (("OpenAI-Organization", "OPENAI_ORG_ID"),
+                           ("OpenAI-Project", "OPENAI_PROJECT_ID")):  # fmt: skip
+        if value := os.environ.get(variable):
+            headers[name] = value
+    return headers
+
+
+def _latin1(headers: dict[str, str]) -> bool:
+    """Whether header values can go on the wire as they are (else the SDK's client says why)."""
+    try:
+        "".join(headers.values()).encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# Requests one client carries before another is opened beside it. A client's connection
+# pool walks all of its connections on every request and every response, so one pool for
+# 64 requests in flight costs more CPU than everything else in a judgment; pools of a few
+# connections each keep that walk short.
+_REQUESTS_PER_POOL = 16
+
+
+@dataclass
+class _Pool:
+    """One client (its own connection pool) and the requests it carries now."""
+
+    client: openai.AsyncOpenAI
+    in_flight: int = 0
+
+
 class OpenAIBackend:
     """Chat completions with JSON-schema constrained output where the server supports it."""
 
@@ -115,23 +202,96 @@ class OpenAIBackend:
         self.identity = f"openai:{self.endpoint}#{model}"
         self._secret = key if key != "no-key" else url_secret
         self._client_options = {"api_key": key, "base_url": base_url, "timeout": timeout}
-        self._clients: dict[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = {}
+        self._pools: dict[asyncio.AbstractEventLoop, list[_Pool]] = {}
+        self._timeout = timeout
+        # Plain-http servers (local, in-cluster) get the lean client; the rest the SDK's.
+        self._plain_headers = _auth_headers(key)
+        self._plain_target = plain_http_target(base_url) if _latin1(self._plain_headers) else None
+        self._plain_clients: dict[asyncio.AbstractEventLoop, PlainHttpClient] = {}
         self.structured: StructuredMode = structured
         self.logprobs = logprobs
         self.top_logprobs = top_logprobs
 
+    def _loop_pools(self) -> list[_Pool]:
+        """The clients of the running event loop: their pooled connections belong to that
+        loop, so a backend used from successive `asyncio.run` calls gets clients per loop."""
+        loop = asyncio.get_running_loop()
+        pools = self._pools.get(loop)
+        if pools is None:
+            for old in [old for old in self._pools if old.is_closed()]:
+                del self._pools[old]  # their sockets died with their loop
+            pools = self._pools[loop] = [self._new_pool()]
+        return pools
+
+    def _new_pool(self) -> _Pool:
+        return _Pool(openai.AsyncOpenAI(max_retries=0, **self._client_options))  # type: ignore[arg-type]
+
     @property
     def _client(self) -> openai.AsyncOpenAI:
-        """The client of the running event loop: its pooled connections belong to that loop,
-        so a backend used from successive `asyncio.run` calls gets one client per loop."""
+        return self._loop_pools()[0].client
+
+    async def _send(self, body: dict[str, Any]) -> object:
+        """The parsed JSON answer to one chat request; _Rejected for an HTTP error status,
+        BackendError for anything else that went wrong."""
+        if self._plain_target is not None:
+            answer = await self._post_plain(body)
+            if answer is not _REDIRECTED:
+                return answer
+        try:
+            return await self._post_chat(body)
+        except openai.APIStatusError as error:
+            retry_after = _parse_retry_after(error.response.headers.get("retry-after"))
+            raise _Rejected(error.status_code, error.message, retry_after) from None
+        except (openai.APIError, json.JSONDecodeError, ValueError) as error:
+            raise self._error(error) from None
+
+    async def _post_plain(self, body: dict[str, Any]) -> object:
+        """The same request through the lean plain-http client (see `_plainhttp`); a
+        redirect is left to the SDK's client, which follows it."""
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
+        client = self._plain_clients.get(loop)
         if client is None:
-            for old in [old for old in self._clients if old.is_closed()]:
-                del self._clients[old]  # their sockets died with their loop
-            client = openai.AsyncOpenAI(max_retries=0, **self._client_options)  # type: ignore[arg-type]
-            self._clients[loop] = client
-        return client
+            for old in [old for old in self._plain_clients if old.is_closed()]:
+                del self._plain_clients[old]
+            assert self._plain_target is not None
+            client = PlainHttpClient(self._plain_target, self._plain_headers, self._timeout)
+            self._plain_clients[loop] = client
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            response = await client.post(CHAT_PATH, payload)
+        except TimeoutError:
+            raise BackendError("request timed out", retryable=True, status=408) from None
+        except ConnectionFailed as error:
+            raise BackendError(self._scrub(f"connection error: {error}"), retryable=True) from None
+        if 300 <= response.status < 400:
+            return _REDIRECTED
+        if response.status >= 400:
+            raise _Rejected(
+                response.status,
+                _status_message(response.status, response.body),
+                _parse_retry_after(response.headers.get("retry-after")),
+            )
+        try:
+            return json.loads(response.body)
+        except ValueError as error:
+            raise self._error(error) from None
+
+    async def _post_chat(self, body: dict[str, Any]) -> object:
+        """POST one chat request through the least busy client, opening another one when
+        every client already carries `_REQUESTS_PER_POOL` requests."""
+        pools = self._loop_pools()
+        pool = min(pools, key=lambda candidate: candidate.in_flight)
+        if pool.in_flight >= _REQUESTS_PER_POOL:
+            pool = self._new_pool()
+            pools.append(pool)
+        pool.in_flight += 1
+        try:
+            # A plain POST of plain JSON: the typed `chat.completions.create` re-walks every
+            # parameter against its TypedDicts and builds a model of the reply, which costs
+            # more CPU than the rest of a judgment; the request sent is the same.
+            return await pool.client.post(CHAT_PATH, body=body, cast_to=object)
+        finally:
+            pool.in_flight -= 1
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.model!r}, endpoint={self.endpoint!r})"
@@ -169,9 +329,9 @@ class OpenAIBackend:
             kwargs["response_format"] = response_format
         started = time.perf_counter()
         try:
-            response = await self._client.chat.completions.create(**kwargs)
-        except openai.APIStatusError as error:
-            if self._falls_back(error):
+            response = await self._send(kwargs)
+        except _Rejected as rejected:
+            if self._falls_back(rejected.status, rejected.message):
                 # The rejected probe was a request too: count it where it happened.
                 try:
                     completion = await self.complete(request)
@@ -179,52 +339,55 @@ class OpenAIBackend:
                     retried.attempts += 1
                     raise
                 return completion.model_copy(update={"attempts": completion.attempts + 1})
-            raise self._error(error) from None
-        except (openai.APIError, json.JSONDecodeError, ValueError) as error:
-            raise self._error(error) from None
+            error = self._status_error(rejected.status, rejected.message, rejected.retry_after)
+            raise error from None
         latency = time.perf_counter() - started
-        if not getattr(response, "choices", None):
-            raise BackendError("malformed response: no choices", retryable=True)
-        choice = response.choices[0]
+        body: dict[str, Any] = response if isinstance(response, dict) else {}
+        choice = _first_choice(body)
+        message = choice.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
         # A server that echoes the key must not get it into results or the store.
-        text = self._scrub(choice.message.content or "")
+        text = self._scrub(content if isinstance(content, str) else "")
         slots: list[dict[str, float]] = []
-        if want_logprobs and choice.logprobs is not None and choice.logprobs.content:
-            tokens = [
-                (t.token, [(alt.token, alt.logprob) for alt in (t.top_logprobs or [])])
-                for t in choice.logprobs.content
-            ]
-            slots = slot_logprobs_from_tokens(tokens, request.score_slots)
-        usage = response.usage
+        logprobs = choice.get("logprobs")
+        positions = logprobs.get("content") if isinstance(logprobs, dict) else None
+        if want_logprobs and positions:
+            slots = slot_logprobs_from_tokens(_token_alternatives(positions), request.score_slots)
+        given = body.get("usage")
+        usage: dict[str, Any] = given if isinstance(given, dict) else {}
         return Completion(
             text=text,
             slot_logprobs=slots,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
+            prompt_tokens=usage.get("prompt_tokens") or 0,
+            completion_tokens=usage.get("completion_tokens") or 0,
             latency_s=latency,
-            finish_reason=choice.finish_reason,
+            finish_reason=choice.get("finish_reason"),
         )
 
-    def _falls_back(self, error: openai.APIStatusError) -> bool:
+    def _falls_back(self, status: int, message: str) -> bool:
         """In auto mode, a server that rejects `json_schema` gets `json_object` + schema next.
 
         llama-cpp-python's server rejects it with a validation error (as an HTTP 500)."""
-        if self.structured != "auto" or error.status_code not in (400, 422, 500):
+        if self.structured != "auto" or status not in (400, 422, 500):
             return False
-        if "response_format" in str(error) and "json_schema" in str(error):
+        if "response_format" in message and "json_schema" in message:
             self.structured = "json_object"
             return True
         return False
 
+    def _status_error(self, status: int, message: str, retry_after: float | None) -> BackendError:
+        retryable = status in (408, 409, 425, 429) or status >= 500
+        return BackendError(
+            self._scrub(f"HTTP {status}: {message}"),
+            retryable=retryable,
+            retry_after=retry_after,
+            status=status,
+        )
+
     def _error(self, error: Exception) -> BackendError:
         if isinstance(error, openai.APIStatusError):
-            status = error.status_code
             retry_after = _parse_retry_after(error.response.headers.get("retry-after"))
-            retryable = status in (408, 409, 425, 429) or status >= 500
-            message = f"HTTP {status}: {error.message}"
-            return BackendError(
-                self._scrub(message), retryable=retryable, retry_after=retry_after, status=status
-            )
+            return self._status_error(error.status_code, error.message, retry_after)
         if isinstance(error, openai.APITimeoutError):
             return BackendError("request timed out", retryable=True, status=408)
         if isinstance(error, openai.APIConnectionError):
@@ -236,9 +399,14 @@ class OpenAIBackend:
         )
 
     async def aclose(self) -> None:
-        """Close the running loop's client; clients of finished loops are only dropped, as
+        """Close the running loop's clients; clients of finished loops are only dropped, as
         their connections cannot be closed from another loop."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        self._clients.clear()
-        if client is not None:
-            await client.close()
+        loop = asyncio.get_running_loop()
+        pools = self._pools.pop(loop, [])
+        plain = self._plain_clients.pop(loop, None)
+        self._pools.clear()
+        self._plain_clients.clear()
+        for pool in pools:
+            await pool.client.close()
+        if plain is not None:
+            await plain.aclose()

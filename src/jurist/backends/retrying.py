@@ -77,6 +77,8 @@ class RetryingBackend:
                 continue
             sent += completion.attempts
             self.stats.calls += completion.attempts
+            if sent == completion.attempts:
+                return completion  # answered at the first try: nothing to add
             return completion.model_copy(update={"attempts": sent})
         raise AssertionError("unreachable")
 

@@ -55,11 +55,14 @@ def probe(
 @calibrate_app.command(epilog="Example: jurist calibrate compare out/results.jsonl")
 def compare(
     results: ResultsArg,
-    group: GroupOpt = "doc_id",
+    group: Annotated[
+        str, typer.Option(help="Item metadata field to rank within and resample by.")
+    ] = "doc_id",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every estimator side by side (parsed, expected, LAGER, learned head): Spearman with
-    the labels, pooled and within group, with CIs and paired differences from expected."""
+    the labels, pooled and within group, with CIs and paired differences from expected
+    (`jurist meta --within FIELD` shows the same table beside the agreement figures)."""
     from jurist.meta.estimators import estimators_report
 
     with exit_on_error():

@@ -196,10 +196,21 @@ def _analysis(library: Callable[..., Report]) -> Callable[[Callable[..., None]],
 
 
 @_analysis(run_agreement)
-def meta(by: ByOpt = None) -> None:
+def meta(
+    by: ByOpt = None,
+    within: Annotated[
+        str | None,
+        typer.Option(
+            help="White-box estimators: metadata field (e.g. doc_id) to rank within and "
+            "resample by (default: each item alone)."
+        ),
+    ] = None,
+) -> None:
     """How far the judge is from human labels: correlations, agreement, kappa and alpha
     for scores (parsed and expected side by side), accuracy and consistency for pairs.
 
+    Results of a white-box (hf:) judge also get every estimator side by side (parsed,
+    expected, LAGER, learned head) with CIs and paired differences from expected.
     Every figure states its n; failed and unparseable items are counted and left out.
     """
 

@@ -1,4 +1,4 @@
-"""`jurist train pairs|dpo|sft|loop`: parse options, call `jurist.train`, print."""
+"""`jurist train pairs|dpo|sft|loop|export-gguf`: parse options, call `jurist.train`, print."""
 
 from __future__ import annotations
 
@@ -268,3 +268,39 @@ def loop(
             log=lambda line: console.print(line, highlight=False),
         )
     console.print(report.render(), highlight=False)
+
+
+@train_app.command(
+    "export-gguf",
+    epilog="Example: jurist train export-gguf judge-dpo/ -o judge-dpo.gguf --outtype q8_0",
+)
+def export_gguf(
+    model_dir: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="Model folder saved by dpo or sft.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The GGUF file to write.")],
+    outtype: Annotated[
+        Literal["q8_0", "f16", "bf16", "f32"],
+        typer.Option(help="Weight type: q8_0 (small, close) | f16 | bf16 | f32 (exact)."),
+    ] = "q8_0",
+    converter: Annotated[
+        Path | None,
+        typer.Option(
+            help="llama.cpp's convert_hf_to_gguf.py (or a llama.cpp checkout). Default: "
+            "$LLAMA_CPP_CONVERTER, else the one matching the installed llama-cpp-python, "
+            "fetched once from PyPI."
+        ),
+    ] = None,
+) -> None:
+    """Convert a trained judge folder to GGUF so llama.cpp serves it (--judge local:OUT)."""
+    from jurist.train import export_gguf as export
+
+    with exit_on_error():
+        result = export(
+            model_dir,
+            out,
+            outtype=outtype,
+            converter=converter,
+            log=lambda line: console.print(line, highlight=False),
+        )
+    console.print(result.render(), highlight=False)

@@ -26,6 +26,7 @@ from jurist.meta.agreement_report import (
     PairAgreement,
     ScoreAgreement,
 )
+from jurist.meta.estimators import EstimatorsBlock, criterion_estimators, estimator_groups
 from jurist.meta.figures import AlphaBlock, Confusion, Figure
 from jurist.meta.join import CriterionData, PairData, Results, ScoreKind, criterion_data
 from jurist.meta.listwise import listwise_agreement
@@ -90,9 +91,14 @@ def confusion_on_scale(
 
 
 def criterion_agreement(
-    data: CriterionData, settings: Settings, *, by: NDArray[np.object_] | None = None
+    data: CriterionData,
+    settings: Settings,
+    *,
+    by: NDArray[np.object_] | None = None,
+    estimators: EstimatorsBlock | None = None,
 ) -> CriterionAgreement:
-    """Agreement of one criterion with its human label, parsed and expected side by side."""
+    """Agreement of one criterion with its human label, parsed and expected side by side
+    (and, when a white-box judge wrote them, every estimator with paired differences)."""
     ok = data.status == "ok"
     labelled = ~np.isnan(data.human)
     has_expected = bool((~np.isnan(data.expected)).any())
@@ -119,6 +125,7 @@ def criterion_agreement(
     }
     if data.scale is not None:
         update["confusion"] = Confusion(**confusion_on_scale(data.score, data.human, data.scale))
+    update["estimators"] = estimators
     if by is not None:
         groups = {}
         for key in group_keys(by):
@@ -193,12 +200,15 @@ def agreement_report(
     scales: Mapping[str, Sequence[float]] | None = None,
     settings: Settings | None = None,
     label_fields: Sequence[str] = (),
+    within: str | None = None,
 ) -> AgreementReport:
     """How far the judge is from the human labels, per criterion or for pairs.
 
     `by` breaks every figure down by a metadata field; `by="criterion"` is the
     per-criterion layout pointwise reports have anyway. `label_field` is the pairwise
     preference field; `label_fields` lets a single criterion take a single label field.
+    `within` names the field (e.g. doc_id) whose groups the white-box estimators' table
+    resamples and ranks within; without it each item is its own group.
     """
     settings = settings or Settings()
     head = header(results, "meta", settings)
@@ -217,10 +227,12 @@ def agreement_report(
             note = "no human preference label found; pass --label-field or a labels file"
             pair = pair.model_copy(update={"note": note})
         return AgreementReport(**head, by=by, pairwise=pair)
-    criteria = {
-        d.criterion: criterion_agreement(d, settings, by=group_by)
-        for d in criterion_data(results, mapping, scale, scales, label_fields)
-    }
+    groups = estimator_groups(results, within)
+    criteria = {}
+    for d in criterion_data(results, mapping, scale, scales, label_fields):
+        compared = criterion_estimators(results, d, groups, settings)
+        block = None if compared is None else EstimatorsBlock.of(compared, within)
+        criteria[d.criterion] = criterion_agreement(d, settings, by=group_by, estimators=block)
     return AgreementReport(**head, by=by, criteria=criteria)
 
 

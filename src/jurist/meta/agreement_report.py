@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import RenderableType
 from rich.table import Table
 
+from jurist.meta.estimators import EstimatorsBlock
 from jurist.meta.figures import AlphaBlock, Confusion, Figure, Part, Report, Section, StatusCounts
 from jurist.meta.listwise import ListwiseAgreement
 from jurist.meta.text import est, line, scale_text, status_text
@@ -79,7 +80,7 @@ class AgreementGroup(Section):
 class CriterionAgreement(Part):
     """One criterion against its human label, parsed and expected scores side by side."""
 
-    _OPTIONAL = frozenset({"note", "parsed", "expected", "confusion", "groups"})
+    _OPTIONAL = frozenset({"note", "parsed", "expected", "confusion", "groups", "estimators"})
 
     criterion: str
     label_field: str | None
@@ -98,6 +99,7 @@ class CriterionAgreement(Part):
     expected: ScoreAgreement | None = None
     confusion: Confusion | None = None
     groups: dict[str, AgreementGroup] | None = None
+    estimators: EstimatorsBlock | None = None
 
     def render(self, name: str = "") -> list[RenderableType]:
         if self.parsed is None:
@@ -138,6 +140,8 @@ class CriterionAgreement(Part):
                 )
             )
         out += [line(f"  [yellow]{k}:[/] {b.note}") for k, b in kinds.items() if b.note]
+        if self.estimators is not None:
+            out.append(self.estimators.render(self.criterion))
         if self.groups:
             out.append(self._group_table(list(kinds)))
         return out

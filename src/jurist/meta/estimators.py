@@ -4,7 +4,9 @@ summary-level) Spearman with a group-bootstrap CI, and its paired difference fro
 baseline estimator on the same resamples, so a user sees which one to trust.
 
 Groups are resampled, not items: summaries of one document share its difficulty, so an item
-bootstrap would make the intervals too narrow.
+bootstrap would make the intervals too narrow. `criterion_estimators` is the one path from
+judged results to this table: `jurist meta` (per criterion, when a white-box judge wrote
+LAGER or probe scores) and `jurist calibrate compare` both call it.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from rich.console import Group
 from rich.table import Table
 from scipy import stats
 
+from jurist.meta.figures import Figure, Section
+from jurist.meta.join import CriterionData, Results, criterion_data
+from jurist.meta.options import Settings
 from jurist.stats.bootstrap import percentile_interval
 from jurist.stats.compare import fmt_interval
 from jurist.stats.results import Estimate
@@ -48,21 +53,7 @@ class EstimatorComparison:
     figures: list[EstimatorFigure] = field(default_factory=list)
 
     def render(self) -> Table:
-        table = Table(
-            title=f"{self.criterion}: Spearman with people, {self.n_items} items in "
-            f"{self.n_groups} groups (95% group-bootstrap CI; Δ vs {self.baseline})"
-        )
-        for column in ("estimator", "pooled", "within-group", "Δ pooled", "Δ within"):
-            table.add_column(column)
-        for fig in self.figures:
-            table.add_row(
-                fig.name,
-                _fmt(fig.pooled),
-                _fmt(fig.within),
-                _fmt(fig.pooled_diff),
-                _fmt(fig.within_diff),
-            )
-        return table
+        return EstimatorsBlock.of(self).render(self.criterion)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -83,11 +74,81 @@ class EstimatorComparison:
         }
 
 
-def _fmt(value: Estimate | None) -> str:
+class EstimatorRow(Section):
+    """One estimator as a report carries it; differences are from the baseline."""
+
+    _OPTIONAL = frozenset({"pooled_diff", "within_diff"})
+
+    name: str
+    pooled: Figure
+    within: Figure
+    pooled_diff: Figure | None = None
+    within_diff: Figure | None = None
+
+
+class EstimatorsBlock(Section):
+    """An `EstimatorComparison` as a typed report section (what `jurist meta` shows and
+    exports per criterion when the results carry white-box estimators)."""
+
+    _OPTIONAL = frozenset({"group_field"})
+
+    group_field: str | None = None
+    baseline: str
+    n_items: int
+    n_groups: int
+    estimators: list[EstimatorRow]
+
+    @classmethod
+    def of(cls, comparison: EstimatorComparison, group_field: str | None = None) -> EstimatorsBlock:
+        def figure(value: Estimate | None) -> Figure | None:
+            return None if value is None else Figure.of(value)
+
+        return cls(
+            group_field=group_field,
+            baseline=comparison.baseline,
+            n_items=comparison.n_items,
+            n_groups=comparison.n_groups,
+            estimators=[
+                EstimatorRow(
+                    name=f.name,
+                    pooled=Figure.of(f.pooled),
+                    within=Figure.of(f.within),
+                    pooled_diff=figure(f.pooled_diff),
+                    within_diff=figure(f.within_diff),
+                )
+                for f in comparison.figures
+            ],
+        )
+
+    def render(self, criterion: str) -> Table:
+        if self.group_field:
+            groups = f"{self.n_groups} groups of {self.group_field}"
+        elif self.n_groups < self.n_items:
+            groups = f"{self.n_groups} groups"
+        else:
+            groups = "groups of one (name a group field, e.g. doc_id, for within-group figures)"
+        table = Table(
+            title=f"{criterion}: estimators' Spearman with people, {self.n_items} items in "
+            f"{groups} (95% group-bootstrap CI; Δ vs {self.baseline}, paired)",
+            title_justify="left",
+        )
+        for column in ("estimator", "pooled", "within-group", "Δ pooled", "Δ within"):
+            table.add_column(column, justify="left" if column == "estimator" else "right")
+        for row in self.estimators:
+            table.add_row(
+                row.name,
+                *(_fmt(f) for f in (row.pooled, row.within, row.pooled_diff, row.within_diff)),
+            )
+        return table
+
+
+def _fmt(value: Figure | None) -> str:
     if value is None:
         return ""
-    if math.isnan(value.value):
+    if value.value is None:
         return "n/a"
+    if value.low is None or value.high is None:
+        return f"{value.value:.3f}"
     return fmt_interval(value.value, value.low, value.high)
 
 
@@ -203,12 +264,61 @@ def compare_estimators(
     return result
 
 
-ESTIMATOR_FIELDS = {
-    "parsed": "score",
-    "expected": "expected",
-    "LAGER": "expected_lager",
-    "learned head": "probe",
-}
+WHITEBOX_FIELDS = {"LAGER": "expected_lager", "learned head": "probe"}
+"""Shown name -> CriterionScore field of the estimators only a white-box judge writes."""
+
+
+def _extra_column(results: Results, data: CriterionData, attribute: str) -> NDArray[np.float64]:
+    """One optional CriterionScore field per judgment, NaN unless the criterion is ok."""
+    out = np.full(len(results), np.nan)
+    for i, judgment in enumerate(results.judgments):
+        score = (getattr(judgment, "criteria", None) or {}).get(data.criterion)
+        value = None if score is None or data.status[i] != "ok" else getattr(score, attribute)
+        if value is not None:
+            out[i] = float(value)
+    return out
+
+
+def estimator_groups(results: Results, group_field: str | None) -> NDArray[np.object_]:
+    """The group of every judgment: `group_field` (metadata first, as `--by` reads it),
+    the item itself where a judgment lacks it or no field is named."""
+    items = np.asarray([j.item_id for j in results.judgments], dtype=object)
+    if group_field is None:
+        return items
+    values = results.field(group_field)
+    return np.asarray(
+        [item if v is None else str(v) for item, v in zip(items, values, strict=True)],
+        dtype=object,
+    )
+
+
+def criterion_estimators(
+    results: Results,
+    data: CriterionData,
+    groups: NDArray[np.object_],
+    settings: Settings | None = None,
+    *,
+    baseline: str = "expected",
+    whitebox_only: bool = True,
+) -> EstimatorComparison | None:
+    """Parsed, expected, LAGER and learned-head scores of one criterion against its human
+    mean, side by side; estimators the results lack are left out. With `whitebox_only`,
+    None unless LAGER or a learned head is there (the agreement table covers the rest)."""
+    if data.label_field is None or np.isnan(data.human).all():
+        return None
+    columns = {"parsed": data.score, "expected": data.expected}
+    columns |= {name: _extra_column(results, data, f) for name, f in WHITEBOX_FIELDS.items()}
+    present = {name: v for name, v in columns.items() if not np.isnan(v).all()}
+    if not present or (whitebox_only and not set(present) & set(WHITEBOX_FIELDS)):
+        return None
+    return compare_estimators(
+        present,
+        data.human,
+        groups,
+        criterion=data.criterion,
+        baseline=baseline if baseline in present else next(iter(present)),
+        **(settings or Settings()).kw(),
+    )
 
 
 @dataclass
@@ -217,9 +327,12 @@ class EstimatorsReport:
 
     source: str
     comparisons: list[EstimatorComparison]
+    group_field: str | None = None
 
     def render(self) -> Group:
-        return Group(*(c.render() for c in self.comparisons))
+        return Group(
+            *(EstimatorsBlock.of(c, self.group_field).render(c.criterion) for c in self.comparisons)
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {"source": self.source, "criteria": [c.to_dict() for c in self.comparisons]}
@@ -228,47 +341,24 @@ class EstimatorsReport:
 def estimators_report(
     source: str | Path,
     *,
-    group_field: str = "doc_id",
+    group_field: str | None = "doc_id",
     baseline: str = "expected",
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> EstimatorsReport:
     """Parsed, expected, LAGER and learned-head scores of a pointwise run against the labels
-    its items carry; estimators a run does not have are left out."""
-    from jurist.meta.load import load_results
-
-    loaded = load_results(source)
-    columns: dict[str, dict[str, list[float]]] = {}
-    labels: dict[str, list[float]] = {}
-    groups: dict[str, list[str]] = {}
-    for judgment in loaded.judgments:
-        for name, score in (getattr(judgment, "criteria", None) or {}).items():
-            label = judgment.labels.get(name)
-            if label is None:
-                continue
-            labels.setdefault(name, []).append(float(label))
-            groups.setdefault(name, []).append(
-                str(judgment.metadata.get(group_field, judgment.item_id))
-            )
-            for shown, attribute in ESTIMATOR_FIELDS.items():
-                value = getattr(score, attribute, None)
-                column = columns.setdefault(name, {}).setdefault(shown, [])
-                column.append(math.nan if value is None else float(value))
-    comparisons = []
-    for name, by_estimator in columns.items():
-        present = {k: v for k, v in by_estimator.items() if not np.isnan(v).all()}
-        if not present:
-            continue
-        base = baseline if baseline in present else next(iter(present))
-        comparisons.append(
-            compare_estimators(
-                present,
-                labels[name],
-                groups[name],
-                criterion=name,
-                baseline=base,
-                n_resamples=n_resamples,
-                seed=seed,
+    its items carry (`jurist calibrate compare`; `jurist meta --within` shows the same)."""
+    results = Results.load(source)
+    groups = estimator_groups(results, group_field)
+    settings = Settings(n_resamples=n_resamples, seed=seed)
+    comparisons = [
+        comparison
+        for data in criterion_data(results)
+        if (
+            comparison := criterion_estimators(
+                results, data, groups, settings, baseline=baseline, whitebox_only=False
             )
         )
-    return EstimatorsReport(loaded.source, comparisons)
+        is not None
+    ]
+    return EstimatorsReport(results.path, comparisons, group_field)

@@ -23,6 +23,7 @@ R = TypeVar("R", AgreementReport, AuditReport, CompareReport)
 
 class AgreementOptions(TypedDict, total=False):
     by: str | None
+    within: str | None
     settings: Settings | None
 
 

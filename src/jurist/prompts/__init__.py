@@ -46,6 +46,9 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         autoescape=False,
+        # Package data never changes under a running process (and `templates_hash` is read
+        # once): without this every render and include would stat its file again.
+        auto_reload=False,
     )
     env.filters["fence"] = fence
     env.filters["transcript"] = transcript
@@ -65,5 +68,10 @@ def templates_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+@cache
+def _template(name: str) -> jinja2.Template:
+    return environment().get_template(name)
+
+
 def render(template: str, **context: Any) -> str:
-    return environment().get_template(template).render(**context).strip() + "\n"
+    return _template(template).render(**context).strip() + "\n"

@@ -1,11 +1,18 @@
 """Making a judge agree with people from its own rationales (self-rationalization):
-preference pairs, DPO and SFT with LoRA, and the judge -> pairs -> DPO -> evaluate loop.
+preference pairs, DPO and SFT with LoRA, the judge -> pairs -> DPO -> evaluate loop, and
+export of the trained judge to GGUF for llama.cpp.
 
 Needs the `train` extra (transformers, trl, peft, datasets); imported lazily by the CLI.
 """
 
 from jurist.data import ItemSource
 from jurist.train.dpo import DPOSettings, train_dpo
+from jurist.train.export import (
+    ConverterUnavailable,
+    GgufExport,
+    export_gguf,
+    locate_converter,
+)
 from jurist.train.jobs import PairsResult, make_pairs, parse_label_fields
 from jurist.train.loop import BASELINES, LoopSettings, run_loop, split_items
 from jurist.train.lora import LoraSettings, TrainResult, TrainSettings
@@ -29,7 +36,9 @@ from jurist.train.sft import train_sft
 __all__ = [
     "BASELINES",
     "Candidate",
+    "ConverterUnavailable",
     "DPOSettings",
+    "GgufExport",
     "ItemSource",
     "LoopReport",
     "LoopSettings",
@@ -44,7 +53,9 @@ __all__ = [
     "build_pairs",
     "curate",
     "curate_units",
+    "export_gguf",
     "load_pairs",
+    "locate_converter",
     "make_pairs",
     "parse_label_fields",
     "prompt_text",

@@ -8,16 +8,15 @@ code does. Weights are saved as a small JSON file beside the model.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from jurist.errors import ConfigError
 from jurist.whitebox.layers import FloatArray, Lens, log_softmax
+from jurist.whitebox.records import load_records, save_records
 
 
 @dataclass(frozen=True)
@@ -117,29 +116,18 @@ class LagerFile:
     criteria: dict[str, LagerWeights] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "model": self.model,
-            "criteria": {k: asdict(v) for k, v in self.criteria.items()},
-        }
-        path.write_text(json.dumps(payload, indent=2) + "\n")
-        return path
+        return save_records(path, self.model, self.criteria, indent=2)
 
     @classmethod
     def load(cls, path: str | Path) -> LagerFile:
-        path = Path(path)
-        try:
-            payload = json.loads(path.read_text())
-            criteria = {
-                key: LagerWeights(
-                    tuple(float(w) for w in value["weights"]),
-                    value.get("lens", "norm"),
-                    int(value.get("fitted_on", 0)),
-                    value.get("loss"),
-                )
-                for key, value in payload["criteria"].items()
-            }
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ConfigError(f"{path}: not a LAGER weights file ({error})") from None
-        return cls(str(payload.get("model", "")), criteria)
+        model, criteria, _ = load_records(path, "LAGER weights", _weights)
+        return cls(model, criteria)
+
+
+def _weights(value: dict[str, Any]) -> LagerWeights:
+    return LagerWeights(
+        tuple(float(w) for w in value["weights"]),
+        value.get("lens", "norm"),
+        int(value.get("fitted_on", 0)),
+        value.get("loss"),
+    )

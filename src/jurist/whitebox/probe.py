@@ -4,16 +4,15 @@ cross-validation grouped by source document, so no document is seen on both side
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from jurist.errors import ConfigError
+from jurist.whitebox.records import load_records, save_records
 
 Kind = Literal["ridge", "logistic"]
 FloatArray = NDArray[np.float64]
@@ -159,25 +158,13 @@ class ProbeFile:
     report: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "model": self.model,
-            "criteria": {k: asdict(v) for k, v in self.criteria.items()},
-            "report": self.report,
-        }
-        path.write_text(json.dumps(payload) + "\n")
-        return path
+        return save_records(path, self.model, self.criteria, extra={"report": self.report})
 
     @classmethod
     def load(cls, path: str | Path) -> ProbeFile:
-        path = Path(path)
-        try:
-            payload = json.loads(path.read_text())
-            criteria = {
-                key: Probe(**{**value, **{k: tuple(value[k]) for k in ("mean", "scale", "coef")}})
-                for key, value in payload["criteria"].items()
-            }
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ConfigError(f"{path}: not a probe file ({error})") from None
-        return cls(str(payload.get("model", "")), criteria, dict(payload.get("report", {})))
+        model, criteria, payload = load_records(path, "probe", _probe)
+        return cls(model, criteria, dict(payload.get("report", {})))
+
+
+def _probe(value: dict[str, Any]) -> Probe:
+    return Probe(**{**value, **{k: tuple(value[k]) for k in ("mean", "scale", "coef")}})
