@@ -4,11 +4,12 @@ One `llama_cpp.server` serves the embedded judge (Gemma 3 270M) behind a countin
 127.0.0.1; jurist (rationale first, and score only), prometheus-eval (absolute grading),
 DeepEval (GEval) and Inspect AI (`model_graded_qa` with a 1-5 grade pattern) grade the same
 SummEval summaries for relevance. Each peer runs in a virtual environment this script makes
-(peers are not project dependencies). Printed per tool: judgments/s, calls the server saw,
-share of valid scores, Spearman with the expert mean (95% bootstrap CI over the valid items),
-and each rate as a ratio to jurist's.
+(peers are not project dependencies). Every tool gets the same time budget (`--minutes`): no
+item is started after it, and a tool is rated on the items it finished. Printed per tool:
+items finished, judgments/s, calls the server saw, share of valid scores, Spearman with the
+expert mean (95% bootstrap CI over the valid items), and each rate as a ratio to jurist's.
 
-    python bench/peers.py              # 60 items; about 45 minutes on 2 cores
+    python bench/peers.py              # 60 items, at most 12 minutes a tool (about 1 hour)
     python bench/peers.py --n 8 --tools jurist,jurist-score-only,deepeval
 """
 
@@ -18,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,7 +47,19 @@ PEER_PACKAGES = {
     "deepeval": ["deepeval==4.3.1"],
     "inspect-ai": ["inspect-ai==0.3.285", "openai"],
 }
+# Seconds an item already running may take past a tool's budget before it is stopped.
+GRACE_S = 300
 TOOLS = ("jurist", "jurist-score-only", "prometheus-eval", "deepeval", "inspect-ai")
+
+SAVE = r"""
+import json, os, sys, time
+
+def save(scores, started):  # after every item: a run stopped at its time limit keeps them
+    partial = sys.argv[2] + ".partial"
+    with open(partial, "w") as out:
+        json.dump({"scores": scores, "seconds": time.perf_counter() - started}, out)
+    os.replace(partial, sys.argv[2])
+"""
 
 PROMETHEUS = r"""
 import json, sys, time
@@ -60,6 +74,8 @@ rubric = SCORE_RUBRIC_TEMPLATE.format(criteria=task["question"], **{
 scores = []
 started = time.perf_counter()
 for item in task["items"]:  # one at a time: a failed parse costs this item only
+    if time.perf_counter() - started > task["budget_s"]:
+        break
     try:
         _, (score,) = judge.absolute_grade(instructions=[item["input"]],
             responses=[item["response"]], rubric=rubric, params={"max_tokens": 256})
@@ -67,7 +83,7 @@ for item in task["items"]:  # one at a time: a failed parse costs this item only
         print("prometheus-eval:", type(error).__name__, str(error)[:200], file=sys.stderr)
         score = None
     scores.append(score if isinstance(score, (int, float)) else None)
-json.dump({"scores": scores, "seconds": time.perf_counter() - started}, open(sys.argv[2], "w"))
+    save(scores, started)
 """
 
 DEEPEVAL = r"""
@@ -83,6 +99,8 @@ rubric = [Rubric(score_range=(int(k), int(k)), expected_outcome=v) for k, v in t
 scores = []
 started = time.perf_counter()
 for item in task["items"]:
+    if time.perf_counter() - started > task["budget_s"]:
+        break
     metric = GEval(name=task["criterion"], criteria=task["question"], rubric=rubric, model=model,
                    evaluation_params=[SingleTurnParams.INPUT, SingleTurnParams.ACTUAL_OUTPUT],
                    async_mode=False)
@@ -93,7 +111,7 @@ for item in task["items"]:
         print("deepeval:", type(error).__name__, str(error)[:200], file=sys.stderr)
         score = None
     scores.append(score)
-json.dump({"scores": scores, "seconds": time.perf_counter() - started}, open(sys.argv[2], "w"))
+    save(scores, started)
 """
 
 INSPECT = r"""
@@ -119,19 +137,23 @@ instructions = (f"Rate the answer for this criterion: {task['question']}\n{scale
 grader = get_model("openai/gemma", base_url=task["base_url"], api_key="unused",
                    responses_api=False)  # the server speaks chat completions only
 samples = [Sample(id=i, input=item["input"], target=task["question"]) for i, item in enumerate(items)]
+scorer = model_graded_qa(instructions=instructions, grade_pattern=r"GRADE:\s*([1-5])", model=grader)
+scores = []
 started = time.perf_counter()
-logs = inspect_eval(Task(dataset=samples, solver=given_response(),
-                         scorer=model_graded_qa(instructions=instructions,
-                                                grade_pattern=r"GRADE:\s*([1-5])", model=grader)),
-                    model="mockllm/model", max_connections=2, display="none",
-                    log_dir=sys.argv[3], fail_on_error=False)
-seconds = time.perf_counter() - started
-scores = [None] * len(items)
-for sample in logs[0].samples or []:
-    for score in (sample.scores or {}).values():
-        value = str(score.value)
-        scores[int(sample.id)] = float(value) if re.fullmatch(r"[1-5]", value) else None
-json.dump({"scores": scores, "seconds": seconds}, open(sys.argv[2], "w"))
+for first in range(0, len(samples), 2):  # in chunks, so the time budget is checked between them
+    if time.perf_counter() - started > task["budget_s"]:
+        break
+    chunk = samples[first : first + 2]
+    logs = inspect_eval(Task(dataset=chunk, solver=given_response(), scorer=scorer),
+                        model="mockllm/model", max_connections=2, display="none",
+                        log_dir=sys.argv[3], fail_on_error=False)
+    got = {}
+    for sample in logs[0].samples or []:
+        for score in (sample.scores or {}).values():
+            value = str(score.value)
+            got[int(sample.id)] = float(value) if re.fullmatch(r"[1-5]", value) else None
+    scores += [got.get(int(sample.id)) for sample in chunk]
+    save(scores, started)
 """
 DRIVERS = {"prometheus-eval": PROMETHEUS, "deepeval": DEEPEVAL, "inspect-ai": INSPECT}
 
@@ -143,6 +165,8 @@ class CountingProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.removesuffix("/v1")
         self.calls: Counter[str] = Counter()
+        self.in_flight = 0
+        self._idle = threading.Condition()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -154,10 +178,17 @@ class CountingProxy:
                 if self.command == "POST":
                     proxy.calls[self.path] += 1
                 headers = {"Content-Type": self.headers.get("Content-Type", "application/json")}
-                answer = httpx.request(
-                    self.command, proxy.upstream + self.path, content=body, headers=headers,
-                    timeout=None,  # the tools time out on their own terms
-                )  # fmt: skip
+                with proxy._idle:
+                    proxy.in_flight += 1
+                try:
+                    answer = httpx.request(
+                        self.command, proxy.upstream + self.path, content=body, headers=headers,
+                        timeout=None,  # the tools time out on their own terms
+                    )  # fmt: skip
+                finally:
+                    with proxy._idle:
+                        proxy.in_flight -= 1
+                        proxy._idle.notify_all()
                 self.send_response(answer.status_code)
                 self.send_header("Content-Type", answer.headers.get("content-type", "text/plain"))
                 self.send_header("Content-Length", str(len(answer.content)))
@@ -170,6 +201,12 @@ class CountingProxy:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+
+    def wait_idle(self) -> None:
+        """Until the server has answered everything forwarded: a tool stopped at its budget
+        may leave a request running that the next tool would otherwise wait behind."""
+        with self._idle:
+            self._idle.wait_for(lambda: self.in_flight == 0)
 
     @property
     def url(self) -> str:
@@ -205,7 +242,7 @@ def run_peer(tool: str, task: dict, venvs: Path, work: Path) -> dict:
         work / f"{tool}.json",
         work / f"{tool}.out",
     )
-    driver.write_text(DRIVERS[tool])
+    driver.write_text(SAVE + DRIVERS[tool])
     task_file.write_text(json.dumps(task))
     env = {
         **os.environ, "OPENAI_API_KEY": "unused", "DEEPEVAL_TELEMETRY_OPT_OUT": "YES",
@@ -213,20 +250,38 @@ def run_peer(tool: str, task: dict, venvs: Path, work: Path) -> dict:
         "INSPECT_LOG_DIR": str(work / "inspect-logs"),
     }  # fmt: skip
     command = [str(python), str(driver), str(task_file), str(out), str(work / "inspect-logs")]
+    stopped_after: float | None = None
     with (work / f"{tool}.log").open("w") as log:
-        subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:  # the driver stops starting items at the budget; one item may hang past it
+            process.wait(timeout=task["budget_s"] + GRACE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            stopped_after = time.perf_counter() - started
+            print(f"{tool} stopped {GRACE_S} s after its time budget", file=sys.stderr)
+    if stopped_after is not None and out.exists():
+        # The time it spent on the item it never finished counts: rate over all it ran.
+        result = json.loads(out.read_text())
+        return {**result, "seconds": stopped_after, "stopped": True}
     if not out.exists():
         tail = (work / f"{tool}.log").read_text()[-1500:]
         print(f"{tool} wrote no result; its log ends:\n{tail}", file=sys.stderr)
-        return {"scores": [None] * len(task["items"]), "seconds": float("nan")}
+        return {"scores": [], "seconds": float("nan")}
     return json.loads(out.read_text())
 
 
-def run_jurist(rationale: str, items: list, base_url: str, concurrency: int) -> dict:
+def run_jurist(
+    rationale: str, items: list, base_url: str, concurrency: int, budget_s: float
+) -> dict:
     rubric = load_rubric(REPO / "src" / "jurist" / "presets" / "summeval.yaml")
     rubric = rubric.model_copy(
         update={"criteria": [c for c in rubric.criteria if c.id == CRITERION]}
     )
+    scores: list[float | None] = []
     with tempfile.TemporaryDirectory() as folder:
         session = JudgeSession(
             rubric,
@@ -236,14 +291,16 @@ def run_jurist(rationale: str, items: list, base_url: str, concurrency: int) -> 
             run=RunOptions(concurrency=concurrency),
         )
         started = time.perf_counter()
-        judged = session(items)
+        step = 2 * concurrency  # chunks keep the server busy and the budget checked
+        for first in range(0, len(items), step):
+            if time.perf_counter() - started > budget_s:
+                break
+            for judgment in session(items[first : first + step]):
+                assert isinstance(judgment, PointwiseJudgment)
+                score = judgment.criteria[CRITERION]
+                scores.append(score.score if score.status == "ok" else None)
         seconds = time.perf_counter() - started
         session.close()
-    scores = []
-    for judgment in judged:
-        assert isinstance(judgment, PointwiseJudgment)
-        score = judgment.criteria[CRITERION]
-        scores.append(score.score if score.status == "ok" else None)
     return {"scores": scores, "seconds": seconds}
 
 
@@ -258,6 +315,10 @@ def main() -> None:
         "--venvs", type=Path, default=Path.home() / ".cache" / "jurist" / "bench-peers"
     )
     parser.add_argument("--keep", type=Path, help="keep the peers' logs in this folder")
+    parser.add_argument(
+        "--minutes", type=float, default=12.0,
+        help="time budget per tool: no item is started after it (rates count finished items)",
+    )  # fmt: skip
     args = parser.parse_args()
     tools = [tool for tool in args.tools.split(",") if tool]
     unknown = set(tools) - set(TOOLS)
@@ -275,7 +336,7 @@ def main() -> None:
 
     print(f"embedded Gemma 3 270M on llama_cpp.server, {len(items)} SummEval summaries "
           f"({CRITERION}); jurist concurrency {args.concurrency}, peers as they run by default")  # fmt: skip
-    print(f"{'tool':<19}{'judgments/s':>12}{'x jurist':>9}{'calls':>7}{'valid':>7}  "
+    print(f"{'tool':<19}{'items':>7}{'judgments/s':>12}{'x jurist':>9}{'calls':>7}{'valid':>7}  "
           "Spearman [95% CI] on valid items", flush=True)  # fmt: skip
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -290,34 +351,47 @@ def main() -> None:
                 "base_url": proxy.url, "criterion": CRITERION, "question": criterion.question,
                 "scale": {str(k): v for k, v in sorted(criterion.scale.items())},
                 "items": [{"input": str(i.input), "response": i.response} for i in items],
+                "budget_s": args.minutes * 60,
             }  # fmt: skip
             for tool in tools:
+                proxy.wait_idle()
                 proxy.calls.clear()
                 print(f"running {tool} on {len(items)} items ...", file=sys.stderr, flush=True)
                 if tool.startswith("jurist"):
                     placement = "none" if tool == "jurist-score-only" else "before"
-                    result = run_jurist(placement, items, proxy.url, args.concurrency)
+                    result = run_jurist(
+                        placement, items, proxy.url, args.concurrency, args.minutes * 60
+                    )
                 else:
                     result = run_peer(tool, task, args.venvs, work)
                 result["calls"] = sum(proxy.calls.values())
                 results[tool] = result
                 print(table_row(tool, result, human, results.get("jurist")), flush=True)
+        print(f"(a tool that reached the {args.minutes:g}-minute budget is rated on the items it "
+              "finished; Spearman on its valid items)")  # fmt: skip
 
 
 def table_row(tool: str, result: dict, human: np.ndarray, reference: dict | None) -> str:
     """One tool's line, printed as soon as it finishes: a long run stopped midway keeps
     the rows it has."""
     scores = np.array([np.nan if s is None else s for s in result["scores"]], dtype=float)
+    done = len(scores)
     valid = ~np.isnan(scores)
-    rate = len(scores) / result["seconds"] if result["seconds"] else float("nan")
-    ratio = reference["seconds"] / result["seconds"] if reference else float("nan")
+    rate = done / result["seconds"] if done and result["seconds"] else float("nan")
+    reference_rate = (
+        len(reference["scores"]) / reference["seconds"] if reference and reference["scores"] else 0
+    )
+    ratio = rate / reference_rate if reference_rate else float("nan")
     if valid.sum() >= 3 and np.ptp(scores[valid]) > 0:
-        rho = spearman(scores[valid], human[valid])
+        rho = spearman(scores[valid], human[:done][valid])
         agreement = f"{rho.value:+.2f} [{rho.low:+.2f}, {rho.high:+.2f}] (n={valid.sum()})"
     else:
         agreement = f"n/a ({valid.sum()} valid, {len(set(scores[valid]))} distinct)"
+    share = f"{valid.mean():.0%}" if done else "-"
+    stopped = " (stopped mid-item past its budget)" if result.get("stopped") else ""
     return (
-        f"{tool:<19}{rate:>12.3f}{ratio:>9.2f}{result['calls']:>7}{valid.mean():>7.0%}  {agreement}"
+        f"{tool:<19}{f'{done}/{len(human)}':>7}{rate:>12.4f}{ratio:>9.2f}{result['calls']:>7}"
+        f"{share:>7}  {agreement}{stopped}"
     )
 
 

@@ -10,7 +10,11 @@ score and on the expected score, with 95% bootstrap CIs over items.
 `--server` measures the same against `python -m llama_cpp.server` started with
 `--logits_all true` and jurist's `--logprobs` (the server then returns top log-probabilities
 for every generated token, so a long rationale costs far more than with the embedded judge);
-`--placements none` limits the run to the score-only placement.
+there the score-only placement runs twice: through the chat endpoint (`none`), and through
+the completions endpoint with the chat template rendered by jurist (`none 1-token`: the
+answer's beginning is written into the prompt and one token is generated, so the server
+reads log-probabilities at that one position). `--placements none` limits the run to the
+score-only placement.
 
     python bench/rationale.py --n 16
     python bench/rationale.py --server --placements none --n 8
@@ -68,14 +72,22 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             log = Path(folder) / "server.log"
             with llama_cpp_python_server(default_model_path(), log, logits_all=True) as url:
-                measure(args, placements, f"openai:{url}#gemma", logprobs=True)
+                judges = {p: (p, f"openai:{url}#gemma") for p in placements}
+                if "none" in placements:
+                    judges[ONE_TOKEN] = ("none", f"openai:{url}?chat_template=gemma#gemma")
+                measure(args, judges, logprobs=True)
     else:
-        measure(args, placements, "local", logprobs=None)
+        measure(args, {p: (p, "local") for p in placements}, logprobs=None)
+
+
+ONE_TOKEN = "none 1-token"
 
 
 def measure(
-    args: argparse.Namespace, placements: tuple[str, ...], judge: str, logprobs: bool | None
+    args: argparse.Namespace, judges: dict[str, tuple[str, str]], logprobs: bool | None
 ) -> None:
+    """`judges`: label -> (rationale placement, judge spec)."""
+    placements = tuple(judges)
     items = bench_items(args.n)
     chunks = [items[i :: args.chunks] for i in range(args.chunks)]
     seconds = dict.fromkeys(placements, 0.0)
@@ -83,15 +95,15 @@ def measure(
     rubric = REPO / "src" / "jurist" / "presets" / "summeval.yaml"
     with tempfile.TemporaryDirectory() as folder:
         sessions = {
-            placement: JudgeSession(
+            label: JudgeSession(
                 rubric,
                 judge=judge,
-                store=Path(folder) / f"{placement}.sqlite",
-                options=JudgeOptions(max_tokens=args.max_tokens, rationale=placement),
+                store=Path(folder) / f"{label}.sqlite",
+                options=JudgeOptions(max_tokens=args.max_tokens, rationale=placement),  # type: ignore[arg-type]
                 run=RunOptions(concurrency=1, timeout=None),
                 logprobs=logprobs,
             )
-            for placement in placements
+            for label, (placement, judge) in judges.items()
         }
         warm = placements[-1]
         sessions[warm]([items[0]])  # load the model once before timing anything
@@ -110,7 +122,7 @@ def measure(
     where = "llama_cpp.server --logits_all, --logprobs" if logprobs else "in-process"
     print(f"embedded Gemma 3 270M ({where}), {len(items)} SummEval summaries x {len(CRITERIA)} "
           f"criteria = {judgments} judgments per placement, concurrency 1")  # fmt: skip
-    print(f"{'placement':<10}{'judgments/s':>12}{'ratio':>8}{'parse err':>10}  "
+    print(f"{'placement':<14}{'judgments/s':>12}{'ratio':>8}{'parse err':>10}  "
           "Spearman parsed / expected [95% CI] per criterion")  # fmt: skip
     base = judgments / seconds[placements[0]]
     print(f"(ratio: to {placements[0]})")
@@ -130,7 +142,7 @@ def measure(
                 f"{criterion[:4]} {p.value:+.2f} [{p.low:+.2f},{p.high:+.2f}] / "
                 f"{e.value:+.2f} [{e.low:+.2f},{e.high:+.2f}]"
             )
-        print(f"{placement:<10}{rate:>12.3f}{rate / base:>8.2f}{errors:>10}  " + "; ".join(cells))
+        print(f"{placement:<14}{rate:>12.3f}{rate / base:>8.2f}{errors:>10}  " + "; ".join(cells))
 
 
 if __name__ == "__main__":

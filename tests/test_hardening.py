@@ -395,6 +395,15 @@ def test_format_probe_and_retries_are_counted(tmp_path, rubric, store):
     assert sum(r["calls"] for r in rows) == received == result.summary["model_calls"]
 
 
+def _as_from_a_shell() -> None:
+    """The child gets Ctrl-C as from a terminal: not ignored, not blocked. Whatever the test
+    process inherited or set (an ignored or blocked SIGINT passes to children) stays out."""
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_within_seconds_and_resumes(tmp_path, rubric):
     import signal
     import subprocess
@@ -413,6 +422,7 @@ def test_ctrl_c_stops_within_seconds_and_resumes(tmp_path, rubric):
              judge_of(stuck), "--store", str(store_path), "-o", str(tmp_path / "o"),
              "--no-progress", "--run-id", "stopped", "--id-field", "id"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_as_from_a_shell,
         )  # fmt: skip
         deadline = time.monotonic() + 30
         while stuck.total == 0 and time.monotonic() < deadline:

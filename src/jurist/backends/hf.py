@@ -31,7 +31,13 @@ from jurist.errors import BackendError
 from jurist.whitebox.cache import HiddenCache, hidden_key
 from jurist.whitebox.calibration import Calibration, calibration_dir
 from jurist.whitebox.forward import Prefix, PrefixForward
-from jurist.whitebox.layers import Lens, as_logprob_dicts, choice_token_ids, layer_logits
+from jurist.whitebox.layers import (
+    Lens,
+    as_logprob_dicts,
+    choice_token_ids,
+    layer_logits,
+    softcap,
+)
 from jurist.whitebox.loading import EMBEDDED, load_causal_lm, resolve_model_path
 
 _GATHER_S = 0.02  # how long the worker waits for more requests to join a batch
@@ -356,10 +362,7 @@ class HFBackend:
         lm, _ = self.load()
         with torch.no_grad():
             state = torch.as_tensor(hidden, dtype=lm.lm_head.weight.dtype)
-            logits = (lm.lm_head.weight @ state).double()
-            cap = getattr(lm.config, "final_logit_softcapping", None)
-            if cap:
-                logits = torch.tanh(logits / cap) * cap
+            logits = softcap(lm, (lm.lm_head.weight @ state).double())
             return torch.log_softmax(logits, dim=-1).numpy()
 
     @staticmethod

@@ -174,6 +174,7 @@ class LlamaCppBackend:
         self._arrivals = 0
         self._passed_over: dict[int, int] = {}
         self._last_prompt = ""
+        self._choice_ids_seen: dict[tuple[str, ...], dict[str, int] | None] = {}
         self._worker: threading.Thread | None = None
         self._closing = False
 
@@ -255,7 +256,7 @@ class LlamaCppBackend:
         with self._lock:
             llm = self._load()
             plan = value_only(request)
-            plan_ids = _choice_token_ids(llm, plan.answers) if plan is not None else None
+            plan_ids = self._choice_ids(tuple(plan.answers)) if plan is not None else None
             kwargs: dict[str, Any] = {
                 "prompt": job.prompt,
                 "stop": job.stop,
@@ -303,6 +304,12 @@ class LlamaCppBackend:
             finish_reason=finish,
         )
 
+    def _choice_ids(self, choices: tuple[str, ...]) -> dict[str, int] | None:
+        """`_choice_token_ids` once per set of choices (a run asks the same few sets)."""
+        if choices not in self._choice_ids_seen:
+            self._choice_ids_seen[choices] = _choice_token_ids(self._llm, choices)
+        return self._choice_ids_seen[choices]
+
     def _stopping(self, input_ids: Any, logits: Any) -> bool:
         return self._stop.is_set()
 
@@ -326,6 +333,7 @@ class LlamaCppBackend:
                 self._llm.close()
                 self._llm = None
             self._last_prompt = ""
+            self._choice_ids_seen.clear()
         with self._ready:
             self._worker = None
             self._closing = False

@@ -1,6 +1,12 @@
 """Any OpenAI-compatible server (OpenAI, vLLM, llama.cpp's servers, SGLang) via the official
 async client.
 
+With a chat template named for the server (`openai:URL?chat_template=gemma#MODEL`), a
+value-only answer asked with log-probabilities goes to the raw-text completions endpoint:
+the prompt ends with the answer's fixed beginning (`{"score": `), one token is generated, and
+the server computes log-probabilities at that position alone instead of at every token of
+the answer (llama-cpp-python's server sorts its whole vocabulary for each).
+
 The client's own retries are off: the runner owns retries so that backoff, Retry-After and
 failure accounting are the same for every backend. The API key is read from the environment
 and scrubbed from every error message.
@@ -12,6 +18,7 @@ import asyncio
 import json
 import math
 import os
+import random
 import re
 import time
 from dataclasses import dataclass
@@ -20,12 +27,14 @@ from typing import Any, Literal
 import openai
 
 from jurist.backends._plainhttp import ConnectionFailed, PlainHttpClient, plain_http_target
-from jurist.completion import Completion, Request, ScoreSlot
+from jurist.backends.chat_template import ChatTemplate
+from jurist.completion import Completion, Request, ScoreSlot, ValueOnly, value_only
 from jurist.errors import BackendError
 from jurist.secrets import normalise_url, register_secret, scrub, split_credentials
 
 OPENAI_URL = "https://api.openai.com/v1"
 CHAT_PATH = "/chat/completions"
+COMPLETIONS_PATH = "/completions"
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
 
@@ -80,6 +89,31 @@ def slot_logprobs_from_tokens(
                 search_from = len(text) + len(token)
         text += token
     return results
+
+
+def _first_position_reading(logprobs: object, choices: tuple[str, ...]) -> dict[str, float]:
+    """Log-probabilities of the choices among the first generated position's alternatives
+    (the completions endpoint's `top_logprobs`: one {token: logprob} per position)."""
+    try:
+        top = logprobs["top_logprobs"][0] or {}  # type: ignore[index]
+        alternatives = [(str(token), float(value)) for token, value in top.items()]
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError):
+        raise BackendError("malformed response: bad logprobs", retryable=True) from None
+    grouped: dict[str, list[float]] = {}
+    for token, value in alternatives:
+        choice = _choice_of(token, choices)
+        if choice is not None and math.isfinite(value):
+            grouped.setdefault(choice, []).append(value)
+    return {c: _logsumexp(values) for c, values in grouped.items()}
+
+
+def _pick(reading: dict[str, float], temperature: float, seed: int | None) -> str:
+    """The choice a grammar limited to the choices would have let the model write."""
+    if temperature <= 0:
+        return max(reading, key=lambda c: reading[c])
+    top = max(reading.values())
+    weights = [math.exp((v - top) / temperature) for v in reading.values()]
+    return random.Random(seed).choices(list(reading), weights=weights)[0]
 
 
 def _first_choice(body: dict[str, Any]) -> dict[str, Any]:
@@ -181,6 +215,7 @@ class OpenAIBackend:
         structured: StructuredMode = "auto",
         logprobs: bool = False,
         top_logprobs: int = 10,
+        chat_template: ChatTemplate | None = None,
     ) -> None:
         raw_key = os.environ.get(api_key_env)
         register_secret(raw_key)
@@ -200,6 +235,11 @@ class OpenAIBackend:
         self.base_url = base_url
         self.endpoint = normalise_url(base_url or OPENAI_URL)
         self.identity = f"openai:{self.endpoint}#{model}"
+        if chat_template is not None:
+            # Answers read through the completions endpoint are computed differently.
+            self.identity += f"?chat_template={chat_template.identity}"
+        self.chat_template = chat_template
+        self._completions_refused = False
         self._secret = key if key != "no-key" else url_secret
         self._client_options = {"api_key": key, "base_url": base_url, "timeout": timeout}
         self._pools: dict[asyncio.AbstractEventLoop, list[_Pool]] = {}
@@ -230,22 +270,22 @@ class OpenAIBackend:
     def _client(self) -> openai.AsyncOpenAI:
         return self._loop_pools()[0].client
 
-    async def _send(self, body: dict[str, Any]) -> object:
-        """The parsed JSON answer to one chat request; _Rejected for an HTTP error status,
+    async def _send(self, body: dict[str, Any], path: str = CHAT_PATH) -> object:
+        """The parsed JSON answer to one request; _Rejected for an HTTP error status,
         BackendError for anything else that went wrong."""
         if self._plain_target is not None:
-            answer = await self._post_plain(body)
+            answer = await self._post_plain(body, path)
             if answer is not _REDIRECTED:
                 return answer
         try:
-            return await self._post_chat(body)
+            return await self._post_chat(body, path)
         except openai.APIStatusError as error:
             retry_after = _parse_retry_after(error.response.headers.get("retry-after"))
             raise _Rejected(error.status_code, error.message, retry_after) from None
         except (openai.APIError, json.JSONDecodeError, ValueError) as error:
             raise self._error(error) from None
 
-    async def _post_plain(self, body: dict[str, Any]) -> object:
+    async def _post_plain(self, body: dict[str, Any], path: str) -> object:
         """The same request through the lean plain-http client (see `_plainhttp`); a
         redirect is left to the SDK's client, which follows it."""
         loop = asyncio.get_running_loop()
@@ -258,7 +298,7 @@ class OpenAIBackend:
             self._plain_clients[loop] = client
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            response = await client.post(CHAT_PATH, payload)
+            response = await client.post(path, payload)
         except TimeoutError:
             raise BackendError("request timed out", retryable=True, status=408) from None
         except ConnectionFailed as error:
@@ -276,8 +316,8 @@ class OpenAIBackend:
         except ValueError as error:
             raise self._error(error) from None
 
-    async def _post_chat(self, body: dict[str, Any]) -> object:
-        """POST one chat request through the least busy client, opening another one when
+    async def _post_chat(self, body: dict[str, Any], path: str) -> object:
+        """POST one request through the least busy client, opening another one when
         every client already carries `_REQUESTS_PER_POOL` requests."""
         pools = self._loop_pools()
         pool = min(pools, key=lambda candidate: candidate.in_flight)
@@ -289,7 +329,7 @@ class OpenAIBackend:
             # A plain POST of plain JSON: the typed `chat.completions.create` re-walks every
             # parameter against its TypedDicts and builds a model of the reply, which costs
             # more CPU than the rest of a judgment; the request sent is the same.
-            return await pool.client.post(CHAT_PATH, body=body, cast_to=object)
+            return await pool.client.post(path, body=body, cast_to=object)
         finally:
             pool.in_flight -= 1
 
@@ -314,6 +354,11 @@ class OpenAIBackend:
 
     async def complete(self, request: Request) -> Completion:
         want_logprobs = self.logprobs and request.want_logprobs and bool(request.score_slots)
+        plan = self._one_token_plan(request) if want_logprobs else None
+        if plan is not None:
+            answered = await self._complete_value(request, plan)
+            if answered is not None:
+                return answered
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": list(request.messages),
@@ -362,6 +407,70 @@ class OpenAIBackend:
             completion_tokens=usage.get("completion_tokens") or 0,
             latency_s=latency,
             finish_reason=choice.get("finish_reason"),
+        )
+
+    def _one_token_plan(self, request: Request) -> ValueOnly | None:
+        """The value-only plan where the completions endpoint can answer it in one token:
+        a template is known, the server has not refused the endpoint, and no choice begins
+        another (`1` and `10` cannot be told apart from one token's text)."""
+        if self.chat_template is None or self._completions_refused:
+            return None
+        plan = value_only(request)
+        if plan is None:
+            return None
+        choices = list(plan.answers)
+        if any(a != b and b.startswith(a) for a in choices for b in choices):
+            return None
+        return plan
+
+    async def _complete_value(self, request: Request, plan: ValueOnly) -> Completion | None:
+        """One generated token after the answer's fixed beginning; the value is the token
+        written when it is a choice, else the choice the grammar would have let through (the
+        likeliest, or one sampled at the request's temperature). None hands the request to
+        the chat endpoint: the server has no completions endpoint, returned no
+        log-probabilities, or none for a choice."""
+        assert self.chat_template is not None
+        slot = request.score_slots[0]
+        body: dict[str, Any] = {
+            "model": self.model,
+            "prompt": self.chat_template.render(request.messages) + plan.opening,
+            "max_tokens": 1,
+            "temperature": request.temperature,
+            "logprobs": self.top_logprobs,
+        }
+        if request.seed is not None:
+            body["seed"] = request.seed
+        started = time.perf_counter()
+        try:
+            response = await self._send(body, COMPLETIONS_PATH)
+        except _Rejected as rejected:
+            if rejected.status in (404, 405, 501):
+                self._completions_refused = True
+                return None
+            raise self._status_error(
+                rejected.status, rejected.message, rejected.retry_after
+            ) from None
+        latency = time.perf_counter() - started
+        answer: dict[str, Any] = response if isinstance(response, dict) else {}
+        choice = _first_choice(answer)
+        if choice.get("logprobs") is None:  # a server that gives none here: ask the chat way
+            return None
+        reading = _first_position_reading(choice["logprobs"], slot.choices)
+        if not reading:
+            return None
+        written = choice.get("text")
+        picked = _choice_of(written, slot.choices) if isinstance(written, str) else None
+        if picked is None:
+            picked = _pick(reading, request.temperature, request.seed)
+        given = answer.get("usage")
+        usage: dict[str, Any] = given if isinstance(given, dict) else {}
+        return Completion(
+            text=plan.answers[picked],
+            slot_logprobs=[reading],
+            prompt_tokens=usage.get("prompt_tokens") or 0,
+            completion_tokens=usage.get("completion_tokens") or 1,
+            latency_s=latency,
+            finish_reason="stop",
         )
 
     def _falls_back(self, status: int, message: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from jurist.backends.base import Backend
 from jurist.errors import ConfigError
@@ -19,6 +20,8 @@ class JudgeSpec:
     kind: str
     target: str | None = None
     base_url: str | None = None
+    # A chat template for the server's raw-text completions endpoint (`?chat_template=`).
+    chat_template: str | None = None
 
     @property
     def model(self) -> str | None:
@@ -63,9 +66,24 @@ def parse_judge_spec(spec: str | None) -> JudgeSpec:
             raise ConfigError("openai judge needs a model: openai:MODEL or openai:URL#MODEL")
         if rest.startswith(("http://", "https://")):
             url, _, model = rest.partition("#")
-            return JudgeSpec("openai", model or "default", url)
+            url, template = _take_query_option(url, "chat_template")
+            return JudgeSpec("openai", model or "default", url, template)
         return JudgeSpec("openai", rest, os.environ.get("OPENAI_BASE_URL"))
     return JudgeSpec(kind, rest or None)
+
+
+def _take_query_option(url: str, key: str) -> tuple[str, str | None]:
+    """The URL without `key` in its query string, and the key's value; other query
+    parameters stay, since some servers need them."""
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    values = [v for k, v in pairs if k == key]
+    if not values:
+        return url, None
+    if not values[-1]:
+        raise ConfigError(f"{key} in the judge URL needs a value: ?{key}=NAME_OR_FILE")
+    query = urlencode([(k, v) for k, v in pairs if k != key])
+    return urlunsplit(parts._replace(query=query)), values[-1]
 
 
 def make_backend(
@@ -89,9 +107,11 @@ def _local(spec: JudgeSpec, settings: BackendSettings) -> Backend:
 
 
 def _openai(spec: JudgeSpec, settings: BackendSettings) -> Backend:
+    from jurist.backends.chat_template import ChatTemplate
     from jurist.backends.openai import OpenAIBackend
 
     assert spec.target is not None
+    template = ChatTemplate.load(spec.chat_template) if spec.chat_template else None
     return OpenAIBackend(
         spec.target,
         base_url=spec.base_url,
@@ -99,6 +119,7 @@ def _openai(spec: JudgeSpec, settings: BackendSettings) -> Backend:
         timeout=settings.timeout,
         structured=settings.structured,  # type: ignore[arg-type]
         logprobs=bool(settings.logprobs),
+        chat_template=template,
     )
 
 
@@ -132,5 +153,7 @@ def _hf(spec: JudgeSpec, settings: BackendSettings) -> Backend:
 
 register_backend("local", _local, "local, local:PATH.gguf")
 register_backend("hf", _hf, "hf:embedded, hf:PATH (model folder or .gguf)")
-register_backend("openai", _openai, "openai:MODEL, openai:URL#MODEL")
+register_backend(
+    "openai", _openai, "openai:MODEL, openai:URL#MODEL, openai:URL?chat_template=NAME#MODEL"
+)
 register_backend("openai-batch", _openai_batch, "openai-batch:MODEL, openai-batch:URL#MODEL")

@@ -386,7 +386,8 @@ def models() -> None:
     base = redact_urls(os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1"))
     console.print(f"[bold]openai:MODEL[/]     {base} (OPENAI_API_KEY {key})")
     console.print(
-        "[bold]openai:URL#MODEL[/] any OpenAI-compatible server, e.g. vLLM or llama-server"
+        "[bold]openai:URL#MODEL[/] any OpenAI-compatible server, e.g. vLLM or llama-server;"
+        " URL?chat_template=NAME sends --rationale none --logprobs scores as one token"
     )
     try:
         from jurist.datasets import PRESETS

@@ -86,13 +86,26 @@ def split_items(
 
 
 class LoopState:
-    """Finished stages and their results, written atomically after each stage."""
+    """Finished stages and their results, written atomically after each stage.
 
-    def __init__(self, path: Path) -> None:
+    `fingerprint` names what the stages were computed from; a state file made from
+    something else is refused rather than continued, since its finished stages would be
+    mixed into a loop they do not belong to. A file without one is adopted."""
+
+    def __init__(self, path: Path, fingerprint: str | None = None) -> None:
         self.path = path
+        self.fingerprint = fingerprint
         self.done: dict[str, Any] = {}
         if path.exists():
-            self.done = json.loads(path.read_text())["done"]
+            saved = json.loads(path.read_text())
+            made_from = saved.get("fingerprint")
+            if fingerprint and made_from and made_from != fingerprint:
+                raise InputError(
+                    f"{path}: this loop was started with other items, rubric or settings "
+                    f"(fingerprint {made_from}, now {fingerprint}); continue it with the "
+                    "same ones, or use another work folder"
+                )
+            self.done = saved["done"]
 
     def run(self, stage: str, work: Callable[[], Any], log: Callable[[str], None]) -> Any:
         if stage in self.done:
@@ -103,10 +116,28 @@ class LoopState:
         result["wall_s"] = round(time.perf_counter() - started, 2)
         self.done[stage] = result
         partial = self.path.with_suffix(".tmp")
-        partial.write_text(json.dumps({"done": self.done}, indent=1, default=str))
+        saved = {"fingerprint": self.fingerprint, "done": self.done}
+        partial.write_text(json.dumps(saved, indent=1, default=str))
         partial.replace(self.path)
         log(f"{stage}: done in {result['wall_s']:.0f} s")
         return result
+
+
+def loop_fingerprint(rubric: Rubric, items: Sequence[Item], settings: LoopSettings) -> str:
+    """What finished stages depend on: the items, the rubric and the settings, except
+    those a continued loop may change (more iterations, other baselines, resamples)."""
+    fixed = {
+        k: v
+        for k, v in asdict(settings).items()
+        if k not in ("iterations", "baselines", "n_resamples")
+    }
+    payload = {
+        "settings": fixed,
+        "rubric": rubric.model_dump(mode="json"),
+        "items": [item.model_dump(mode="json") for item in items],
+    }
+    canonical = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _keys(rubric: Rubric, mode: str) -> list[str]:
@@ -120,6 +151,38 @@ def _value(judgment: Any, key: str) -> float | None:
     if isinstance(judgment, PairwiseJudgment) and judgment.pair and judgment.pair.verdict:
         return position(judgment.pair.verdict)
     return None
+
+
+def expected_reading(judgment: Any, key: str) -> float | None:
+    """The same judgment read from the score distribution: the expected score, or for a
+    pair the expected position (A = 0, B = 1). A tiny judge often writes one score for
+    everything, and then only this reading can rank the items."""
+    if isinstance(judgment, PointwiseJudgment):
+        score = judgment.criteria.get(key)
+        return score.expected if score is not None and score.status == "ok" else None
+    if isinstance(judgment, PairwiseJudgment) and judgment.pair and judgment.pair.p_a is not None:
+        return 1.0 - judgment.pair.p_a
+    return None
+
+
+EXPECTED = " (expected)"
+
+
+def with_expected_rows(methods: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each greedy method followed by its expected-score reading, where the judge gave one;
+    stage results written before that reading existed simply have none."""
+    rows: dict[str, dict[str, Any]] = {}
+    for name, result in methods.items():
+        rows[name] = dict(result)
+        expected = result.get("expected")
+        if expected and any(v is not None for per in expected.values() for v in per.values()):
+            rows[name + EXPECTED] = {
+                "scores": expected,
+                "parse_errors": _missing(expected),
+                "calls_per_item": result.get("calls_per_item", 1),
+                "wall_s": result.get("wall_s"),
+            }
+    return rows
 
 
 class SelfRationalizationLoop:
@@ -136,7 +199,9 @@ class SelfRationalizationLoop:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log = log
-        self.state = LoopState(self.workdir / STATE_FILE)
+        self.state = LoopState(
+            self.workdir / STATE_FILE, loop_fingerprint(rubric, items, self.settings)
+        )
         self.store = Store(self.workdir / "calls.sqlite")
         s = self.settings
         self.train_items, self.test_items = split_items(items, s.split_by, s.holdout, s.split_seed)
@@ -174,7 +239,13 @@ class SelfRationalizationLoop:
         finally:
             await session.aclose()
         scores = {j.item_id: {k: _value(j, k) for k in self.keys} for j in judgments}
-        return {"scores": scores, "parse_errors": _missing(scores), "calls_per_item": 1}
+        expected = {j.item_id: {k: expected_reading(j, k) for k in self.keys} for j in judgments}
+        return {
+            "scores": scores,
+            "expected": expected,
+            "parse_errors": _missing(scores),
+            "calls_per_item": 1,
+        }
 
     def evaluate(self, model: str) -> dict[str, Any]:
         import asyncio
@@ -306,7 +377,7 @@ class SelfRationalizationLoop:
             self.rubric,
             s.mode,
             self._labels(),
-            methods,
+            with_expected_rows(methods),
             rounds,
             n_resamples=s.n_resamples,
         )

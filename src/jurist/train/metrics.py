@@ -85,7 +85,7 @@ class LoopReport(BaseModel):
 
     def render(self) -> str:
         head = (
-            f"{'method':<17}{'criterion':<13}{'spearman [95% CI]':<27}{'kendall':<27}"
+            f"{'method':<21}{'criterion':<13}{'spearman [95% CI]':<27}{'kendall':<27}"
             f"{'MAE':<27}{'exact':<27}{'n':>4}{'parse err':>10}{'calls':>6}{'pairs':>6}"
             f"{'loss':>8}{'wall s':>8}"
         )
@@ -95,17 +95,20 @@ class LoopReport(BaseModel):
             pairs = "" if row.pairs is None else str(row.pairs)
             wall = "" if row.wall_s is None else f"{row.wall_s:.0f}"
             lines.append(
-                f"{row.method:<17}{row.criterion:<13}{row.spearman.text():<27}"
+                f"{row.method:<21}{row.criterion:<13}{row.spearman.text():<27}"
                 f"{row.kendall.text():<27}{row.mae.text():<27}{row.exact.text():<27}"
                 f"{row.n:>4}{row.parse_errors:>10}{row.calls_per_item:>6}{pairs:>6}"
                 f"{loss:>8}{wall:>8}"
             )
         lines.append("")
-        lines.append("paired bootstrap differences against the base model (method - base):")
+        lines.append(
+            "paired bootstrap differences against the base model (method - base; "
+            "expected-score readings against the base model's expected scores):"
+        )
         for diff in self.differences:
             mark = " *" if diff.excludes_zero else ""
             lines.append(
-                f"  {diff.method:<17}{diff.criterion:<13}spearman {diff.spearman.text()}"
+                f"  {diff.method:<21}{diff.criterion:<13}spearman {diff.spearman.text()}"
                 f"{mark}   MAE {diff.mae.text()}  (n={diff.spearman.n})"
             )
         lines.append("  (* the 95% interval of the Spearman difference excludes 0)")
@@ -121,23 +124,24 @@ class LoopReport(BaseModel):
         path = Path(path)
         figure, axes = plt.subplots(figsize=(6, 3.5))
         for criterion in sorted({row.criterion for row in self.rows}):
-            rounds = [
-                r
-                for r in self.rows
-                if r.criterion == criterion
-                and (r.method == "base" or r.method.startswith("round "))
-            ]
-            xs = [0 if r.method == "base" else int(r.method.split()[1]) for r in rounds]
-            ys = [r.spearman.value if r.spearman.value is not None else np.nan for r in rounds]
-            low = [
-                (y - r.spearman.low) if r.spearman.low is not None else 0
-                for y, r in zip(ys, rounds, strict=True)
-            ]
-            high = [
-                (r.spearman.high - y) if r.spearman.high is not None else 0
-                for y, r in zip(ys, rounds, strict=True)
-            ]
-            axes.errorbar(xs, ys, yerr=[low, high], marker="o", capsize=3, label=criterion)
+            for reading, style in (("", "-"), (" (expected)", ":")):
+                series = [
+                    (_round_number(r.method, reading), r)
+                    for r in self.rows
+                    if r.criterion == criterion and _round_number(r.method, reading) is not None
+                ]
+                if not series or all(r.spearman.value is None for _, r in series):
+                    continue
+                xs = [x for x, _ in series]
+                ys = [np.nan if r.spearman.value is None else r.spearman.value for _, r in series]
+                low = [0 if r.spearman.low is None else y - r.spearman.low for y, (_, r) in
+                       zip(ys, series, strict=True)]  # fmt: skip
+                high = [0 if r.spearman.high is None else r.spearman.high - y for y, (_, r) in
+                        zip(ys, series, strict=True)]  # fmt: skip
+                axes.errorbar(
+                    xs, ys, yerr=[low, high], marker="o", capsize=3, linestyle=style,
+                    label=criterion + reading,
+                )  # fmt: skip
             for r in self.rows:
                 if (
                     r.criterion == criterion
@@ -146,10 +150,7 @@ class LoopReport(BaseModel):
                 ):
                     axes.axhline(r.spearman.value, linestyle="--", linewidth=0.8)
                     axes.annotate(f"{r.method} ({criterion})", (0, r.spearman.value), fontsize=7)
-        last = max(
-            (int(r.method.split()[1]) for r in self.rows if r.method.startswith("round ")),
-            default=0,
-        )
+        last = max((_round_number(r.method, "") or 0 for r in self.rows), default=0)
         axes.set_xticks(range(last + 1))
         axes.set_xlabel("round (0 = base model)")
         axes.set_ylabel("Spearman with humans (held-out)")
@@ -159,6 +160,17 @@ class LoopReport(BaseModel):
         figure.savefig(path, dpi=120)
         plt.close(figure)
         return path
+
+
+def _round_number(method: str, reading: str) -> int | None:
+    """0 for the base model, r for round r, None for anything else (in this reading)."""
+    if reading and not method.endswith(reading):
+        return None
+    name = method.removesuffix(reading) if reading else method
+    if name == "base":
+        return 0
+    number = name.removeprefix("round ")
+    return int(number) if number != name and number.isdigit() else None
 
 
 def _vectors(labels: Scores, scores: Scores, key: str) -> tuple[FloatArray, FloatArray]:
@@ -217,9 +229,6 @@ def build_report(
     differences: list[DifferenceRow] = []
     for key in keys:
         scale = _scale(rubric, mode, key)
-        base_vector = (
-            _vectors(labels, methods["base"]["scores"], key)[0] if "base" in methods else None
-        )
         for name, result in methods.items():
             judge, human = _vectors(labels, result["scores"], key)
             extra = by_round.get(name, {})
@@ -240,7 +249,10 @@ def build_report(
                     wall_s=extra.get("wall_s", result.get("wall_s")),
                 )
             )
-            if name != "base" and base_vector is not None:
+            # Expected-score readings are compared with the base model's expected scores.
+            base = "base" + name[name.index(" (") :] if name.endswith(")") else "base"
+            if name != base and base in methods:
+                base_vector = _vectors(labels, methods[base]["scores"], key)[0]
                 rho, mae = _difference(judge, base_vector, human, n_resamples)
                 differences.append(
                     DifferenceRow(

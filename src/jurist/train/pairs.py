@@ -212,8 +212,9 @@ def local_run_options(settings: SamplingSettings, parse_retries: int | None = No
 
 
 def judge_options(mode: str, settings: SamplingSettings) -> JudgeOptions:
-    """The greedy options the trained judge is graded with (same prompt as the samples)."""
-    return _options(mode, settings, settings.seed, 0.0)
+    """The greedy options the trained judge is graded with (same prompt as the samples),
+    reading the score distribution too: the loop reports expected scores beside parsed."""
+    return _options(mode, settings, settings.seed, 0.0, logprobs=True)
 
 
 def label_of(item: Item, key: str, label_fields: Mapping[str, str], mode: str, row: int = 0) -> Any:

@@ -44,11 +44,17 @@ def layer_logits(model: Any, hidden: Any, token_ids: Sequence[int], lens: Lens) 
             normed = model.model.norm(states[:-1])
             states = torch.cat([normed, states[-1:]], dim=0)
         weight = model.lm_head.weight[list(token_ids)]
-        logits = states @ weight.T
-        cap = getattr(model.config, "final_logit_softcapping", None)
-        if cap:
-            logits = torch.tanh(logits / cap) * cap
+        logits = softcap(model, states @ weight.T)
     return logits.double().numpy()
+
+
+def softcap(model: Any, logits: Any) -> Any:
+    """The model's final logit soft-capping (Gemma's tanh squash), where it has one: every
+    reading of the LM head must apply it to match the model's own distribution."""
+    import torch
+
+    cap = getattr(model.config, "final_logit_softcapping", None)
+    return torch.tanh(logits / cap) * cap if cap else logits
 
 
 def log_softmax(logits: FloatArray) -> FloatArray:
