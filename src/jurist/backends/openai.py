@@ -63,6 +63,19 @@ def _choice_of(token: str, choices: tuple[str, ...]) -> str | None:
     return word if word in choices else None
 
 
+def _choice_logprobs(
+    alternatives: list[tuple[str, float]], choices: tuple[str, ...]
+) -> dict[str, float]:
+    """Each choice's log-probability at one position: the alternatives that spell it
+    (`"3"`, `" 3"`) added up."""
+    grouped: dict[str, list[float]] = {}
+    for alternative, logprob in alternatives:
+        choice = _choice_of(alternative, choices)
+        if choice is not None:
+            grouped.setdefault(choice, []).append(logprob)
+    return {c: _logsumexp(lps) for c, lps in grouped.items()}
+
+
 def slot_logprobs_from_tokens(
     tokens: list[tuple[str, list[tuple[str, float]]]], slots: tuple[ScoreSlot, ...]
 ) -> list[dict[str, float]]:
@@ -79,12 +92,7 @@ def slot_logprobs_from_tokens(
         if slot_index < len(slots):
             slot = slots[slot_index]
             if re.search(slot.marker, text[search_from:]) and _choice_of(token, slot.choices):
-                grouped: dict[str, list[float]] = {}
-                for alternative, logprob in top:
-                    choice = _choice_of(alternative, slot.choices)
-                    if choice is not None:
-                        grouped.setdefault(choice, []).append(logprob)
-                results.append({c: _logsumexp(lps) for c, lps in grouped.items()})
+                results.append(_choice_logprobs(top, slot.choices))
                 slot_index += 1
                 search_from = len(text) + len(token)
         text += token
@@ -99,12 +107,7 @@ def _first_position_reading(logprobs: object, choices: tuple[str, ...]) -> dict[
         alternatives = [(str(token), float(value)) for token, value in top.items()]
     except (KeyError, IndexError, TypeError, AttributeError, ValueError):
         raise BackendError("malformed response: bad logprobs", retryable=True) from None
-    grouped: dict[str, list[float]] = {}
-    for token, value in alternatives:
-        choice = _choice_of(token, choices)
-        if choice is not None and math.isfinite(value):
-            grouped.setdefault(choice, []).append(value)
-    return {c: _logsumexp(values) for c, values in grouped.items()}
+    return _choice_logprobs([(t, v) for t, v in alternatives if math.isfinite(v)], choices)
 
 
 def _pick(reading: dict[str, float], temperature: float, seed: int | None) -> str:

@@ -27,7 +27,7 @@ from jurist.rubric import Rubric
 from jurist.store import Store
 from jurist.train.dpo import DPOSettings, train_dpo
 from jurist.train.lora import HF_PREFIX
-from jurist.train.metrics import LoopReport, Scores, build_report
+from jurist.train.metrics import EXPECTED, LoopReport, Scores, build_report
 from jurist.train.pairs import (
     PAIR_KEY,
     SamplingSettings,
@@ -163,9 +163,6 @@ def expected_reading(judgment: Any, key: str) -> float | None:
     if isinstance(judgment, PairwiseJudgment) and judgment.pair and judgment.pair.p_a is not None:
         return 1.0 - judgment.pair.p_a
     return None
-
-
-EXPECTED = " (expected)"
 
 
 def with_expected_rows(methods: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

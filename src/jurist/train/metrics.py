@@ -20,6 +20,8 @@ from jurist.stats.results import Estimate
 
 Scores = dict[str, dict[str, float | None]]  # item id -> criterion (or pair key) -> value
 PAIR_SCALE = (0.0, 0.5, 1.0)
+# Names a method row read from the score distribution instead of the written score.
+EXPECTED = " (expected)"
 
 
 class Interval(BaseModel):
@@ -124,7 +126,7 @@ class LoopReport(BaseModel):
         path = Path(path)
         figure, axes = plt.subplots(figsize=(6, 3.5))
         for criterion in sorted({row.criterion for row in self.rows}):
-            for reading, style in (("", "-"), (" (expected)", ":")):
+            for reading, style in (("", "-"), (EXPECTED, ":")):
                 series = [
                     (_round_number(r.method, reading), r)
                     for r in self.rows
@@ -250,7 +252,7 @@ def build_report(
                 )
             )
             # Expected-score readings are compared with the base model's expected scores.
-            base = "base" + name[name.index(" (") :] if name.endswith(")") else "base"
+            base = "base" + EXPECTED if name.endswith(EXPECTED) else "base"
             if name != base and base in methods:
                 base_vector = _vectors(labels, methods[base]["scores"], key)[0]
                 rho, mae = _difference(judge, base_vector, human, n_resamples)
