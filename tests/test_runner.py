@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from fakes import ScriptedBackend
 from jurist.backends.base import BackendError
 from jurist.data import Item
@@ -135,6 +137,10 @@ async def test_pairwise_both_orders_inconsistent_becomes_tie(store):
         "tie",
         False,
     )
+    # The fake puts 0.7 on the verdict it writes: the original order's slot is kept whole,
+    # and each order's preference for the first response is averaged in original labels.
+    assert pair.distribution_ab == pytest.approx({"A": 0.7, "B": 0.15, "tie": 0.15})
+    assert pair.p_a == pytest.approx(((0.7 + 0.075) + (1 - (0.7 + 0.075))) / 2)
     first, second = (r.messages[0]["content"] for r in backend.requests)
     assert first.index("answer") < first.index("other answer")
     assert "<response_a>\nother answer\n</response_a>" in second

@@ -8,6 +8,9 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+Point = TypeVar("Point", int, str)
 
 
 def slot_distribution(
@@ -31,7 +34,7 @@ def expected_value(distribution: Mapping[int, float]) -> float:
     return float(sum(point * p for point, p in distribution.items()))
 
 
-def mean_distribution(distributions: Sequence[Mapping[int, float]]) -> dict[int, float]:
+def mean_distribution(distributions: Sequence[Mapping[Point, float]]) -> dict[Point, float]:
     points = sorted({point for dist in distributions for point in dist})
     return {p: sum(d.get(p, 0.0) for d in distributions) / len(distributions) for p in points}
 

@@ -96,6 +96,9 @@ class PairVerdict(BaseModel):
     verdict_ba: Verdict | None = None
     consistent: bool | None = None
     p_a: float | None = None  # P(A better) + P(tie)/2, averaged over orders, when known
+    # The verdict slot's probabilities in the original order, when known: how sure the judge
+    # was of `verdict_ab` (best-of-N picks the sample it was surest of).
+    distribution_ab: dict[str, float] | None = None
     rationale_ab: str | None = None
     rationale_ba: str | None = None
     raw_ab: str | None = None

@@ -17,7 +17,7 @@ from jurist.rubric import Criterion, Rubric
 from jurist.train import LoopSettings, split_items
 from jurist.train.loop import LoopState, expected_reading, loop_fingerprint, with_expected_rows
 from jurist.train.metrics import build_report
-from jurist.train.pairs import PAIR_KEY
+from jurist.train.pairs import PAIR_KEY, _candidates
 
 RUBRIC = Rubric(
     name="r",
@@ -140,6 +140,14 @@ def test_the_expected_reading_of_a_judgment() -> None:
     pair = judgment("d", 3, mode="pairwise", pair={"status": "ok", "verdict": "A", "p_a": 0.8})
     assert [expected_reading(j, "c") for j in (scored, unread, failed)] == [2.6, None, None]
     assert expected_reading(pair, PAIR_KEY) == pytest.approx(0.2)  # A = 0, B = 1
+
+
+def test_best_of_n_knows_how_sure_a_pairwise_sample_was() -> None:
+    sure = {"status": "ok", "verdict": "B", "verdict_ab": "B", "raw_ab": "{}"}
+    read = judgment("e", 0, mode="pairwise", pair={**sure, "distribution_ab": {"A": 0.1, "B": 0.9}})
+    unread = judgment("f", 1, mode="pairwise", pair=sure)
+    assert _candidates(read, PAIR_KEY, 3).confidence == pytest.approx(0.9)
+    assert _candidates(unread, PAIR_KEY, 3).confidence is None
 
 
 def test_a_state_file_from_other_items_or_settings_is_refused(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from jurist.answers import VERDICT
 from jurist.data import Item
-from jurist.estimate import merge_orders, preference_probability, unswap
+from jurist.estimate import mean_distribution, merge_orders, preference_probability, unswap
 from jurist.judges.base import (
     Answer,
     Call,
@@ -18,7 +18,7 @@ from jurist.judges.base import (
     make_request,
     quoted_texts,
 )
-from jurist.judgment import PairVerdict, PairwiseJudgment
+from jurist.judgment import VERDICTS, PairVerdict, PairwiseJudgment
 from jurist.prompts import render
 from jurist.rubric import Rubric
 
@@ -75,6 +75,7 @@ class PairwiseJudge:
 
     def _pair(self, answers: dict[str, list[Answer]]) -> PairVerdict:
         per_order: dict[str, tuple[str | None, float | None, Answer]] = {}
+        ab_distribution: dict[str, float] | None = None
         for order, samples in answers.items():
             ok = [a for a in samples if a.status == "ok"]
             if not ok:
@@ -82,18 +83,25 @@ class PairwiseJudge:
                 continue
             votes = Counter(a.parsed.value for a in ok)
             verdict = max(votes, key=lambda v: (votes[v], v == "tie"))
-            probabilities = [_p_first(a) for a in ok]
-            known = [p for p in probabilities if p is not None]
-            p_first = sum(known) / len(known) if known else None
+            known = [d for a in ok if (d := _verdict_distribution(a)) is not None]
+            distribution = mean_distribution(known) if known else None
+            p_first = preference_probability(distribution) if distribution else None
             if order == "ba":
                 verdict = unswap(verdict)
                 p_first = None if p_first is None else 1.0 - p_first
+            else:
+                ab_distribution = distribution
             per_order[order] = (verdict, p_first, ok[0])
         ab_verdict, ab_p, ab_answer = per_order["ab"]
         fields: dict[str, Any] = {
             "verdict_ab": ab_verdict,
             "rationale_ab": ab_answer.parsed.rationale if ab_verdict else None,
             "raw_ab": ab_answer.raw,
+            "distribution_ab": (
+                {k: round(v, 6) for k, v in ab_distribution.items()}
+                if ab_verdict and ab_distribution
+                else None
+            ),
         }
         if "ba" not in per_order:
             if ab_verdict is None:
@@ -116,12 +124,15 @@ class PairwiseJudge:
         )
 
 
-def _p_first(answer: Answer) -> float | None:
-    """P(the response shown first is better) + P(tie)/2 from the verdict slot."""
+def _verdict_distribution(answer: Answer) -> dict[str, float] | None:
+    """The verdict slot's probabilities, renormalised among the verdicts the answer may
+    take (it can only be one of them); None when the slot was not read."""
     slots = answer.completion.slot_logprobs if answer.completion else []
     if not slots or not {"A", "B"} <= slots[0].keys():
         return None
-    return preference_probability({k: math.exp(v) for k, v in slots[0].items()})
+    weights = {k: math.exp(v) for k, v in slots[0].items() if k in VERDICTS}
+    total = sum(weights.values())
+    return {k: w / total for k, w in weights.items()}
 
 
 def _round(value: float | None) -> float | None:

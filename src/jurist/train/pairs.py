@@ -251,7 +251,8 @@ def _candidates(judgment: Judgment, key: str, seed: int) -> Candidate | None:
         pair = judgment.pair
         if pair is None or pair.verdict_ab is None or not pair.raw_ab:
             return None
-        return Candidate(pair.verdict_ab, pair.raw_ab, pair.rationale_ab, seed)
+        confidence = (pair.distribution_ab or {}).get(pair.verdict_ab)
+        return Candidate(pair.verdict_ab, pair.raw_ab, pair.rationale_ab, seed, confidence)
     raise ConfigError("training pairs need pointwise or pairwise judging")
 
 
