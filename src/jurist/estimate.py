@@ -14,8 +14,8 @@ Point = TypeVar("Point", int, str)
 
 
 def slot_distribution(
-    logprobs: Mapping[str, float], points: Sequence[int]
-) -> dict[int, float] | None:
+    logprobs: Mapping[str, float], points: Sequence[Point]
+) -> dict[Point, float] | None:
     """The judge's probability over the valid score points at the score position.
 
     Log-probabilities of the valid tokens are renormalised among themselves (G-Eval): the

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any
 
 from jurist.answers import VERDICT
 from jurist.data import Item
-from jurist.estimate import mean_distribution, merge_orders, preference_probability, unswap
+from jurist.estimate import (
+    mean_distribution,
+    merge_orders,
+    preference_probability,
+    slot_distribution,
+    unswap,
+)
 from jurist.judges.base import (
     Answer,
     Call,
@@ -130,9 +135,7 @@ def _verdict_distribution(answer: Answer) -> dict[str, float] | None:
     slots = answer.completion.slot_logprobs if answer.completion else []
     if not slots or not {"A", "B"} <= slots[0].keys():
         return None
-    weights = {k: math.exp(v) for k, v in slots[0].items() if k in VERDICTS}
-    total = sum(weights.values())
-    return {k: w / total for k, w in weights.items()}
+    return slot_distribution(slots[0], VERDICTS)
 
 
 def _round(value: float | None) -> float | None:
