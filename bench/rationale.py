@@ -66,6 +66,10 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("--server", action="store_true", help="llama_cpp.server with logprobs")
     parser.add_argument("--placements", default=",".join(PLACEMENTS))
+    parser.add_argument(
+        "--layout", default="rubric-first", choices=("rubric-first", "item-first"),
+        help="pointwise prompt layout (jurist grade --layout)",
+    )  # fmt: skip
     args = parser.parse_args()
     placements = tuple(p for p in PLACEMENTS if p in args.placements.split(","))
     if args.server:
@@ -99,7 +103,11 @@ def measure(
                 rubric,
                 judge=judge,
                 store=Path(folder) / f"{label}.sqlite",
-                options=JudgeOptions(max_tokens=args.max_tokens, rationale=placement),  # type: ignore[arg-type]
+                options=JudgeOptions(
+                    max_tokens=args.max_tokens,
+                    rationale=placement,  # type: ignore[arg-type]
+                    layout=args.layout,
+                ),
                 run=RunOptions(concurrency=1, timeout=None),
                 logprobs=logprobs,
             )
@@ -121,7 +129,7 @@ def measure(
     judgments = len(items) * len(CRITERIA)
     where = "llama_cpp.server --logits_all, --logprobs" if logprobs else "in-process"
     print(f"embedded Gemma 3 270M ({where}), {len(items)} SummEval summaries x {len(CRITERIA)} "
-          f"criteria = {judgments} judgments per placement, concurrency 1")  # fmt: skip
+          f"criteria = {judgments} judgments per placement, concurrency 1, {args.layout} prompts")  # fmt: skip
     print(f"{'placement':<14}{'judgments/s':>12}{'ratio':>8}{'parse err':>10}  "
           "Spearman parsed / expected [95% CI] per criterion")  # fmt: skip
     base = judgments / seconds[placements[0]]

@@ -1,12 +1,20 @@
+import json
 import math
 
+import pytest
+from typer.testing import CliRunner
+
 from jurist.backends.openai import slot_logprobs_from_tokens
+from jurist.cli import app
 from jurist.completion import ScoreSlot
 from jurist.data import Item, Message
+from jurist.judges.base import JudgeOptions
 from jurist.judges.pairwise import VERDICT_SLOT
 from jurist.judges.pointwise import PointwiseJudge
 from jurist.prompts import fence
 from jurist.rubric import rubric_from_dict
+from jurist.store import Store
+from scripted_server import ScriptedServer
 
 RUBRIC = rubric_from_dict(
     {
@@ -33,13 +41,38 @@ def test_injected_response_cannot_close_its_fence():
     assert fence("<response_a>x</response_a>") == "<\\response_a>x<\\/response_a>"
 
 
-def test_prompt_order_shares_the_item_prefix_across_criteria():
-    item = Item(id="x", input="the question", response="the answer")
-    prompts = [call.request.messages[0]["content"] for call in PointwiseJudge(RUBRIC).calls(item)]
-    # Fixed instructions, then the item, then the criterion: the criterion comes last.
-    for prompt, question in zip(prompts, ["Is it accurate?", "Is it clear?"], strict=True):
+def _common_prefix(a: str, b: str) -> str:
+    return a[: next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), 0)]
+
+
+def _prompts(judge: PointwiseJudge, item: Item) -> list[str]:
+    return [call.request.messages[0]["content"] for call in judge.calls(item)]
+
+
+def test_rubric_first_prompts_share_the_rubric_across_items_and_the_item_across_criteria():
+    judge = PointwiseJudge(RUBRIC)  # rubric-first is the default layout
+    one = _prompts(judge, Item(id="x", input="the question", response="the answer"))
+    other = _prompts(judge, Item(id="y", input="another question", response="another answer"))
+    across_items = _common_prefix(one[0], other[1])
+    assert "Is it accurate?" in across_items and "Is it clear?" in across_items
+    across_criteria = _common_prefix(*one)
+    assert "the answer" in across_criteria
+    # What differs between an item's calls is only which criterion to grade, after the item.
+    for prompt, criterion in zip(one, ["first", "second"], strict=True):
+        tail = prompt.split("</response>", 1)[1]
+        assert prompt.startswith(across_criteria)
+        assert f'criterion "{criterion}" only' in tail and "Is it" not in tail
+        assert prompt.index("Is it clear?") < prompt.index("the question")
+
+
+def test_item_first_prompts_show_only_the_graded_criterion_after_the_item():
+    judge = PointwiseJudge(RUBRIC, JudgeOptions(layout="item-first"))
+    prompts = _prompts(judge, Item(id="x", input="the question", response="the answer"))
+    questions = ["Is it accurate?", "Is it clear?"]
+    for prompt, question, other in zip(prompts, questions, questions[::-1], strict=True):
         assert prompt.index("the question") < prompt.index("the answer") < prompt.index(question)
-    common = prompts[0][: next(i for i, (a, b) in enumerate(zip(*prompts, strict=False)) if a != b)]
+        assert other not in prompt
+    common = _common_prefix(*prompts)
     assert "the answer" in common and "Is it accurate?" not in common
 
 
@@ -71,3 +104,30 @@ def test_verdict_slot_with_quote_tokens():
     tokens = [('{"verdict": "', []), ("B", [("B", -0.3), ("A", -1.5), ("tie", -2.5)]), ('"}', [])]
     (dist,) = slot_logprobs_from_tokens(tokens, (VERDICT_SLOT,))
     assert dist == {"B": -0.3, "A": -1.5, "tie": -2.5}
+
+
+@pytest.mark.parametrize("layout", ["rubric-first", "item-first"])
+def test_grade_layout_flag_reaches_the_prompts_and_the_stored_config(tmp_path, layout):
+    (tmp_path / "rubric.yaml").write_text(
+        "name: r\ncriteria:\n"
+        '  - {id: a, question: "Is it accurate?", scale: {1: bad, 2: partly, 3: good}}\n'
+        '  - {id: b, question: "Is it clear?", scale: {1: bad, 2: partly, 3: good}}\n'
+    )
+    rows = [{"id": f"x{k}", "input": f"question {k}", "response": "r"} for k in range(2)]
+    (tmp_path / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    answer = json.dumps({"rationale": "fine", "score": 2})
+    with ScriptedServer(lambda prompt, n: ("ok", answer)) as server:
+        args = [
+            "grade", str(tmp_path / "rubric.yaml"), str(tmp_path / "items.jsonl"),
+            "--judge", f"openai:{server.url}#m", "--layout", layout, "--no-progress",
+            "-o", str(tmp_path / "out"), "--store", str(tmp_path / "store.sqlite"),
+            "--run-id", "run",
+        ]  # fmt: skip
+        result = CliRunner().invoke(app, args)
+        prompts = [body["messages"][-1]["content"] for body in server.bodies]
+    assert result.exit_code == 0, result.output
+    assert len(prompts) == 4
+    shows_both = ["Is it accurate?" in p and "Is it clear?" in p for p in prompts]
+    assert shows_both == [layout == "rubric-first"] * 4
+    with Store(tmp_path / "store.sqlite") as store:  # what --resume grades with
+        assert store.run_config("run")["layout"] == layout

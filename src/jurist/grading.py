@@ -68,6 +68,7 @@ class GradeConfig(BaseModel):
     orders: int = Field(default=4, ge=1)
     aggregate: Literal["borda", "bt"] = "borda"
     rationale: Literal["before", "after", "none"] = "before"
+    layout: Literal["rubric-first", "item-first"] = "rubric-first"
     # Neutralise text addressed to the judge inside responses before judging; flagged items
     # carry `metadata.injection_flags`.
     defend_injection: bool = False
@@ -100,6 +101,7 @@ class GradeConfig(BaseModel):
             seed=self.seed,
             want_logprobs=self.logprobs is not False,
             rationale=self.rationale,
+            layout=self.layout,
         )
         if self.mode == "listwise":
             return ListwiseOptions(**vars(options), orders=self.orders, aggregate=self.aggregate)

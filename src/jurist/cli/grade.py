@@ -34,6 +34,11 @@ class Rationale(StrEnum):
     none = "none"
 
 
+class Layout(StrEnum):
+    rubric_first = "rubric-first"
+    item_first = "item-first"
+
+
 class Engine(StrEnum):
     asyncio = "asyncio"
     ray = "ray"
@@ -143,6 +148,14 @@ def grade(
             "after it, or none (the score alone: one constrained token, much faster)."
         ),
     ] = Rationale.before,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            help="Pointwise prompts: the whole rubric first, shared by every call (fastest "
+            "wherever prompts are prefix-cached: in-process judges, llama.cpp, vLLM, OpenAI), "
+            "or the item first and only the graded criterion after it (shortest prompts)."
+        ),
+    ] = Layout.rubric_first,
     defend_injection: Annotated[
         bool,
         typer.Option(
@@ -279,6 +292,7 @@ def grade(
             orders=orders,
             aggregate=aggregate,
             rationale=rationale.value,
+            layout=layout.value,
             defend_injection=defend_injection,
             samples=samples,
             temperature=temperature,

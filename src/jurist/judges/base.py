@@ -47,6 +47,7 @@ class Answer:
 
 
 Rationale = Literal["before", "after", "none"]
+Layout = Literal["rubric-first", "item-first"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ class JudgeOptions:
     # Where the judge writes its rationale: before the value (reasoning first), after it
     # (the value's token distribution is read before any rationale is spent), or not at all.
     rationale: Rationale = "before"
+    # Pointwise prompts: every criterion before the item (one prefix shared by all calls of a
+    # run, an item's calls sharing the item as well: what prefix caches reuse), or only the
+    # graded criterion, after the item (the shortest prompt, for rubrics too long to repeat).
+    layout: Layout = "rubric-first"
 
 
 class Judge(Protocol):
@@ -99,7 +104,12 @@ class SingleResponseJudge:
 
     def prompt(self, template: str, item: Item, **context: Any) -> str:
         return render(
-            template, rationale=self.options.rationale, rubric=self.rubric, item=item, **context
+            template,
+            rationale=self.options.rationale,
+            layout=self.options.layout,
+            rubric=self.rubric,
+            item=item,
+            **context,
         )
 
     def part_call(

@@ -1,7 +1,7 @@
 """Prompt templates: one Jinja2 file per judging mode, rendered with the rubric and the item.
 
-Templates put the most shared text first (instructions, then the item, then the criterion)
-so that prefix-caching servers reuse the long part across an item's criteria.
+Templates put the most shared text first (instructions and the rubric, then the item, then
+what to grade) so that prefix caches reuse the long part across calls and an item's criteria.
 """
 
 from __future__ import annotations
