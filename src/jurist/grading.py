@@ -22,6 +22,7 @@ from jurist.data import FieldMap, Item, ReadReport, read_items
 from jurist.errors import ConfigError, JuristError
 from jurist.fingerprint import input_fingerprint
 from jurist.judges import JudgeOptions, ListwiseOptions, make_judge
+from jurist.judges.base import Layout, Rationale
 from jurist.judgment import Judgment
 from jurist.outputs import (
     RESULTS,
@@ -67,8 +68,8 @@ class GradeConfig(BaseModel):
     # Listwise: shuffled presentation orders per item, pooled by Borda count or Bradley-Terry.
     orders: int = Field(default=4, ge=1)
     aggregate: Literal["borda", "bt"] = "borda"
-    rationale: Literal["before", "after", "none"] = "before"
-    layout: Literal["rubric-first", "item-first"] = "rubric-first"
+    rationale: Rationale = "before"
+    layout: Layout = "rubric-first"
     # Neutralise text addressed to the judge inside responses before judging; flagged items
     # carry `metadata.injection_flags`.
     defend_injection: bool = False
