@@ -27,7 +27,7 @@ from itertools import islice
 
 from rich.console import Console
 
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.datasets import (
     get_preset,
     load_autoj,
@@ -39,7 +39,7 @@ from jurist.datasets import (
     resolve_data_dir,
 )
 from jurist.injection import injection_audit, neutralise
-from jurist.runner import RunCounters
+from jurist.engine.local import RunCounters
 from jurist.store import Store
 
 console = Console(width=200)

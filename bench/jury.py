@@ -36,7 +36,7 @@ import numpy as np
 from jurist import JudgeOptions, RunOptions, Store
 from jurist.datasets import load_preset
 from jurist.judges import answering
-from jurist.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
+from jurist.core.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
 from jurist.jury import (
     Juror,
     JuryPanel,
@@ -51,7 +51,7 @@ from jurist.jury import (
 )
 from jurist.jury.panel import Seat
 from jurist.meta import Inputs, run_agreement
-from jurist.rubric import Rubric, load_rubric, save_rubric
+from jurist.core.rubric import Rubric, load_rubric, save_rubric
 from jurist.stats import pairwise_accuracy, spearman
 from jurist.stats.results import Estimate
 

@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 
 from jurist import JudgeSession
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.judges import ListwiseOptions
-from jurist.judgment import ListwiseJudgment
+from jurist.core.judgment import ListwiseJudgment
 from jurist.ranking import aggregate_rankings, session_tournament
 from jurist.stats.ranking import mean_kendall_tau, slot_bias, top1_accuracy
 

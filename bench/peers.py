@@ -36,7 +36,7 @@ import numpy as np
 from _servers import free_port, llama_cpp_python_server
 from jurist import JudgeOptions, JudgeSession, RunOptions, load_rubric
 from jurist.backends.llamacpp import default_model_path
-from jurist.judgment import PointwiseJudgment
+from jurist.core.judgment import PointwiseJudgment
 from jurist.stats import spearman
 from rationale import bench_items
 

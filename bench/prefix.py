@@ -28,8 +28,8 @@ from jurist.backends.llamacpp import default_model_path
 from jurist.datasets import load_preset
 from jurist.judges.base import JudgeOptions
 from jurist.judges.pointwise import PointwiseJudge
-from jurist.parse import ParseError
-from jurist.rubric import Rubric, load_rubric
+from jurist.core.parse import ParseError
+from jurist.core.rubric import Rubric, load_rubric
 
 REPO = Path(__file__).resolve().parents[1]
 LAYOUTS = ("rubric-first", "item-first", "criterion-first")

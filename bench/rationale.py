@@ -33,7 +33,7 @@ from _servers import llama_cpp_python_server
 from jurist import JudgeOptions, JudgeSession, RunOptions
 from jurist.backends.llamacpp import default_model_path
 from jurist.datasets import load_preset
-from jurist.judgment import PointwiseJudgment
+from jurist.core.judgment import PointwiseJudgment
 from jurist.stats import spearman
 
 REPO = Path(__file__).resolve().parents[1]

@@ -29,14 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from jurist.backends import make_backend, parse_judge_spec
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.datasets import load_preset
-from jurist.rubric import Criterion, Rubric
+from jurist.core.rubric import Criterion, Rubric
 from jurist.rubrics.contrastive import preference_label
 from jurist.rubrics.generate import generate_instance_rubric
 from jurist.rubrics.pipeline import PairScores, RubricPipeline, ScoreOptions
 from jurist.rubrics.refine import pair_sides, refine_rubric
-from jurist.runner import RetryPolicy, RunOptions
+from jurist.engine.local import RetryPolicy, RunOptions
 from jurist.stats.agreement import pairwise_accuracy
 from jurist.stats.compare import paired_difference
 from jurist.store import Store, default_store_path

@@ -29,7 +29,7 @@ import argparse
 import time
 from pathlib import Path
 
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.datasets import get_preset, load_preset
 from jurist.train import DPOSettings, LoopSettings, SamplingSettings, TrainSettings, run_loop
 from jurist.train.lora import model_target

@@ -23,13 +23,13 @@ import openai
 from _servers import instant_server, llama_cpp_python_server
 from jurist.backends.llamacpp import default_model_path
 from jurist.backends.openai import OpenAIBackend
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.datasets import load_preset
 from jurist.grading import GradeConfig, run_grade
 from jurist.judges.base import JudgeOptions
 from jurist.judges.pointwise import PointwiseJudge
-from jurist.rubric import load_rubric, rubric_from_dict
-from jurist.runner import Runner, RunOptions
+from jurist.core.rubric import load_rubric, rubric_from_dict
+from jurist.engine.local import Runner, RunOptions
 from jurist.store import Store
 
 REPO = Path(__file__).resolve().parents[1]

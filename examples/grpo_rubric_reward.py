@@ -26,7 +26,7 @@ from trl import GRPOConfig, GRPOTrainer
 
 from jurist.judges import JudgeOptions
 from jurist.rewards import LengthPenalty, RewardJudge, RewardStep, explicit_reward
-from jurist.runner import RunOptions
+from jurist.engine.local import RunOptions
 from jurist.whitebox import load_causal_lm
 
 PROMPTS = [

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 
 from jurist.backends.base import BackendError
-from jurist.completion import Completion, Request
+from jurist.core.completion import Completion, Request
 
 
 class ScriptedBackend:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jurist.judgment import Judgment, make_judgment
+from jurist.core.judgment import Judgment, make_judgment
 
 
 def judgment(item_id: str, index: int, rubric: str = "test", **fields: Any) -> Judgment:

@@ -3,7 +3,7 @@ import json
 import pandas as pd
 import pytest
 
-from jurist.data import DataError, FieldMap, ReadReport, read_items
+from jurist.core.data import DataError, FieldMap, ReadReport, read_items
 
 
 def jsonl(tmp_path, rows, name="data.jsonl"):

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from jurist.data import DataError, Message, ReadReport, read_items
+from jurist.core.data import DataError, Message, ReadReport, read_items
 from jurist.datasets import load_autoj, load_llmrubric, load_summeval
-from jurist.errors import InputError
+from jurist.core.errors import InputError
 
 ROWS = [
     {"input": "Qu'est-ce que c'est ?", "response": "Un café, 東京"},

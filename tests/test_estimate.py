@@ -4,7 +4,7 @@ import statistics
 import numpy as np
 import pytest
 
-from jurist.estimate import (
+from jurist.core.estimate import (
     checklist_score,
     expected_value,
     merge_orders,

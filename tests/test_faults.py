@@ -6,11 +6,11 @@ import re
 import pytest
 
 from jurist.backends.openai import OpenAIBackend
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.judges.base import JudgeOptions
 from jurist.judges.pointwise import PointwiseJudge
-from jurist.rubric import rubric_from_dict
-from jurist.runner import RetryPolicy, Runner, RunOptions
+from jurist.core.rubric import rubric_from_dict
+from jurist.engine.local import RetryPolicy, Runner, RunOptions
 from scripted_server import ScriptedServer
 
 RUBRIC = rubric_from_dict(

@@ -17,10 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 from jurist.cli import app
-from jurist.errors import ConfigError, StorageError
+from jurist.core.errors import ConfigError, StorageError
 from jurist.grading import grade_job
-from jurist.outputs import ResultsFile
-from jurist.parse import parse_score
+from jurist.engine.outputs import ResultsFile
+from jurist.core.parse import parse_score
 from jurist.store import Store
 from scripted_server import ScriptedServer
 
@@ -448,9 +448,9 @@ def test_ctrl_c_stops_within_seconds_and_resumes(tmp_path, rubric):
 
 @pytest.mark.parametrize("closing", ["</response>", "</RESPONSE>", "</response >", "< /Response>"])
 def test_every_spelling_of_a_closing_tag_is_neutralised(closing):
-    from jurist.data import Item
+    from jurist.core.data import Item
     from jurist.judges.pointwise import PointwiseJudge
-    from jurist.rubric import rubric_from_dict
+    from jurist.core.rubric import rubric_from_dict
 
     rubric = rubric_from_dict({"name": "r", "criteria": [
         {"id": "q", "question": "Good?", "scale": {1: "bad", 2: "good"}}]})  # fmt: skip

@@ -8,8 +8,8 @@ import pytest
 
 import jurist
 from fakes import ScriptedBackend
-from jurist.judgment import PairwiseJudgment, PointwiseJudgment
-from jurist.rubric import rubric_from_dict
+from jurist.core.judgment import PairwiseJudgment, PointwiseJudgment
+from jurist.core.rubric import rubric_from_dict
 
 RUBRIC = rubric_from_dict(
     {"name": "r", "criteria": [{"id": "q", "question": "Good?", "scale": {1: "bad", 2: "good"}}]}

@@ -1,6 +1,6 @@
 import pytest
 
-from jurist.parse import (
+from jurist.core.parse import (
     ParseError,
     parse_decision,
     parse_joint_decisions,

@@ -6,13 +6,13 @@ from typer.testing import CliRunner
 
 from jurist.backends.openai import slot_logprobs_from_tokens
 from jurist.cli import app
-from jurist.completion import ScoreSlot
-from jurist.data import Item, Message
+from jurist.core.completion import ScoreSlot
+from jurist.core.data import Item, Message
 from jurist.judges.base import JudgeOptions
 from jurist.judges.pairwise import VERDICT_SLOT
 from jurist.judges.pointwise import PointwiseJudge
 from jurist.prompts import fence
-from jurist.rubric import rubric_from_dict
+from jurist.core.rubric import rubric_from_dict
 from jurist.store import Store
 from scripted_server import ScriptedServer
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from jurist.rubric import Rubric, RubricError, load_rubric, rubric_from_dict
+from jurist.core.rubric import Rubric, RubricError, load_rubric, rubric_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 SCALE = {1: "bad", 2: "weak", 3: "fair", 4: "good", 5: "great"}

@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from jurist.errors import RubricError as RootRubricError
-from jurist.rubric import ChecklistItem, Criterion, RubricError, load_rubric, rubric_from_dict
+from jurist.core.errors import RubricError as RootRubricError
+from jurist.core.rubric import ChecklistItem, Criterion, RubricError, load_rubric, rubric_from_dict
 
 CHECKLIST = """\
 name: safety

@@ -4,13 +4,13 @@ import pytest
 
 from fakes import ScriptedBackend
 from jurist.backends.base import BackendError
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.judges.base import JudgeOptions
 from jurist.judges.checklist import ChecklistJudge
 from jurist.judges.pairwise import PairwiseJudge
 from jurist.judges.pointwise import PointwiseJudge
-from jurist.rubric import rubric_from_dict
-from jurist.runner import RetryPolicy, Runner, RunOptions
+from jurist.core.rubric import rubric_from_dict
+from jurist.engine.local import RetryPolicy, Runner, RunOptions
 
 RUBRIC = rubric_from_dict(
     {

@@ -1,5 +1,5 @@
-from jurist.completion import Completion, Request, ScoreSlot
-from jurist.judgment import make_judgment
+from jurist.core.completion import Completion, Request, ScoreSlot
+from jurist.core.judgment import make_judgment
 from jurist.store import Store
 
 BASE = Request(

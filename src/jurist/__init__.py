@@ -1,6 +1,6 @@
 """jurist: grade LLM outputs with LLM judges against explicit rubrics."""
 
-from jurist.answers import AnswerSpec, LikertAnswer, RankingAnswer, VerdictAnswer, YesNoAnswer
+from jurist.core.answers import AnswerSpec, LikertAnswer, RankingAnswer, VerdictAnswer, YesNoAnswer
 from jurist.backends import (
     Backend,
     CachingBackend,
@@ -12,9 +12,9 @@ from jurist.backends import (
     make_backend,
     register_backend,
 )
-from jurist.completion import Completion, Request
-from jurist.data import DataError, FieldMap, Item, Message, read_items
-from jurist.errors import (
+from jurist.core.completion import Completion, Request
+from jurist.core.data import DataError, FieldMap, Item, Message, read_items
+from jurist.core.errors import (
     BackendError,
     ConfigError,
     InputError,
@@ -24,8 +24,8 @@ from jurist.errors import (
 )
 from jurist.grading import GradeConfig, GradeResult, run_grade
 from jurist.judges import JudgeOptions, ListwiseOptions, make_judge, register_judge
-from jurist.judging import JudgeSession, ajudge, judge
-from jurist.judgment import (
+from jurist.session import JudgeSession, ajudge, judge
+from jurist.core.judgment import (
     ChecklistJudgment,
     Judgment,
     ListwiseJudgment,
@@ -37,8 +37,8 @@ from jurist.judgment import (
 from jurist.jury import JuryPanel, JurySpec, load_jury
 from jurist.ranking import Tournament, judged_tournament, session_tournament
 from jurist.rewards import RewardJudge, criterion_rewards, explicit_reward, implicit_reward
-from jurist.rubric import ChecklistItem, Criterion, Rubric, load_rubric, save_rubric
-from jurist.runner import RunOptions
+from jurist.core.rubric import ChecklistItem, Criterion, Rubric, load_rubric, save_rubric
+from jurist.engine.local import RunOptions
 from jurist.store import Store
 
 __all__ = [

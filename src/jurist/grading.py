@@ -18,13 +18,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from jurist.backends import make_backend, parse_judge_spec
 from jurist.backends.stack import client_timeout
-from jurist.data import FieldMap, Item, ReadReport, read_items
-from jurist.errors import ConfigError, JuristError
-from jurist.fingerprint import input_fingerprint
+from jurist.core.data import FieldMap, Item, ReadReport, read_items
+from jurist.core.errors import ConfigError, JuristError
+from jurist.core.fingerprint import input_fingerprint
 from jurist.judges import JudgeOptions, ListwiseOptions, make_judge
 from jurist.judges.base import Layout, Rationale
-from jurist.judgment import Judgment
-from jurist.outputs import (
+from jurist.core.judgment import Judgment
+from jurist.engine.outputs import (
     RESULTS,
     SKIPPED,
     SUMMARY,
@@ -34,11 +34,11 @@ from jurist.outputs import (
     write_lines,
 )
 from jurist.prompts import templates_hash
-from jurist.rubric import load_rubric
-from jurist.runner import RetryPolicy, RunCounters, Runner, RunOptions
-from jurist.secrets import redact_urls, scrub
+from jurist.core.rubric import load_rubric
+from jurist.engine.local import RetryPolicy, RunCounters, Runner, RunOptions
+from jurist.core.secrets import redact_urls, scrub
 from jurist.store import Store, new_run_id
-from jurist.summary import SummaryBuilder
+from jurist.engine.summary import SummaryBuilder
 
 if TYPE_CHECKING:
     from jurist.jury import JurySpec

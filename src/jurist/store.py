@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from jurist.completion import Completion
-from jurist.errors import StorageError
-from jurist.judgment import Judgment, judgment_from_json
-from jurist.secrets import scrub
+from jurist.core.completion import Completion
+from jurist.core.errors import StorageError
+from jurist.core.judgment import Judgment, judgment_from_json
+from jurist.core.secrets import scrub
 
 T = TypeVar("T")
 # Seconds a write may wait for another process's lock before it is an error; three runs

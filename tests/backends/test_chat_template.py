@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from jurist.answers import LikertAnswer
+from jurist.core.answers import LikertAnswer
 from jurist.backends.chat_template import BUILTIN_TEMPLATES, ChatTemplate
 from jurist.backends.openai import OpenAIBackend
 from jurist.backends.registry import make_backend, parse_judge_spec
-from jurist.completion import Request
-from jurist.errors import ConfigError
+from jurist.core.completion import Request
+from jurist.core.errors import ConfigError
 from scripted_server import LoopbackServer, chat_response, http
 
 MESSAGES = (

@@ -19,8 +19,8 @@ from jurist.backends import (
     layered,
 )
 from jurist.backends.stack import CallPolicy
-from jurist.completion import Completion, Request
-from jurist.errors import BackendError
+from jurist.core.completion import Completion, Request
+from jurist.core.errors import BackendError
 
 REQUEST = Request(messages=({"role": "user", "content": "grade this"},), max_tokens=16)
 GOOD = json.dumps({"rationale": "r", "score": 3})

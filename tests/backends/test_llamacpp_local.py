@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from jurist.answers import LikertAnswer, YesNoAnswer
+from jurist.core.answers import LikertAnswer, YesNoAnswer
 from jurist.backends.base import shared_prefix_length
 from jurist.backends.llamacpp import _PATIENCE, LlamaCppBackend, _Job
-from jurist.completion import Request
+from jurist.core.completion import Request
 
 
 def job(prompt: str, arrived: int) -> _Job:

@@ -16,10 +16,10 @@ from batch_server import BatchServer
 from jurist.backends import LimitingBackend, layered, make_backend
 from jurist.backends.openai import OpenAIBackend
 from jurist.backends.openai_batch import OpenAIBatchBackend
-from jurist.completion import Request, ScoreSlot
+from jurist.core.completion import Request, ScoreSlot
 from jurist.grading import GradeConfig, run_grade
-from jurist.rubric import rubric_from_dict, save_rubric
-from jurist.runner import RetryPolicy, RunOptions
+from jurist.core.rubric import rubric_from_dict, save_rubric
+from jurist.engine.local import RetryPolicy, RunOptions
 from jurist.store import Store
 from scripted_server import ScriptedServer
 

@@ -17,8 +17,8 @@ from jurist.backends._plainhttp import (
     plain_http_target,
 )
 from jurist.backends.openai import OpenAIBackend
-from jurist.completion import Request
-from jurist.errors import BackendError
+from jurist.core.completion import Request
+from jurist.core.errors import BackendError
 
 Answer = Callable[[int, bytes], Awaitable[bytes | None]]  # (request number, body) -> reply
 

@@ -3,8 +3,8 @@ each must parse back to the chosen value through the answer type's own parser.""
 
 import pytest
 
-from jurist.answers import LikertAnswer, RankingAnswer, VerdictAnswer, YesNoAnswer
-from jurist.completion import Request, value_only
+from jurist.core.answers import LikertAnswer, RankingAnswer, VerdictAnswer, YesNoAnswer
+from jurist.core.completion import Request, value_only
 
 
 def request_for(answer, rationale: str) -> Request:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from ray_jobs import item_of, read_results, write_job
 
-from jurist.errors import BackendError
+from jurist.core.errors import BackendError
 from jurist.grading import GradeResult, make_config, run_grade
 from jurist.store import Store
 from scripted_server import ScriptedServer

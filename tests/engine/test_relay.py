@@ -8,13 +8,13 @@ import asyncio
 import pytest
 
 from jurist.backends.base import CallStats
-from jurist.completion import Completion, Request
+from jurist.core.completion import Completion, Request
 from jurist.engine.ray import RayEngine, WorkerSpec, _CacheOnly, _Miss, _per_worker, _Relay
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 from jurist.grading import make_config
 from jurist.judges import JudgeOptions
-from jurist.rubric import load_rubric
-from jurist.runner import RunOptions
+from jurist.core.rubric import load_rubric
+from jurist.engine.local import RunOptions
 
 
 class CountingBackend:

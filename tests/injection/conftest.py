@@ -6,7 +6,7 @@ import pytest
 
 from fakes import ScriptedBackend
 from jurist.backends import register_backend
-from jurist.completion import Request
+from jurist.core.completion import Request
 
 # Phrases of the built-in attacks a gullible judge obeys; the defence removes all of them.
 OBEYED = (

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.datasets import load_autoj, load_summeval
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 from jurist.injection import ItemSource, injection_audit
 from jurist.stats.intervals import mean_interval
 
@@ -148,7 +148,7 @@ def test_bad_requests_are_one_line_errors(gullible, store, shared_data, summeval
 
 
 def test_a_user_attack_and_a_limited_data_file(gullible, store, tmp_path) -> None:
-    from jurist.data import FieldMap
+    from jurist.core.data import FieldMap
     from jurist.injection import Attack
 
     rubric = tmp_path / "rubric.yaml"

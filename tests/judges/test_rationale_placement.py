@@ -7,11 +7,11 @@ import json
 import pytest
 
 from fakes import ScriptedBackend
-from jurist.answers import VERDICT, YES_NO, LikertAnswer
-from jurist.data import Item
+from jurist.core.answers import VERDICT, YES_NO, LikertAnswer
+from jurist.core.data import Item
 from jurist.judges import JudgeOptions, make_judge
-from jurist.rubric import rubric_from_dict
-from jurist.runner import Runner, RunOptions
+from jurist.core.rubric import rubric_from_dict
+from jurist.engine.local import Runner, RunOptions
 
 RUBRIC = rubric_from_dict(
     {

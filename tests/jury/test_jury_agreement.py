@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from judgment_builders import judgment
-from jurist.judgment import PairVerdict
+from jurist.core.judgment import PairVerdict
 from jurist.jury import JuryTally, inter_juror_alpha, tally
 
 

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jurist.cli import app
-from jurist.errors import ConfigError, InputError
+from jurist.core.errors import ConfigError, InputError
 from jurist.grading import grade_job
 from jurist.jury import jury_spec, load_jury, load_weights
 from scripted_server import ScriptedServer

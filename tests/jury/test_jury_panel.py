@@ -5,11 +5,11 @@ import json
 import pytest
 
 from fakes import ScriptedBackend
-from jurist.data import Item
-from jurist.errors import ConfigError
+from jurist.core.data import Item
+from jurist.core.errors import ConfigError
 from jurist.judges import JudgeOptions
 from jurist.jury import JuryPanel, JurySpec
-from jurist.rubric import rubric_from_dict
+from jurist.core.rubric import rubric_from_dict
 
 RUBRIC = rubric_from_dict(
     {"name": "r", "criteria": [{"id": "q", "question": "Good?", "scale": {1: "no", 2: "yes"}}]}

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from jurist.data import DataError, FieldMap, read_items
+from jurist.core.data import DataError, FieldMap, read_items
 
 
 def test_list_column_and_several_columns(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jurist import JudgeSession
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.judges import ListwiseOptions
 from jurist.ranking import session_tournament
 

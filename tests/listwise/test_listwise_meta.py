@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from jurist.judgment import ListwiseJudgment, OrderRanking
+from jurist.core.judgment import ListwiseJudgment, OrderRanking
 from jurist.meta.agreement import agreement_report
 from jurist.meta.errors import MetaInputError
 from jurist.meta.join import Results

@@ -22,7 +22,7 @@ from sklearn.metrics import cohen_kappa_score
 from judgment_builders import judgment
 from judgment_builders import write_results as _write
 from jurist import meta
-from jurist.judgment import CriterionScore, Judgment, PairVerdict
+from jurist.core.judgment import CriterionScore, Judgment, PairVerdict
 
 TOL = 1e-9
 CRITERIA = ("coherence", "consistency", "fluency", "relevance")

@@ -16,7 +16,7 @@ from judgment_builders import judgment
 from judgment_builders import write_results as _write
 from jurist.cli import app
 from jurist.cli.meta import register
-from jurist.judgment import CriterionScore, Judgment, PairVerdict
+from jurist.core.judgment import CriterionScore, Judgment, PairVerdict
 
 register(app)
 runner = CliRunner()

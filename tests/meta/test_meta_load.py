@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from jurist import meta
 from jurist.cli import app
-from jurist.judgment import CriterionScore, Judgment, make_judgment
+from jurist.core.judgment import CriterionScore, Judgment, make_judgment
 from jurist.store import Store
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from jurist import meta
-from jurist.judgment import CriterionScore, PairVerdict, make_judgment
+from jurist.core.judgment import CriterionScore, PairVerdict, make_judgment
 
 SCORES = [(1, 1), (2, 3), (3, 3), (4, 4), (5, 4), (2, 2), (3, 2), (4, 5), (5, 5), (1, 2)]
 SETTINGS = meta.Settings(n_resamples=100)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from jurist.backends.base import BackendError
-from jurist.completion import Completion, Request
+from jurist.core.completion import Completion, Request
 
 _RESPONSE = re.compile(r"<response>\n(.*?)\n</response>", re.S)
 

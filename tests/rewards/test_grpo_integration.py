@@ -8,8 +8,8 @@ import pytest
 
 from jurist.judges import JudgeOptions
 from jurist.rewards import LengthPenalty, RewardJudge, criterion_rewards, explicit_reward
-from jurist.rubric import ChecklistItem, Rubric
-from jurist.runner import RunOptions
+from jurist.core.rubric import ChecklistItem, Rubric
+from jurist.engine.local import RunOptions
 
 RUBRIC = Rubric(
     name="fruit",

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 from jurist.rewards import (
     checklist_reward,
     criterion_rewards,
@@ -16,7 +16,7 @@ from jurist.rewards import (
     implicit_reward,
     likert_reward,
 )
-from jurist.rubric import ChecklistItem, Criterion, Rubric
+from jurist.core.rubric import ChecklistItem, Criterion, Rubric
 from rewards.reward_fakes import Score, Yes
 
 CHECKLIST = Rubric(

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 
 from jurist.backends.base import BackendError
-from jurist.errors import InputError
+from jurist.core.errors import InputError
 from jurist.rewards import RAR_WEIGHTS, JudgeFailures, LengthPenalty, explicit_reward
-from jurist.rubric import ChecklistItem, Rubric
+from jurist.core.rubric import ChecklistItem, Rubric
 from rewards.reward_fakes import Yes
 
 RUBRIC = Rubric(

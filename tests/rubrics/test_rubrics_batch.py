@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from fakes import ScriptedBackend
-from jurist.completion import Request
-from jurist.data import FieldMap, Item, ItemSource
-from jurist.errors import ConfigError, InputError, StorageError
-from jurist.rubric import load_rubric
+from jurist.core.completion import Request
+from jurist.core.data import FieldMap, Item, ItemSource
+from jurist.core.errors import ConfigError, InputError, StorageError
+from jurist.core.rubric import load_rubric
 from jurist.rubrics import session
 from jurist.rubrics.batch import (
     GenerateSettings,

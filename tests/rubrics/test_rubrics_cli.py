@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from fakes import ScriptedBackend
 from jurist.cli import app
-from jurist.completion import Request
-from jurist.data import Item
-from jurist.rubric import ChecklistItem, Criterion, Rubric, load_rubric, save_rubric
+from jurist.core.completion import Request
+from jurist.core.data import Item
+from jurist.core.rubric import ChecklistItem, Criterion, Rubric, load_rubric, save_rubric
 from jurist.rubrics import embeddings, session
 from jurist.rubrics.lint import content_tokens
 from jurist.rubrics.pipeline import RubricPipeline, ScoreOptions

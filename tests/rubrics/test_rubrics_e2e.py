@@ -18,13 +18,13 @@ from typer.testing import CliRunner
 
 from jurist.backends import make_backend
 from jurist.cli import app
-from jurist.data import Item
-from jurist.rubric import ChecklistItem, Criterion, Rubric, load_rubric
+from jurist.core.data import Item
+from jurist.core.rubric import ChecklistItem, Criterion, Rubric, load_rubric
 from jurist.rubrics.contrastive import generate_contrastive
 from jurist.rubrics.generate import generate_instance_rubric
 from jurist.rubrics.pipeline import RubricPipeline, ScoreOptions
 from jurist.rubrics.refine import Rejection, Split, decompose_criterion
-from jurist.runner import RetryPolicy, RunOptions
+from jurist.engine.local import RetryPolicy, RunOptions
 from jurist.store import Store
 
 pytestmark = pytest.mark.integration

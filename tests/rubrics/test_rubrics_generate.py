@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from jurist.backends.base import BackendError
-from jurist.completion import Completion, Request
-from jurist.data import Item
-from jurist.rubric import ChecklistItem, Criterion, Rubric, RubricError
+from jurist.core.completion import Completion, Request
+from jurist.core.data import Item
+from jurist.core.rubric import ChecklistItem, Criterion, Rubric, RubricError
 from jurist.rubrics.answers import parse_json_answer
 from jurist.rubrics.contrastive import generate_contrastive
 from jurist.rubrics.generate import generate_instance_rubric

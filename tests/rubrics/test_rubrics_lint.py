@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from jurist.rubric import ChecklistItem, Criterion, Rubric, save_rubric
+from jurist.core.rubric import ChecklistItem, Criterion, Rubric, save_rubric
 from jurist.rubrics.lint import Finding, lint_file, lint_rubric
 from jurist.rubrics.wording import polarity_signals, valence
 

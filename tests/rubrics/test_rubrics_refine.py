@@ -4,9 +4,9 @@ import zlib
 import numpy as np
 import pytest
 
-from jurist.completion import Completion, Request
-from jurist.data import Item
-from jurist.rubric import ChecklistItem, Criterion, Rubric, RubricError
+from jurist.core.completion import Completion, Request
+from jurist.core.data import Item
+from jurist.core.rubric import ChecklistItem, Criterion, Rubric, RubricError
 from jurist.rubrics.refine import (
     Drop,
     RefineReport,

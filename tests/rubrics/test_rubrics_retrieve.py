@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jurist.rubric import Criterion, Rubric, save_rubric
+from jurist.core.rubric import Criterion, Rubric, save_rubric
 from jurist.rubrics import embeddings
 from jurist.rubrics.lint import content_tokens
 from jurist.rubrics.retrieve import (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jurist.rubric import ChecklistItem, Rubric
+from jurist.core.rubric import ChecklistItem, Rubric
 from jurist.rubrics.lint import lint_file, lint_rubric
 
 REPO = Path(__file__).resolve().parents[2]

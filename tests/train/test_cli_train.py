@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jurist.cli import app
-from jurist.errors import ConfigError, InputError
+from jurist.core.errors import ConfigError, InputError
 from jurist.train import parse_label_fields
 
 RUBRIC = Path(__file__).resolve().parents[2] / "src/jurist/presets/summeval.yaml"

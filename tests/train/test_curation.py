@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.train.pairs import Candidate, Choice, Unit, curate, curate_units
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from jurist.backends.hf import chat_prompt
-from jurist.data import Item
-from jurist.errors import InputError
+from jurist.core.data import Item
+from jurist.core.errors import InputError
 from jurist.judges import make_judge
-from jurist.rubric import Criterion, Rubric
+from jurist.core.rubric import Criterion, Rubric
 from jurist.train import load_pairs, write_pairs
 from jurist.train.pairs import (
     Candidate,

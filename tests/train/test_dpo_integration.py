@@ -12,9 +12,9 @@ from transformers import AutoConfig, AutoTokenizer
 
 from jurist import judge as run_judge
 from jurist.backends.hf import chat_prompt
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.judges import JudgeOptions, make_judge
-from jurist.rubric import Criterion, Rubric
+from jurist.core.rubric import Criterion, Rubric
 from jurist.train import DPOSettings, TrainSettings, load_pairs, train_dpo, write_pairs
 from jurist.train.pairs import PreferencePair, chat_answer, prompt_text
 

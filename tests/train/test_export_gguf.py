@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jurist.cli import app
-from jurist.errors import BackendError, ConfigError
+from jurist.core.errors import BackendError, ConfigError
 from jurist.train import ConverterUnavailable, export_gguf, locate_converter
 from jurist.train.export import CONVERTER_ENV, CONVERTER_SCRIPT, _unpack_converter
 
@@ -198,7 +198,7 @@ def test_the_exported_judge_grades_like_the_packaged_gguf(
     from jurist.backends.llamacpp import LlamaCppBackend
     from jurist.datasets import load_summeval
     from jurist.judges import JudgeOptions, make_judge
-    from jurist.rubric import Rubric, load_rubric
+    from jurist.core.rubric import Rubric, load_rubric
 
     gguf = tmp_path / "judge.gguf"
     command = ["train", "export-gguf", str(embedded_folder), "-o", str(gguf)]

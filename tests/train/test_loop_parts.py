@@ -11,9 +11,9 @@ import pytest
 from scipy import stats
 
 from judgment_builders import judgment
-from jurist.data import Item
-from jurist.errors import InputError
-from jurist.rubric import Criterion, Rubric
+from jurist.core.data import Item
+from jurist.core.errors import InputError
+from jurist.core.rubric import Criterion, Rubric
 from jurist.train import LoopSettings, split_items
 from jurist.train.loop import LoopState, expected_reading, loop_fingerprint, with_expected_rows
 from jurist.train.metrics import build_report

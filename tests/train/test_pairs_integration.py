@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.judges import make_judge
-from jurist.rubric import Criterion, Rubric
+from jurist.core.rubric import Criterion, Rubric
 from jurist.train import SamplingSettings, build_pairs
 from jurist.train.pairs import judge_options, prompt_text
 

@@ -9,7 +9,7 @@ import krippendorff
 import numpy as np
 import pytest
 
-from jurist.errors import InputError
+from jurist.core.errors import InputError
 from jurist.meta import read_labels
 from jurist.view import AnnotationStore, annotator_agreement
 from jurist.view.annotations import clean_annotator

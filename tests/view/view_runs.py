@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from judgment_builders import judgment, write_results
-from jurist.data import FieldMap
+from jurist.core.data import FieldMap
 from jurist.grading import GradeConfig
 from jurist.store import Store
-from jurist.summary import summarise
+from jurist.engine.summary import summarise
 
 HOSTILE = "<script>window.__pwned = 1</script> and </textarea><b>bold?</b>"
 RUBRIC = """\

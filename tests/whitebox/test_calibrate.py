@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jurist.errors import InputError
-from jurist.judgment import CriterionScore, PointwiseJudgment
+from jurist.core.errors import InputError
+from jurist.core.judgment import CriterionScore, PointwiseJudgment
 from jurist.meta.estimators import compare_estimators, estimators_report
 from jurist.whitebox.cache import HiddenCache, hidden_key
 from jurist.whitebox.calibrate import calibrate

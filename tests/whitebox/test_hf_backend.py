@@ -15,12 +15,12 @@ import pytest
 from jurist.backends.hf import HFBackend, chat_prompt, slot_steps
 from jurist.backends.registry import make_backend
 from jurist.backends.retrying import RetryPolicy
-from jurist.completion import ScoreSlot
+from jurist.core.completion import ScoreSlot
 from jurist.datasets import load_autoj, load_summeval
 from jurist.judges import JudgeOptions
-from jurist.judging import JudgeSession
-from jurist.rubric import load_rubric
-from jurist.runner import RunOptions
+from jurist.session import JudgeSession
+from jurist.core.rubric import load_rubric
+from jurist.engine.local import RunOptions
 from jurist.whitebox.cache import HiddenCache
 
 PRESET = Path(__file__).resolve().parents[2] / "src" / "jurist" / "presets" / "summeval.yaml"
@@ -170,7 +170,7 @@ def test_value_only_answers_reuse_the_items_prefix_and_match_a_whole_forward_pas
     criterion's reading equals a forward pass over its whole prompt."""
     import torch
 
-    from jurist.completion import value_only
+    from jurist.core.completion import value_only
     from jurist.judges import make_judge
     from jurist.whitebox.layers import choice_token_ids
 

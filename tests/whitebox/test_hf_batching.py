@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from jurist.backends.hf import HFBackend
-from jurist.completion import Completion, Request
+from jurist.core.completion import Completion, Request
 from jurist.whitebox.cache import HiddenCache
 
 

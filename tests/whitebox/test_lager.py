@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 from jurist.whitebox.lager import LagerFile, LagerWeights, fit_lager, uniform
 
 POINTS = (1, 2, 3, 4, 5)

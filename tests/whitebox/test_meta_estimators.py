@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from jurist.cli import app
 from jurist.cli.meta import register
-from jurist.judgment import CriterionScore, PointwiseJudgment
+from jurist.core.judgment import CriterionScore, PointwiseJudgment
 from jurist.meta import Inputs, Settings, run_agreement
 from jurist.meta.estimators import estimators_report
 

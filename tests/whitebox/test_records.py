@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 from jurist.whitebox.lager import LagerFile
 from jurist.whitebox.probe import ProbeFile
 

@@ -10,6 +10,7 @@ from jurist.backends.base import Backend, BackendError, CallStats, identity_of
 from jurist.backends.caching import CachingBackend
 from jurist.backends.limiting import AdaptiveLimit, LimitingBackend, TokenBucket
 from jurist.backends.registry import (
+    DEFAULT_API_KEY_ENV,
     BackendSettings,
     JudgeSpec,
     make_backend,
@@ -20,6 +21,7 @@ from jurist.backends.retrying import RetryingBackend, RetryPolicy
 from jurist.backends.stack import CallPolicy, layered
 
 __all__ = [
+    "DEFAULT_API_KEY_ENV",
     "AdaptiveLimit",
     "Backend",
     "BackendError",

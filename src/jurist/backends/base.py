@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from jurist.completion import Completion, Request
-from jurist.errors import BackendError
+from jurist.core.completion import Completion, Request
+from jurist.core.errors import BackendError
 
 __all__ = ["Backend", "BackendError", "CallStats", "identity_of"]
 

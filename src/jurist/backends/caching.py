@@ -11,7 +11,7 @@ import asyncio
 from typing import Protocol
 
 from jurist.backends.base import Backend, CallStats, identity_of
-from jurist.completion import Completion, Request
+from jurist.core.completion import Completion, Request
 
 
 class CompletionCache(Protocol):

@@ -19,7 +19,7 @@ from pathlib import Path
 from jinja2 import Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 
 # The built-in templates match the servers' own formatters: `gemma` is llama-cpp-python's
 # `--chat_format gemma` (system messages are dropped, as that server drops them).

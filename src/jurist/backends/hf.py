@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from jurist.backends.base import shared_prefix_length
-from jurist.completion import Completion, Request, ScoreSlot, ValueOnly, value_only
-from jurist.errors import BackendError
+from jurist.core.completion import Completion, Request, ScoreSlot, ValueOnly, value_only
+from jurist.core.errors import BackendError
 from jurist.whitebox.cache import HiddenCache, hidden_key
 from jurist.whitebox.calibration import Calibration, calibration_dir
 from jurist.whitebox.forward import Prefix, PrefixForward

@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 
 from jurist.backends.base import Backend, CallStats, identity_of
-from jurist.completion import Completion, Request
-from jurist.errors import BackendError
+from jurist.core.completion import Completion, Request
+from jurist.core.errors import BackendError
 
 # Request timeout, too many requests, overloaded: the server wants less from us.
 _BACKOFF_STATUSES = frozenset({408, 429, 503})

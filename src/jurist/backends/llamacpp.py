@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from jurist.backends.base import shared_prefix_length
-from jurist.completion import Completion, Request, ScoreSlot, ValueOnly, value_only
-from jurist.errors import BackendError
+from jurist.core.completion import Completion, Request, ScoreSlot, ValueOnly, value_only
+from jurist.core.errors import BackendError
 
 DEFAULT_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
 

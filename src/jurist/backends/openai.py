@@ -28,9 +28,9 @@ import openai
 
 from jurist.backends._plainhttp import ConnectionFailed, PlainHttpClient, plain_http_target
 from jurist.backends.chat_template import ChatTemplate
-from jurist.completion import Completion, Request, ScoreSlot, ValueOnly, value_only
-from jurist.errors import BackendError
-from jurist.secrets import normalise_url, register_secret, scrub, split_credentials
+from jurist.core.completion import Completion, Request, ScoreSlot, ValueOnly, value_only
+from jurist.core.errors import BackendError
+from jurist.core.secrets import normalise_url, register_secret, scrub, split_credentials
 
 OPENAI_URL = "https://api.openai.com/v1"
 CHAT_PATH = "/chat/completions"

@@ -25,8 +25,8 @@ from typing import Any
 import openai
 
 from jurist.backends.openai import OpenAIBackend, slot_logprobs_from_tokens
-from jurist.completion import Completion, Request
-from jurist.errors import BackendError, StorageError
+from jurist.core.completion import Completion, Request
+from jurist.core.errors import BackendError, StorageError
 from jurist.store import Store
 
 ENDPOINT = "/v1/chat/completions"

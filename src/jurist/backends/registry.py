@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from jurist.backends.base import Backend
-from jurist.errors import ConfigError
-from jurist.secrets import redact_urls
+from jurist.core.errors import ConfigError
+from jurist.core.secrets import redact_urls
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,15 @@ class JudgeSpec:
         return iter((self.kind, self.base_url, self.target))
 
 
+# Where an OpenAI-compatible backend finds its key unless told otherwise.
+DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+
+
 @dataclass(frozen=True)
 class BackendSettings:
     """Options a backend factory may use; each ignores what does not apply to it."""
 
-    api_key_env: str = "OPENAI_API_KEY"
+    api_key_env: str = DEFAULT_API_KEY_ENV
     timeout: float = 120.0
     logprobs: bool | None = None
     structured: str = "auto"
@@ -89,7 +93,7 @@ def _take_query_option(url: str, key: str) -> tuple[str, str | None]:
 def make_backend(
     spec: str | None,
     *,
-    api_key_env: str = "OPENAI_API_KEY",
+    api_key_env: str = DEFAULT_API_KEY_ENV,
     timeout: float = 120.0,
     logprobs: bool | None = None,
     structured: str = "auto",

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from jurist.backends.base import Backend, CallStats, identity_of
-from jurist.completion import Completion, Request
-from jurist.errors import BackendError
+from jurist.core.completion import Completion, Request
+from jurist.core.errors import BackendError
 
 
 @dataclass(frozen=True)

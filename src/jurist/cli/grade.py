@@ -19,12 +19,12 @@ from rich.progress import (
 )
 
 from jurist.cli.output import console, errors, exit_on_error, print_grade_summary
-from jurist.data import FieldMap
-from jurist.errors import EXIT_BACKEND, EXIT_FAILURES, EXIT_INTERRUPTED
+from jurist.core.data import FieldMap
+from jurist.core.errors import EXIT_BACKEND, EXIT_FAILURES, EXIT_INTERRUPTED
 from jurist.grading import GradeResult, grade_job
 from jurist.jury.render import jury_lines
-from jurist.runner import RunCounters
-from jurist.secrets import redact_urls
+from jurist.engine.local import RunCounters
+from jurist.core.secrets import redact_urls
 from jurist.store import Store, new_run_id
 
 

@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 import typer
 
 from jurist.cli.output import console, errors
-from jurist.data import FieldMap
-from jurist.errors import JuristError
+from jurist.core.data import FieldMap
+from jurist.core.errors import JuristError
 from jurist.injection import InjectionReport, ItemSource, injection_audit
 from jurist.store import Store
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from jurist.cli.output import console, errors
-from jurist.errors import JuristError
+from jurist.core.errors import JuristError
 from jurist.meta import (
     AgreementReport,
     AuditReport,

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from jurist.errors import JuristError
-from jurist.secrets import scrub
+from jurist.core.errors import JuristError
+from jurist.core.secrets import scrub
 
 console = Console(stderr=False)
 errors = Console(stderr=True)

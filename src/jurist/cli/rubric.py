@@ -15,12 +15,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from jurist.cli.output import console, errors
-from jurist.data import FieldMap
-from jurist.errors import JuristError
-from jurist.rubric import RubricError, load_rubric
+from jurist.core.data import FieldMap
+from jurist.core.errors import JuristError
+from jurist.core.rubric import RubricError, load_rubric
 
 if TYPE_CHECKING:
-    from jurist.data import ItemSource
+    from jurist.core.data import ItemSource
     from jurist.rubrics.batch import ItemOutcome
     from jurist.rubrics.session import JudgeSettings
 
@@ -259,7 +259,7 @@ class ItemJudgeOptions:
     api_key_env: str
 
     def source(self, data: Path | None, *, responses: bool, pairs: bool) -> ItemSource:
-        from jurist.data import ItemSource
+        from jurist.core.data import ItemSource
 
         if data is None and self.preset is None:
             raise typer.BadParameter("give DATA (a JSONL, CSV or Parquet file) or --preset NAME")

@@ -88,7 +88,7 @@ def _source(
     keep: list[str] | None,
     mode: str,
 ) -> tuple[ItemSource, dict[str, str]]:
-    from jurist.data import FieldMap
+    from jurist.core.data import FieldMap
     from jurist.train import ItemSource, parse_label_fields
 
     labels = parse_label_fields(label_field or [])
@@ -258,7 +258,7 @@ def loop(
             baselines=tuple(baseline) if baseline else BASELINES,
             label_fields=labels,
         )
-        from jurist.rubric import load_rubric
+        from jurist.core.rubric import load_rubric
 
         report = run_loop(
             load_rubric(rubric),

@@ -44,15 +44,15 @@ from jurist.backends import make_backend, parse_judge_spec
 from jurist.backends.base import Backend, CallStats, identity_of
 from jurist.backends.caching import CachingBackend
 from jurist.backends.stack import client_timeout, layered
-from jurist.completion import Completion, Request
-from jurist.data import Item
-from jurist.errors import BackendError, ConfigError, JuristError
+from jurist.core.completion import Completion, Request
+from jurist.core.data import Item
+from jurist.core.errors import BackendError, ConfigError, JuristError
 from jurist.judges import JudgeOptions, make_judge
 from jurist.judges.answering import SamplingOptions, judge_item, varied
 from jurist.judges.base import Answer, Judge
-from jurist.judgment import Judgment
-from jurist.rubric import Rubric
-from jurist.runner import RunCounters, RunOptions
+from jurist.core.judgment import Judgment
+from jurist.core.rubric import Rubric
+from jurist.engine.local import RunCounters, RunOptions
 from jurist.store import Store
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from string import Template
 from typing import Literal
 
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 
 AttackKind = Literal["instruction", "fake_answer", "fence_escape", "rubric_change"]
 Position = Literal["prefix", "suffix"]

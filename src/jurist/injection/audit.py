@@ -23,15 +23,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
-from jurist.data import FieldMap, Item, read_items
-from jurist.errors import ConfigError
+from jurist.core.data import FieldMap, Item, read_items
+from jurist.core.errors import ConfigError
 from jurist.grading import GradeConfig, run_grade
 from jurist.injection.attacks import Attack, AttackContext, attack_by_name, builtin_attacks
 from jurist.injection.defence import defend_item
 from jurist.injection.report import Agreement, AttackResult, Figure, InjectionReport, Shift
-from jurist.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
-from jurist.rubric import Criterion, Rubric, load_rubric, save_rubric
-from jurist.runner import RunCounters
+from jurist.core.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
+from jurist.core.rubric import Criterion, Rubric, load_rubric, save_rubric
+from jurist.engine.local import RunCounters
 from jurist.stats import pairwise_accuracy, spearman
 from jurist.store import Store
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from jurist.data import Item
+from jurist.core.data import Item
 
 Flag = Literal["instruction", "fake_answer", "fence_escape", "rubric_change"]
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 from jurist.judges.base import Answer, Call, Judge, JudgeOptions
 from jurist.judges.checklist import ChecklistJudge
 from jurist.judges.listwise import ListwiseJudge, ListwiseOptions
 from jurist.judges.pairwise import PairwiseJudge
 from jurist.judges.pointwise import PointwiseJudge
-from jurist.rubric import Rubric
+from jurist.core.rubric import Rubric
 
 __all__ = [
     "Answer",

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jurist.backends.base import Backend, identity_of
-from jurist.completion import Request
-from jurist.data import Item
-from jurist.errors import BackendError
+from jurist.core.completion import Request
+from jurist.core.data import Item
+from jurist.core.errors import BackendError
 from jurist.judges.base import Answer, Call, JointParseError, Judge
-from jurist.judgment import Judgment
-from jurist.parse import ParseError
+from jurist.core.judgment import Judgment
+from jurist.core.parse import ParseError
 
 
 @dataclass(frozen=True)

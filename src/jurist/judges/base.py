@@ -6,13 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
-from jurist.answers import AnswerSpec, joint_schema, parse_joint
-from jurist.completion import Completion, Request, ScoreSlot
-from jurist.data import Item
-from jurist.judgment import Judgment, Sample, Status
-from jurist.parse import ParseError
+from jurist.core.answers import AnswerSpec, joint_schema, parse_joint
+from jurist.core.completion import Completion, Request, ScoreSlot
+from jurist.core.data import Item
+from jurist.core.judgment import Judgment, Sample, Status
+from jurist.core.parse import ParseError
 from jurist.prompts import render
-from jurist.rubric import Rubric
+from jurist.core.rubric import Rubric
 
 
 @dataclass(frozen=True)

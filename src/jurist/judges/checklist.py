@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from jurist.answers import YES_NO, AnswerSpec
-from jurist.data import Item
-from jurist.estimate import checklist_score
+from jurist.core.answers import YES_NO, AnswerSpec
+from jurist.core.data import Item
+from jurist.core.estimate import checklist_score
 from jurist.judges.base import (
     Answer,
     Call,
@@ -14,8 +14,8 @@ from jurist.judges.base import (
     judgment_fields,
     part_of,
 )
-from jurist.judgment import ChecklistDecision, ChecklistJudgment, combined_status
-from jurist.rubric import ChecklistItem
+from jurist.core.judgment import ChecklistDecision, ChecklistJudgment, combined_status
+from jurist.core.rubric import ChecklistItem
 
 ANSWER_SLOT = YES_NO.slot()
 

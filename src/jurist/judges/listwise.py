@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from jurist.answers import RANK_LABELS, RankingAnswer
-from jurist.data import Item
+from jurist.core.answers import RANK_LABELS, RankingAnswer
+from jurist.core.data import Item
 from jurist.judges.base import (
     Answer,
     Call,
@@ -22,11 +22,11 @@ from jurist.judges.base import (
     make_request,
     quoted_texts,
 )
-from jurist.judgment import ListwiseJudgment, OrderRanking
-from jurist.parse import Parsed
+from jurist.core.judgment import ListwiseJudgment, OrderRanking
+from jurist.core.parse import Parsed
 from jurist.prompts import render
 from jurist.ranking.aggregate import AGGREGATES, Aggregate, aggregate_rankings, presentation_orders
-from jurist.rubric import Rubric
+from jurist.core.rubric import Rubric
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from jurist.answers import VERDICT
-from jurist.data import Item
-from jurist.estimate import (
+from jurist.core.answers import VERDICT
+from jurist.core.data import Item
+from jurist.core.estimate import (
     mean_distribution,
     merge_orders,
     preference_probability,
@@ -23,9 +23,9 @@ from jurist.judges.base import (
     make_request,
     quoted_texts,
 )
-from jurist.judgment import VERDICTS, PairVerdict, PairwiseJudgment
+from jurist.core.judgment import VERDICTS, PairVerdict, PairwiseJudgment
 from jurist.prompts import render
-from jurist.rubric import Rubric
+from jurist.core.rubric import Rubric
 
 VERDICT_SLOT = VERDICT.slot()
 ORDERS = ("ab", "ba")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from jurist.answers import AnswerSpec, LikertAnswer
-from jurist.data import Item
-from jurist.estimate import expected_value, mean_distribution, slot_distribution, summarise_samples
+from jurist.core.answers import AnswerSpec, LikertAnswer
+from jurist.core.data import Item
+from jurist.core.estimate import expected_value, mean_distribution, slot_distribution, summarise_samples
 from jurist.judges.base import (
     Answer,
     Call,
@@ -16,8 +16,8 @@ from jurist.judges.base import (
     judgment_fields,
     part_of,
 )
-from jurist.judgment import CriterionScore, PointwiseJudgment, combined_status
-from jurist.rubric import Criterion, Rubric
+from jurist.core.judgment import CriterionScore, PointwiseJudgment, combined_status
+from jurist.core.rubric import Criterion, Rubric
 from jurist.whitebox.fields import criterion_fields
 
 

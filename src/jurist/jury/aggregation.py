@@ -15,7 +15,7 @@ from typing import Literal, get_args
 import numpy as np
 from scipy import stats as scipy_stats
 
-from jurist.judgment import Verdict
+from jurist.core.judgment import Verdict
 
 Method = Literal["mean", "median", "majority", "trimmed_mean", "weighted"]
 METHODS: tuple[str, ...] = get_args(Method)

@@ -15,7 +15,7 @@ from typing import Any, Unpack
 import numpy as np
 from numpy.typing import ArrayLike
 
-from jurist.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
+from jurist.core.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
 from jurist.jury.aggregation import verdict_value
 from jurist.jury.weights import PAIR
 from jurist.stats.alpha import krippendorff_alpha

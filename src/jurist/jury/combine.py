@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jurist.judges.pointwise import _overall
-from jurist.judgment import (
+from jurist.core.judgment import (
     CriterionScore,
     Judgment,
     PairVerdict,
@@ -31,7 +31,7 @@ from jurist.jury.aggregation import (
     verdict_value,
 )
 from jurist.jury.weights import PAIR
-from jurist.rubric import Rubric
+from jurist.core.rubric import Rubric
 
 USAGE = ("prompt_tokens", "completion_tokens", "latency_s", "calls", "cache_hits")
 

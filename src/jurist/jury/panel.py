@@ -17,12 +17,12 @@ from typing import Any
 
 from jurist.backends import Backend, CallStats, layered, make_backend, parse_judge_spec
 from jurist.backends.stack import client_timeout
-from jurist.data import Item
-from jurist.errors import ConfigError
+from jurist.core.data import Item
+from jurist.core.errors import ConfigError
 from jurist.judges import Judge, JudgeOptions, answering, make_judge
 from jurist.judges.answering import SamplingOptions
-from jurist.judging import ItemLike, _as_item
-from jurist.judgment import Judgment
+from jurist.session import ItemLike, _as_item
+from jurist.core.judgment import Judgment
 from jurist.jury.combine import (
     JuryRule,
     cascade_judgment,
@@ -32,8 +32,8 @@ from jurist.jury.combine import (
 )
 from jurist.jury.spec import AGGREGATES, Juror, JurySpec, jury_from_judges, load_jury
 from jurist.jury.weights import load_weights
-from jurist.rubric import Rubric, load_rubric
-from jurist.runner import RunCounters, Runner, RunOptions
+from jurist.core.rubric import Rubric, load_rubric
+from jurist.engine.local import RunCounters, Runner, RunOptions
 from jurist.store import Store
 
 

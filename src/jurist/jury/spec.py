@@ -14,8 +14,8 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jurist.errors import ConfigError, InputError
-from jurist.secrets import redact_urls
+from jurist.core.errors import ConfigError, InputError
+from jurist.core.secrets import redact_urls
 
 Aggregate = Literal["mean", "median", "majority", "trimmed_mean", "weighted", "cascade"]
 AGGREGATES: tuple[str, ...] = get_args(Aggregate)

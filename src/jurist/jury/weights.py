@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jurist.errors import InputError
+from jurist.core.errors import InputError
 
 PAIR = "pair"  # the weight key of a pairwise verdict
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jurist.errors import InputError
+from jurist.core.errors import InputError
 
 
 class MetaInputError(InputError):

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from jurist.judgment import (
+from jurist.core.judgment import (
     JUDGMENT_TYPES,
     ChecklistJudgment,
     Judgment,

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from rich.console import RenderableType
 
-from jurist.judgment import ListwiseJudgment
+from jurist.core.judgment import ListwiseJudgment
 from jurist.meta.errors import MetaInputError
 from jurist.meta.figures import Figure, Part, Section, StatusCounts
 from jurist.meta.join import PairData, Results

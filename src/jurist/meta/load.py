@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jurist.errors import StorageError
-from jurist.judgment import JUDGMENT_TYPES, Judgment, judgment_from_dict
+from jurist.core.errors import StorageError
+from jurist.core.judgment import JUDGMENT_TYPES, Judgment, judgment_from_dict
 from jurist.meta.errors import MetaInputError
 
 RESULTS_FILE = "results.jsonl"

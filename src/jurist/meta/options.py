@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 
 PlotFormat = Literal["png", "svg"]
 
@@ -93,7 +93,7 @@ def parse_mapping(pairs: Sequence[str] | None) -> dict[str, str]:
 
 def rubric_scales(path: str | Path) -> dict[str, list[float]]:
     """criterion -> scale points from a rubric file."""
-    from jurist.rubric import load_rubric
+    from jurist.core.rubric import load_rubric
 
     rubric = load_rubric(path)
     return {c.id: [float(p) for p in c.points] for c in rubric.criteria}

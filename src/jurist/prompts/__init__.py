@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from jurist.data import Message
+from jurist.core.data import Message
 
 # Tags that fence judged text; a response that contains one of them cannot close the fence.
 FENCE_TAGS = ("input", "conversation", "response", "response_a", "response_b", "reference")

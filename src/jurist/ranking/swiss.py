@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jurist.judgment import Verdict
+from jurist.core.judgment import Verdict
 from jurist.stats.compare import Ratings, bradley_terry
 from jurist.stats.resampling import Resampling
 

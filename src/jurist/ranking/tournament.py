@@ -8,16 +8,16 @@ from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from jurist.backends.base import Backend
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.judges.answering import SamplingOptions, judge_item
 from jurist.judges.base import JudgeOptions
 from jurist.judges.pairwise import PairwiseJudge
 from jurist.ranking.swiss import MatchOutcome, Tournament, swiss_tournament
-from jurist.rubric import Rubric
+from jurist.core.rubric import Rubric
 from jurist.stats.resampling import Resampling
 
 if TYPE_CHECKING:
-    from jurist.judging import JudgeSession
+    from jurist.session import JudgeSession
 
 
 async def judged_tournament(

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from jurist.errors import ConfigError
-from jurist.judgment import (
+from jurist.core.errors import ConfigError
+from jurist.core.judgment import (
     ChecklistDecision,
     ChecklistJudgment,
     CriterionScore,
@@ -20,7 +20,7 @@ from jurist.judgment import (
     PointwiseJudgment,
     Status,
 )
-from jurist.rubric import Criterion, Rubric
+from jurist.core.rubric import Criterion, Rubric
 
 Part = Literal["checklist", "criteria"]
 HOLISTIC_ID = "overall"

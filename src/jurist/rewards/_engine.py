@@ -19,12 +19,12 @@ from typing import Any, TypeVar
 
 from jurist.backends import Backend, CallStats, layered, make_backend
 from jurist.backends.stack import client_timeout
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.judges import Judge, JudgeOptions, make_judge
 from jurist.judges.answering import judge_item
-from jurist.judgment import Judgment
-from jurist.rubric import Rubric
-from jurist.runner import RunOptions
+from jurist.core.judgment import Judgment
+from jurist.core.rubric import Rubric
+from jurist.engine.local import RunOptions
 from jurist.store import Store, default_store_path
 
 T = TypeVar("T")

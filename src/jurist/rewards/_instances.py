@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from jurist.errors import InputError, RubricError
+from jurist.core.errors import InputError, RubricError
 from jurist.rewards._samples import WHERE
-from jurist.rubric import Rubric, rubric_from_dict
+from jurist.core.rubric import Rubric, rubric_from_dict
 
 # The middle of each range Rubrics as Rewards gives its labels.
 RAR_WEIGHTS: dict[str, float] = {

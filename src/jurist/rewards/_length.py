@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

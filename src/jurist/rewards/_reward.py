@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from jurist.backends import Backend
-from jurist.data import Item
-from jurist.errors import BackendError, ConfigError, InputError
-from jurist.judgment import Judgment, Status
+from jurist.core.data import Item
+from jurist.core.errors import BackendError, ConfigError, InputError
+from jurist.core.judgment import Judgment, Status
 from jurist.rewards._aggregate import (
     Aggregation,
     Explicit,
@@ -33,7 +33,7 @@ from jurist.rewards._instances import row_rubric
 from jurist.rewards._length import LengthPenalty
 from jurist.rewards._log import RewardStep, mean_of, pass_rates
 from jurist.rewards._samples import WHERE, completion_lengths, items_from
-from jurist.rubric import Rubric, load_rubric
+from jurist.core.rubric import Rubric, load_rubric
 
 Work = list[tuple[str, Rubric, Item]]
 

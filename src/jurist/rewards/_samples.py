@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jurist.data import Item, Message, chat_content_text
-from jurist.errors import InputError
+from jurist.core.data import Item, Message, chat_content_text
+from jurist.core.errors import InputError
 
 WHERE = "reward inputs"
 

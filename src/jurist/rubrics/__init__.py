@@ -3,7 +3,7 @@
 Nothing here imports torch: the embedding model loads on first use of `embed`.
 """
 
-from jurist.data import ItemSource
+from jurist.core.data import ItemSource
 from jurist.rubrics.answers import GenerationResult
 from jurist.rubrics.batch import (
     GenerateReport,

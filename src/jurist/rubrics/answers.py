@@ -20,9 +20,9 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from jurist.backends.base import Backend, BackendError
-from jurist.completion import Request
-from jurist.parse import json_objects
-from jurist.rubric import ChecklistItem, Criterion, Rubric, RubricError, rubric_from_dict
+from jurist.core.completion import Request
+from jurist.core.parse import json_objects
+from jurist.core.rubric import ChecklistItem, Criterion, Rubric, RubricError, rubric_from_dict
 from jurist.rubrics.lint import Finding, lint_rubric
 
 Style = Literal["likert", "checklist"]

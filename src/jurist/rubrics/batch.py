@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from jurist.data import Item, ItemSource
-from jurist.errors import ConfigError
-from jurist.rubric import Rubric, save_rubric
+from jurist.core.data import Item, ItemSource
+from jurist.core.errors import ConfigError
+from jurist.core.rubric import Rubric, save_rubric
 from jurist.rubrics.answers import GenerationResult, Style
 from jurist.rubrics.contrastive import generate_contrastive, preference_label
 from jurist.rubrics.generate import generate_instance_rubric

@@ -9,10 +9,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from jurist.backends.base import Backend, BackendError
-from jurist.data import Item
-from jurist.errors import InputError
+from jurist.core.data import Item
+from jurist.core.errors import InputError
 from jurist.prompts import render
-from jurist.rubric import Rubric
+from jurist.core.rubric import Rubric
 from jurist.rubrics.answers import (
     AnswerError,
     GenerationResult,

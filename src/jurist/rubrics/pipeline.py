@@ -24,17 +24,17 @@ import numpy as np
 
 from jurist.backends.base import Backend, CallStats
 from jurist.backends.stack import layered
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.judges.answering import judge_item
 from jurist.judges.base import JudgeOptions
 from jurist.judges.checklist import ChecklistJudge
 from jurist.judges.pairwise import PairwiseJudge
 from jurist.judges.pointwise import PointwiseJudge
-from jurist.judgment import Judgment, Status, Verdict, combined_status
-from jurist.rubric import Rubric
+from jurist.core.judgment import Judgment, Status, Verdict, combined_status
+from jurist.core.rubric import Rubric
 from jurist.rubrics.contrastive import preference_label
 from jurist.rubrics.refine import pair_sides
-from jurist.runner import RunOptions
+from jurist.engine.local import RunOptions
 from jurist.stats.bootstrap import Estimate
 from jurist.store import Store
 

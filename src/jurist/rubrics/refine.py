@@ -18,9 +18,9 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from jurist.backends.base import Backend
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.prompts import render
-from jurist.rubric import ChecklistItem, Criterion, Rubric, RubricError, rubric_from_dict
+from jurist.core.rubric import ChecklistItem, Criterion, Rubric, RubricError, rubric_from_dict
 from jurist.rubrics.answers import (
     AnswerError,
     RubricRequest,

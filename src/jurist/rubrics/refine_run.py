@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from jurist.data import Item, ItemSource
-from jurist.errors import InputError
-from jurist.rubric import Rubric, load_rubric, save_rubric
+from jurist.core.data import Item, ItemSource
+from jurist.core.errors import InputError
+from jurist.core.rubric import Rubric, load_rubric, save_rubric
 from jurist.rubrics.refine import Embed, RefineReport, pair_sides, refine_rubric
 from jurist.rubrics.session import JudgeSettings, open_pipeline, writing
 

@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jurist.errors import InputError, JuristError
-from jurist.rubric import Rubric, RubricError, load_rubric
+from jurist.core.errors import InputError, JuristError
+from jurist.core.rubric import Rubric, RubricError, load_rubric
 
 Embed = Callable[[list[str]], np.ndarray]
 

@@ -1,5 +1,5 @@
 """What a rubric command works on: items from a data file or a preset, a judge whose calls
-are cached in the store, and the files it writes. Failures come back as `jurist.errors`
+are cached in the store, and the files it writes. Failures come back as `jurist.core.errors`
 classes, so a caller needs no knowledge of which reader, backend or file refused."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jurist.backends import make_backend, parse_judge_spec
-from jurist.data import Item
-from jurist.errors import StorageError
+from jurist.core.data import Item
+from jurist.core.errors import StorageError
 from jurist.prompts import transcript
 from jurist.rubrics.pipeline import Mode, RubricPipeline, ScoreOptions
-from jurist.runner import RetryPolicy, RunOptions
+from jurist.engine.local import RetryPolicy, RunOptions
 from jurist.store import Store
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from jurist.backends.base import Backend, BackendError
-from jurist.completion import Request
+from jurist.core.completion import Request
 from jurist.prompts import render
-from jurist.rubric import ChecklistItem, Criterion, Rubric, RubricError, rubric_from_dict
+from jurist.core.rubric import ChecklistItem, Criterion, Rubric, RubricError, rubric_from_dict
 from jurist.rubrics.answers import (
     QUESTION_MAX,
     AnswerError,

@@ -5,7 +5,7 @@ export of the trained judge to GGUF for llama.cpp.
 Needs the `train` extra (transformers, trl, peft, datasets); imported lazily by the CLI.
 """
 
-from jurist.data import ItemSource
+from jurist.core.data import ItemSource
 from jurist.train.dpo import DPOSettings, train_dpo
 from jurist.train.export import (
     ConverterUnavailable,

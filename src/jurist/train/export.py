@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from jurist.errors import BackendError, ConfigError, StorageError
+from jurist.core.errors import BackendError, ConfigError, StorageError
 
 CONVERTER_ENV = "LLAMA_CPP_CONVERTER"
 CONVERTER_SCRIPT = "convert_hf_to_gguf.py"

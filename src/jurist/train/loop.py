@@ -19,11 +19,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from jurist.data import Item
-from jurist.errors import InputError
-from jurist.judging import JudgeSession
-from jurist.judgment import PairwiseJudgment, PointwiseJudgment
-from jurist.rubric import Rubric
+from jurist.core.data import Item
+from jurist.core.errors import InputError
+from jurist.session import JudgeSession
+from jurist.core.judgment import PairwiseJudgment, PointwiseJudgment
+from jurist.core.rubric import Rubric
 from jurist.store import Store
 from jurist.train.dpo import DPOSettings, train_dpo
 from jurist.train.lora import HF_PREFIX

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 
 HF_PREFIX = "hf:"
 TRAINING_RECORD = "jurist_training.json"

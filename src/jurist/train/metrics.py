@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from jurist.rubric import Rubric
+from jurist.core.rubric import Rubric
 from jurist.stats import exact_agreement, kendall, mean_absolute_error, spearman
 from jurist.stats.agreement import weighted_spearman
 from jurist.stats.arrays import FloatArray

@@ -21,14 +21,14 @@ from pydantic import BaseModel
 
 from jurist.backends import Backend, make_backend
 from jurist.backends.hf import chat_prompt
-from jurist.completion import Request
-from jurist.data import Item
-from jurist.errors import ConfigError, InputError
+from jurist.core.completion import Request
+from jurist.core.data import Item
+from jurist.core.errors import ConfigError, InputError
 from jurist.judges import JudgeOptions, make_judge
-from jurist.judging import JudgeSession
-from jurist.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
-from jurist.rubric import Criterion, Rubric
-from jurist.runner import RunOptions
+from jurist.session import JudgeSession
+from jurist.core.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
+from jurist.core.rubric import Criterion, Rubric
+from jurist.engine.local import RunOptions
 from jurist.store import Store
 
 PAIR_KEY = "ab"  # pairwise samples are drawn in the original order only

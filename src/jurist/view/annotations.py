@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from jurist.errors import InputError, StorageError
-from jurist.estimate import checklist_score
+from jurist.core.errors import InputError, StorageError
+from jurist.core.estimate import checklist_score
 from jurist.stats import krippendorff_alpha
 from jurist.stats.results import Estimate
 

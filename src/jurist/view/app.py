@@ -21,11 +21,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from jurist.errors import InputError, JuristError
-from jurist.judgment import PairwiseJudgment
+from jurist.core.errors import InputError, JuristError
+from jurist.core.judgment import PairwiseJudgment
 from jurist.meta import Results
 from jurist.meta.load import LoadedResults
-from jurist.rubric import Rubric
+from jurist.core.rubric import Rubric
 from jurist.view.annotations import (
     AnnotationStore,
     annotator_agreement,

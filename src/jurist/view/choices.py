@@ -9,10 +9,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from jurist.errors import InputError
-from jurist.judgment import ChecklistJudgment
+from jurist.core.errors import InputError
+from jurist.core.judgment import ChecklistJudgment
 from jurist.meta import Labels, read_labels
-from jurist.rubric import Rubric
+from jurist.core.rubric import Rubric
 from jurist.view.annotations import AnnotationStore
 from jurist.view.index import RunIndex, scale_points
 

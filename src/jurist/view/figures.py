@@ -12,7 +12,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 from rich.console import Console, RenderableType
 
-from jurist.errors import JuristError
+from jurist.core.errors import JuristError
 from jurist.meta import (
     PlotOptions,
     Results,

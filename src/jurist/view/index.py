@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from jurist.errors import JuristError
-from jurist.judgment import ChecklistJudgment, Judgment, PairwiseJudgment, judgment_from_json
+from jurist.core.errors import JuristError
+from jurist.core.judgment import ChecklistJudgment, Judgment, PairwiseJudgment, judgment_from_json
 from jurist.meta.join import Results
 from jurist.meta.load import LoadedResults, load_results
-from jurist.summary import summarise
+from jurist.engine.summary import summarise
 from jurist.view.sources import RunSource, iter_source_items
 
 _SCHEMA = """

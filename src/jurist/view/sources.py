@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jurist.data import FieldMap, Item, ReadReport, read_items
-from jurist.errors import JuristError
+from jurist.core.data import FieldMap, Item, ReadReport, read_items
+from jurist.core.errors import JuristError
 from jurist.meta.load import RESULTS_FILE
-from jurist.outputs import OWNER, SUMMARY, current_owner
+from jurist.engine.outputs import OWNER, SUMMARY, current_owner
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def source_rubric(source: RunSource) -> Any:
     """The run's Rubric when its file is still there, else None."""
     if source.config is None or not source.config.get("rubric_path"):
         return None
-    from jurist.rubric import load_rubric
+    from jurist.core.rubric import load_rubric
 
     try:
         return load_rubric(source.config["rubric_path"])

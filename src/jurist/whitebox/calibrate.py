@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 from rich.console import Group
 
-from jurist.errors import ConfigError, InputError
+from jurist.core.errors import ConfigError, InputError
 from jurist.meta.estimators import EstimatorComparison, compare_estimators
 from jurist.meta.load import load_results
 from jurist.whitebox.cache import HiddenCache

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from jurist.completion import Completion
-from jurist.estimate import expected_value, slot_distribution
+from jurist.core.completion import Completion
+from jurist.core.estimate import expected_value, slot_distribution
 
 
 def criterion_fields(

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from jurist.errors import BackendError, ConfigError
+from jurist.core.errors import BackendError, ConfigError
 
 EMBEDDED = "embedded"
 _LOCK = threading.Lock()

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
-from jurist.errors import ConfigError
+from jurist.core.errors import ConfigError
 
 Record = TypeVar("Record")
 

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from jurist.data import encoding_name, sniff_encoding
-from jurist.errors import RubricError
+from jurist.core.data import encoding_name, sniff_encoding
+from jurist.core.errors import RubricError
 
 __all__ = [
     "ChecklistItem",

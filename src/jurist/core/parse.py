@@ -107,7 +107,7 @@ def parse_joint_scores(
     text: str, criteria: dict[str, list[int]], quoted: tuple[str, ...] = ()
 ) -> dict[str, Parsed | ParseError]:
     """Scores for several criteria from one JSON object keyed by criterion id."""
-    from jurist.answers import LikertAnswer, parse_joint
+    from jurist.core.answers import LikertAnswer, parse_joint
 
     specs = {cid: LikertAnswer(tuple(points)) for cid, points in criteria.items()}
     return parse_joint(text, specs, quoted)
@@ -174,6 +174,6 @@ def parse_joint_decisions(
     text: str, item_ids: list[str], quoted: tuple[str, ...] = ()
 ) -> dict[str, Parsed | ParseError]:
     """Decisions for several checklist items from one JSON object keyed by item id."""
-    from jurist.answers import YES_NO, parse_joint
+    from jurist.core.answers import YES_NO, parse_joint
 
     return parse_joint(text, dict.fromkeys(item_ids, YES_NO), quoted)

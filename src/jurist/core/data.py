@@ -21,7 +21,7 @@ from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jurist.errors import ConfigError, InputError
+from jurist.core.errors import ConfigError, InputError
 
 # --- decoding text files ------------------------------------------------------------------
 

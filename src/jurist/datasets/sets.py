@@ -20,7 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
-from jurist.data import (
+from jurist.core.data import (
     DataError,
     Item,
     Message,
@@ -29,11 +29,11 @@ from jurist.data import (
     read_json_document,
     undecodable_row_error,
 )
-from jurist.rubric import Rubric, load_rubric
+from jurist.core.rubric import Rubric, load_rubric
 
 DATA_ENV = "JURIST_DATA"
-PRESETS_DIR = Path(__file__).resolve().parent / "presets"
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
+_REPO_ROOT = Path(__file__).resolve().parents[3]
 
 SUMMEVAL_CRITERIA = ("coherence", "consistency", "fluency", "relevance")
 LLMRUBRIC_QUESTIONS = tuple(f"Q{number}" for number in range(9))

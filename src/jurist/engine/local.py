@@ -17,10 +17,10 @@ from typing import Any
 from jurist.backends.base import Backend, CallStats
 from jurist.backends.retrying import RetryPolicy
 from jurist.backends.stack import CallPolicy, in_flight_ceiling, layered
-from jurist.data import Item
+from jurist.core.data import Item
 from jurist.judges.answering import SamplingOptions, judge_item
 from jurist.judges.base import Judge
-from jurist.judgment import Judgment
+from jurist.core.judgment import Judgment
 from jurist.store import Store
 
 __all__ = ["RetryPolicy", "RunCounters", "RunOptions", "Runner"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from jurist.judgment import (
+from jurist.core.judgment import (
     ChecklistJudgment,
     Judgment,
     ListwiseJudgment,

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from jurist.errors import ConfigError, StorageError
-from jurist.judgment import Judgment
-from jurist.secrets import scrub
+from jurist.core.errors import ConfigError, StorageError
+from jurist.core.judgment import Judgment
+from jurist.core.secrets import scrub
 from jurist.store import private_dir
 
 RESULTS = "results.jsonl"

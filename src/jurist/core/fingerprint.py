@@ -7,8 +7,8 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
-from jurist.data import ReadReport
-from jurist.errors import InputError
+from jurist.core.data import ReadReport
+from jurist.core.errors import InputError
 
 if TYPE_CHECKING:
     from jurist.grading import GradeConfig

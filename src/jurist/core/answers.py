@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jurist.completion import ScoreSlot
-from jurist.judgment import VERDICTS
-from jurist.parse import (
+from jurist.core.completion import ScoreSlot
+from jurist.core.judgment import VERDICTS
+from jurist.core.parse import (
     Parsed,
     ParseError,
     json_objects,

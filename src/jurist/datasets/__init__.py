@@ -1,0 +1,41 @@
+"""Public human-labelled benchmarks as `Item`s, and the presets that grade them."""
+
+from jurist.datasets.sets import (
+    DATA_ENV,
+    PRESETS_DIR,
+    SUMMEVAL_CRITERIA,
+    LLMRUBRIC_QUESTIONS,
+    Loader,
+    DatasetNotFoundError,
+    Preset,
+    resolve_data_dir,
+    load_summeval,
+    load_autoj,
+    load_judgebench,
+    load_evalbiasbench,
+    load_llmrubric,
+    load_hhh,
+    split_prometheus_prompt,
+    get_preset,
+    load_preset,
+)
+
+__all__ = [
+    "DATA_ENV",
+    "DatasetNotFoundError",
+    "LLMRUBRIC_QUESTIONS",
+    "Loader",
+    "PRESETS_DIR",
+    "Preset",
+    "SUMMEVAL_CRITERIA",
+    "get_preset",
+    "load_autoj",
+    "load_evalbiasbench",
+    "load_hhh",
+    "load_judgebench",
+    "load_llmrubric",
+    "load_preset",
+    "load_summeval",
+    "resolve_data_dir",
+    "split_prometheus_prompt",
+]
