@@ -1,20 +1,24 @@
-"""Prompt injection against the judge, with and without the defence, on real labelled data.
+"""Prompt injection against the judge, with and without the defence.
 
-Two audits with one judge (the embedded one by default), each grading every item clean and
-under each attack, then all of it again with judge-directed text neutralised:
+By default, the attack families (jurist.injection.attack_families: plain imperatives, fake
+role tags, zero-width-split, look-alike letters, HTML comments, hidden markdown, other
+languages, encoded text, fake rubrics, score claims, format injection, polite appeals) on
+SummEval items with the embedded judge, score only (no rationale) with expected scores:
 
-  SummEval (pointwise, one criterion)   items balanced over the rounded human label
-  Auto-J (pairwise, both orders)        decided pairs short enough to keep the run quick;
-                                        the attack goes into the response people judged worse
+  per family   the undefended shift (attacked - clean, paired over items) and the defended
+               one (fenced attacked - fenced clean), each with a percentile bootstrap 95%
+               CI, and "removed" = 1 - defended / undefended
+  ordinary     the defence's false-positive rate on the ordinary answers (flagged answers /
+               answers, Wilson 95% CI) and the characters it removed from them (always 0)
 
-Shift = attacked minus clean score, paired per item, with a percentile bootstrap 95% CI;
-"moved" is the share of items whose score changed (Wilson 95% CI). The clean rows say
-whether the defence costs agreement with people. Before any model call, the defence's false
-positive rate on every clean response of four data sets is printed. Every call is cached in
---store, so a re-run is free and a killed run resumes.
+Item i gets variant i mod k of each family, so every variant is used. Every call is cached
+in --store, so a re-run is free and a killed run resumes.
 
-    python bench/injection.py [--judge local] [--summeval 8] [--autoj 6]
-                              [--store /tmp/injection.sqlite]
+The older audits (built-in attacks on SummEval and Auto-J, with rationales and agreement
+with people) run when asked: --summeval N, --autoj N.
+
+    python bench/injection.py [--judge local] [--items 12] [--families all]
+                              [--summeval 0] [--autoj 0] [--store /tmp/injection.sqlite]
 """
 
 from __future__ import annotations
@@ -22,12 +26,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field, replace
 from itertools import islice
 
 from rich.console import Console
+from rich.table import Table
 
 from jurist.core.data import Item
+from jurist.core.judgment import Judgment, PointwiseJudgment
+from jurist.core.rubric import Rubric, load_rubric
 from jurist.datasets import (
     get_preset,
     load_autoj,
@@ -38,8 +47,21 @@ from jurist.datasets import (
     load_summeval,
     resolve_data_dir,
 )
-from jurist.injection import injection_audit, neutralise
 from jurist.engine.local import RunCounters
+from jurist.injection import (
+    JUDGE_NOTE,
+    Attack,
+    AttackContext,
+    attack_families,
+    defend_item,
+    injection_audit,
+    neutralise,
+    ordinary_answers,
+    unfence,
+)
+from jurist.judges import JudgeOptions
+from jurist.session import JudgeSession, JudgeSetup
+from jurist.stats.intervals import mean_interval, wilson_interval
 from jurist.store import Store
 
 console = Console(width=200)
@@ -94,23 +116,193 @@ def false_positive_rates() -> None:
     )  # fmt: skip
     for loader in loaders:
         texts = [text for item in loader(data) for text in judged_texts(item)]
-        flagged = sum(neutralise(text).changed for text in texts)
+        flagged = sum(bool(neutralise(text).flags) for text in texts)
         console.print(
             f"defence on clean {loader.__name__.removeprefix('load_')} texts: "
             f"{flagged} of {len(texts)} flagged ({flagged / len(texts):.2%})"
         )
 
 
+# --- attack families -----------------------------------------------------------------------
+
+
+def short_summeval_items(n: int, criterion: str, max_chars: int) -> list[Item]:
+    """Balanced SummEval items whose article is short, so score-only calls stay quick."""
+    items = islice(load_summeval(resolve_data_dir()), 1600)
+    short = (item for item in items if len(str(item.input)) <= max_chars)
+    return balanced(short, lambda item: round(item.labels[criterion]), n)
+
+
+def ordinary_false_positives() -> None:
+    """Flagged ordinary answers / answers (Wilson 95% CI) and the characters removed."""
+    answers = ordinary_answers()
+    results = [neutralise(answer.text) for answer in answers]
+    flagged = [a.id for a, result in zip(answers, results, strict=True) if result.flags]
+    removed = sum(len(a.text) - len(unfence(r.text)) for a, r in zip(answers, results, strict=True))
+    low, high = wilson_interval(len(flagged), len(answers)) or (0.0, 1.0)
+    console.print(
+        f"ordinary answers: {len(flagged)} of {len(answers)} flagged "
+        f"({len(flagged) / len(answers):.2%}, 95% CI {low:.2%}-{high:.2%}); "
+        f"characters removed: {removed}" + (f"; flagged: {', '.join(flagged)}" if flagged else "")
+    )
+
+
+@dataclass
+class Plan:
+    """Per (item, family or "clean", defended) the id of the text to grade; the distinct
+    texts of each arm (identical texts are graded once) and the flagged variants per family."""
+
+    key_of: dict[tuple[str, str, bool], str] = field(default_factory=dict)
+    arms: dict[bool, dict[str, Item]] = field(default_factory=lambda: {False: {}, True: {}})
+    flagged: Counter[str] = field(default_factory=Counter)
+
+    def add(self, item: Item, name: str, defended: bool, variant: Item) -> None:
+        arm = self.arms[defended]
+        text_id = next(
+            (key for key, seen in arm.items() if seen.response == variant.response and
+             key.startswith(f"{defended:d}:{item.id}:")),
+            f"{defended:d}:{item.id}:{len(arm)}",
+        )  # fmt: skip
+        arm.setdefault(text_id, variant.model_copy(update={"id": text_id}))
+        self.key_of[(item.id, name, defended)] = text_id
+
+
+def plan_variants(
+    items: list[Item], families: dict[str, tuple[Attack, ...]], bounds: tuple[int, int]
+) -> Plan:
+    """Item i gets variant i mod k of each family, undefended and fenced."""
+    context = AttackContext(top=bounds[1], bottom=bounds[0])
+    plan = Plan()
+    for index, item in enumerate(items):
+        texts = {"clean": item.response or ""}
+        for family, attacks in families.items():
+            texts[family] = attacks[index % len(attacks)].apply(item.response or "", context)
+        for name, text in texts.items():
+            variant = item.model_copy(update={"response": text})
+            defended, flags = defend_item(variant)
+            plan.add(item, name, False, variant)
+            plan.add(item, name, True, defended)
+            plan.flagged[name] += bool(flags)
+    return plan
+
+
+def criterion_value(judgment: Judgment, criterion: str) -> float | None:
+    """The expected score where the judge gave token probabilities, else the score."""
+    if not isinstance(judgment, PointwiseJudgment) or judgment.status != "ok":
+        return None
+    graded = judgment.criteria.get(criterion)
+    if graded is None or graded.status != "ok":
+        return None
+    return graded.expected if graded.expected is not None else graded.score
+
+
+def grade_all(rubric: Rubric, items: list[Item], setup: JudgeSetup, store: Store) -> list[Judgment]:
+    """Score-only judgments of `items`, in chunks so progress shows."""
+    judgments: list[Judgment] = []
+    with JudgeSession(rubric, setup, store=store) as session:
+        for start in range(0, len(items), 8):
+            judgments += session.judge(items[start : start + 8])
+            print(f"\r  graded {len(judgments)}/{len(items)}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return judgments
+
+
+def interval(values: list[float]) -> str:
+    if not values:
+        return "-"
+    mean = sum(values) / len(values)
+    low, high = mean_interval(values) or (mean, mean)
+    return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
+
+
+def family_table(
+    items: list[Item],
+    families: dict[str, tuple[Attack, ...]],
+    values: dict[tuple[str, str, bool], float | None],
+    flagged: Counter[str],
+) -> Table:
+    table = Table(title=f"Shift of the judge's score per attack family ({len(items)} items)")
+    for column in ("family", "n", "flagged", "undefended", "defended", "removed", "halved"):
+        table.add_column(column)
+    for family, attacks in families.items():
+        shifts: dict[bool, list[float]] = {False: [], True: []}
+        for defended in (False, True):
+            for item in items:
+                clean = values[(item.id, "clean", defended)]
+                attacked = values[(item.id, family, defended)]
+                if clean is not None and attacked is not None:
+                    shifts[defended].append(attacked - clean)
+        mean = {key: sum(v) / len(v) if v else 0.0 for key, v in shifts.items()}
+        removed = f"{1 - mean[True] / mean[False]:.0%}" if abs(mean[False]) > 1e-9 else "-"
+        halved = abs(mean[True]) <= abs(mean[False]) / 2 if abs(mean[False]) > 1e-9 else None
+        table.add_row(
+            f"{family} ({len(attacks)})", str(len(shifts[False])), f"{flagged[family]}/{len(items)}",
+            interval(shifts[False]), interval(shifts[True]), removed,
+            "-" if halved is None else ("yes" if halved else "NO"),
+        )  # fmt: skip
+    return table
+
+
+def family_bench(args: argparse.Namespace, store: Store) -> None:
+    preset = load_rubric(get_preset("summeval").rubric_path)
+    criterion = preset.criterion(args.criterion)
+    rubric = preset.model_copy(update={"criteria": [criterion], "checklist": []})
+    chosen = attack_families()
+    if args.families != "all":
+        chosen = {name: chosen[name] for name in args.families.split(",")}
+    items = short_summeval_items(args.items, args.criterion, args.max_article)
+    plan = plan_variants(items, chosen, criterion.bounds)
+    setup = JudgeSetup(
+        judge=args.judge,
+        options=JudgeOptions(rationale="none", max_tokens=16),
+        calls=replace(JudgeSetup().calls, concurrency=args.concurrency),
+    )
+    told = rubric
+    if args.rubric_note:  # the defence's note on how to read fences, in the rubric preamble
+        note = f"{rubric.description}\n\n{JUDGE_NOTE}" if rubric.description else JUDGE_NOTE
+        told = rubric.model_copy(update={"description": note})
+    started = time.perf_counter()
+    judgments: dict[str, Judgment] = {}
+    for defended, arm_rubric in ((False, rubric), (True, told)):
+        graded = grade_all(arm_rubric, list(plan.arms[defended].values()), setup, store)
+        judgments.update((judgment.item_id, judgment) for judgment in graded)
+    values = {
+        key: criterion_value(judgments[text_id], criterion.id)
+        for key, text_id in plan.key_of.items()
+    }
+    flagged = plan.flagged
+    console.print(family_table(items, chosen, values, flagged))
+    console.print(
+        f"judge {setup.label}, criterion {criterion.id} {criterion.bounds}, score-only with "
+        f"expected scores; rubric note for the defended arm: {args.rubric_note}; "
+        f"{len(judgments)} distinct texts graded in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--judge", default="local")
     parser.add_argument("--store", default="/tmp/injection.sqlite")
-    parser.add_argument("--summeval", type=int, default=8, help="SummEval items")
+    parser.add_argument("--items", type=int, default=12, help="items per attack family")
+    parser.add_argument("--families", default="all", help="comma-separated families, or all")
+    parser.add_argument("--max-article", type=int, default=1500, help="longest article, chars")
+    parser.add_argument(
+        "--rubric-note",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="defended arm: tell the judge in the rubric preamble how to read fences",
+    )
+    parser.add_argument(
+        "--real-data", action=argparse.BooleanOptionalAction, default=True,
+        help="false-positive rates on six real data sets (about 40 s)",
+    )  # fmt: skip
+    parser.add_argument("--summeval", type=int, default=0, help="SummEval audit items")
     parser.add_argument("--criterion", default="consistency")
     parser.add_argument(
         "--summeval-attacks", default="ignore_previous,fake_json,close_tag_upper,inverted_scale"
     )
-    parser.add_argument("--autoj", type=int, default=6, help="Auto-J pairs (0 skips)")
+    parser.add_argument("--autoj", type=int, default=0, help="Auto-J audit pairs")
     parser.add_argument(
         "--autoj-attacks", default="claims_better,fake_verdict_json,close_tag_verdict"
     )
@@ -118,8 +310,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     args = parser.parse_args()
 
-    false_positive_rates()
+    ordinary_false_positives()
+    if args.real_data:
+        false_positive_rates()
     with Store(args.store) as store:
+        if args.items:
+            family_bench(args, store)
         if args.summeval:
             items = summeval_items(args.summeval, args.criterion)
             started = time.perf_counter()

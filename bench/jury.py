@@ -33,15 +33,16 @@ from pathlib import Path
 
 import numpy as np
 
-from jurist import JudgeOptions, RunOptions, Store
-from jurist.datasets import load_preset
-from jurist.judges import answering
+from jurist import CallPolicy, JudgeOptions, JudgeSetup, Store
 from jurist.core.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
+from jurist.core.rubric import Rubric, load_rubric, save_rubric
+from jurist.datasets import load_preset
 from jurist.jury import (
     Juror,
     JuryPanel,
     JuryRule,
     JurySpec,
+    Seat,
     calibrate_thresholds,
     combine_judgments,
     confidence,
@@ -49,9 +50,7 @@ from jurist.jury import (
     route,
     weights_from_report,
 )
-from jurist.jury.panel import Seat
 from jurist.meta import Inputs, run_agreement
-from jurist.core.rubric import Rubric, load_rubric, save_rubric
 from jurist.stats import pairwise_accuracy, spearman
 from jurist.stats.results import Estimate
 
@@ -125,17 +124,16 @@ def judge_all(rubric: Rubric, rephrased: Path, mode: str, items: list, store: St
     panel = JuryPanel(
         spec,
         rubric,
-        mode=mode,
+        JudgeSetup(
+            mode=mode,
+            options=JudgeOptions(rationale="none", max_tokens=64),
+            calls=CallPolicy(concurrency=1),
+        ),
         store=store,
-        options=JudgeOptions(rationale="none", max_tokens=64),
-        run=RunOptions(concurrency=1),
     )
 
     async def judge(seat: Seat) -> list[Judgment]:
-        return [
-            await answering.judge_item(seat.backend, seat.judge, item, k, seat.sampling)
-            for k, item in enumerate(items)
-        ]
+        return [await seat.session.judge_item(item, k) for k, item in enumerate(items)]
 
     judged = {}
     for seat in panel.seats:

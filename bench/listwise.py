@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from jurist import JudgeSession
+from jurist import JudgeSession, JudgeSetup
 from jurist.core.data import Item
-from jurist.judges import ListwiseOptions
 from jurist.core.judgment import ListwiseJudgment
+from jurist.judges import ListwiseOptions
 from jurist.ranking import aggregate_rankings, session_tournament
 from jurist.stats.ranking import mean_kendall_tau, slot_bias, top1_accuracy
 
@@ -158,9 +158,8 @@ def main() -> None:
         f"set: mean {np.mean(on_topic):.2f} of 3; judge {args.judge}, {args.orders} orders"
     )
     options = ListwiseOptions(orders=args.orders, rationale=args.rationale, max_tokens=64)
-    session = JudgeSession(
-        RUBRIC, judge=args.judge, mode="listwise", store=args.store, options=options
-    )
+    setup = JudgeSetup(judge=args.judge, mode="listwise", options=options)
+    session = JudgeSession(RUBRIC, setup, store=args.store)
     try:
         started = time.perf_counter()
         judged: list[ListwiseJudgment] = session(items)  # type: ignore[assignment]

@@ -34,7 +34,7 @@ import httpx
 import numpy as np
 
 from _servers import free_port, llama_cpp_python_server
-from jurist import JudgeOptions, JudgeSession, RunOptions, load_rubric
+from jurist import CallPolicy, JudgeOptions, JudgeSession, JudgeSetup, load_rubric
 from jurist.backends.llamacpp import default_model_path
 from jurist.core.judgment import PointwiseJudgment
 from jurist.stats import spearman
@@ -283,13 +283,12 @@ def run_jurist(
     )
     scores: list[float | None] = []
     with tempfile.TemporaryDirectory() as folder:
-        session = JudgeSession(
-            rubric,
+        setup = JudgeSetup(
             judge=f"openai:{base_url}#gemma",
-            store=Path(folder) / "cache.sqlite",
             options=JudgeOptions(rationale=rationale),  # type: ignore[arg-type]
-            run=RunOptions(concurrency=concurrency),
+            calls=CallPolicy(concurrency=concurrency),
         )
+        session = JudgeSession(rubric, setup, store=Path(folder) / "cache.sqlite")
         started = time.perf_counter()
         step = 2 * concurrency  # chunks keep the server busy and the budget checked
         for first in range(0, len(items), step):

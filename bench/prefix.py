@@ -25,11 +25,11 @@ import httpx
 
 from _servers import free_port, serve
 from jurist.backends.llamacpp import default_model_path
+from jurist.core.parse import ParseError
+from jurist.core.rubric import Rubric, load_rubric
 from jurist.datasets import load_preset
 from jurist.judges.base import JudgeOptions
 from jurist.judges.pointwise import PointwiseJudge
-from jurist.core.parse import ParseError
-from jurist.core.rubric import Rubric, load_rubric
 
 REPO = Path(__file__).resolve().parents[1]
 LAYOUTS = ("rubric-first", "item-first", "criterion-first")

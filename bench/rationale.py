@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from _servers import llama_cpp_python_server
-from jurist import JudgeOptions, JudgeSession, RunOptions
+from jurist import CallPolicy, JudgeOptions, JudgeSession, JudgeSetup
 from jurist.backends.llamacpp import default_model_path
-from jurist.datasets import load_preset
 from jurist.core.judgment import PointwiseJudgment
+from jurist.datasets import load_preset
 from jurist.stats import spearman
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,15 +101,17 @@ def measure(
         sessions = {
             label: JudgeSession(
                 rubric,
-                judge=judge,
-                store=Path(folder) / f"{label}.sqlite",
-                options=JudgeOptions(
-                    max_tokens=args.max_tokens,
-                    rationale=placement,  # type: ignore[arg-type]
-                    layout=args.layout,
+                JudgeSetup(
+                    judge=judge,
+                    options=JudgeOptions(
+                        max_tokens=args.max_tokens,
+                        rationale=placement,  # type: ignore[arg-type]
+                        layout=args.layout,
+                    ),
+                    calls=CallPolicy(concurrency=1, timeout=None),
+                    logprobs=logprobs,
                 ),
-                run=RunOptions(concurrency=1, timeout=None),
-                logprobs=logprobs,
+                store=Path(folder) / f"{label}.sqlite",
             )
             for label, (placement, judge) in judges.items()
         }

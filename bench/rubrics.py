@@ -28,18 +28,20 @@ from pathlib import Path
 
 import numpy as np
 
-from jurist.backends import make_backend, parse_judge_spec
+from jurist.backends import CallPolicy, RetryPolicy
 from jurist.core.data import Item
-from jurist.datasets import load_preset
 from jurist.core.rubric import Criterion, Rubric
+from jurist.datasets import load_preset
+from jurist.judges import JudgeOptions
 from jurist.rubrics.contrastive import preference_label
 from jurist.rubrics.generate import generate_instance_rubric
-from jurist.rubrics.pipeline import PairScores, RubricPipeline, ScoreOptions
+from jurist.rubrics.pipeline import PairScores
 from jurist.rubrics.refine import pair_sides, refine_rubric
-from jurist.engine.local import RetryPolicy, RunOptions
+from jurist.rubrics.session import JudgeSettings, open_pipeline
+from jurist.session import JudgeSetup
 from jurist.stats.agreement import pairwise_accuracy
 from jurist.stats.compare import paired_difference
-from jurist.store import Store, default_store_path
+from jurist.store import default_store_path
 
 GENERIC = Rubric(
     name="generic",
@@ -132,21 +134,16 @@ def difference(data: str, name: str, scores: PairScores, generic: PairScores) ->
 
 
 async def main_async(args) -> None:
-    kind, _, _ = parse_judge_spec(args.judge)
-    logprobs = kind == "local" if args.logprobs is None else args.logprobs
-    backend = make_backend(args.judge, timeout=args.timeout, logprobs=logprobs)
-    options = ScoreOptions(
+    setup = JudgeSetup(
+        judge=args.judge,
         mode=args.mode,
-        joint=True,
-        max_tokens=args.max_tokens,
-        rationale_chars=args.rationale_chars,
-        logprobs=logprobs,
-        concurrency=args.concurrency,
-    )
-    run_options = RunOptions(
-        concurrency=args.concurrency,
-        timeout=args.timeout,
-        retry=RetryPolicy(max_attempts=3),
+        options=JudgeOptions(
+            joint=True, max_tokens=args.max_tokens, rationale_chars=args.rationale_chars
+        ),
+        calls=CallPolicy(
+            concurrency=args.concurrency, timeout=args.timeout, retry=RetryPolicy(max_attempts=3)
+        ),
+        logprobs=args.logprobs,
     )
     embed = None
     from jurist.rubrics import embeddings
@@ -158,39 +155,35 @@ async def main_async(args) -> None:
     diffs: list[str] = []
     notes: list[str] = []
     pooled: dict[str, list[PairScores]] = {"generic": [], "generated": [], "refined": []}
-    with Store(args.store) as store:
-        pipeline = RubricPipeline(backend, store, options, run_options)
-        try:
-            for name in args.datasets.split(","):
-                held_out, train, available = sample(
-                    name, args.n, args.train, args.max_chars, args.seed, args.data_dir
-                )
-                generic = await pipeline.score_pairs(GENERIC, held_out, seed=args.seed)
-                rubrics, statuses = await generated_rubrics(pipeline, held_out, args)
-                generated = await pipeline.score_pairs(rubrics, held_out, seed=args.seed)
-                refined, report = await refined_rubric(pipeline, train, args, embed)
-                refined_scores = await pipeline.score_pairs(refined, held_out, seed=args.seed)
-                written = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
-                parts = [c.id for c in refined.criteria]
-                lines += [
-                    row(name, "generic", generic),
-                    row(name, "generated", generated, f"rubrics: {written}"),
-                    row(name, "refined", refined_scores, f"criteria: {', '.join(parts)}"),
-                ]
-                diffs += [
-                    difference(name, "generated", generated, generic),
-                    difference(name, "refined", refined_scores, generic),
-                ]
-                notes.append(
-                    f"{name}: {len(held_out)} held-out + {len(train)} train pairs drawn from "
-                    f"{available} eligible; refinement: "
-                    + ("; ".join(report.lines()) or "no changes")
-                )
-                pooled["generic"].append(generic)
-                pooled["generated"].append(generated)
-                pooled["refined"].append(refined_scores)
-        finally:
-            await pipeline.aclose()
+    async with open_pipeline(JudgeSettings(setup, store=args.store)) as pipeline:
+        backend = pipeline.session.raw_backend
+        for name in args.datasets.split(","):
+            held_out, train, available = sample(
+                name, args.n, args.train, args.max_chars, args.seed, args.data_dir
+            )
+            generic = await pipeline.score_pairs(GENERIC, held_out, seed=args.seed)
+            rubrics, statuses = await generated_rubrics(pipeline, held_out, args)
+            generated = await pipeline.score_pairs(rubrics, held_out, seed=args.seed)
+            refined, report = await refined_rubric(pipeline, train, args, embed)
+            refined_scores = await pipeline.score_pairs(refined, held_out, seed=args.seed)
+            written = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
+            parts = [c.id for c in refined.criteria]
+            lines += [
+                row(name, "generic", generic),
+                row(name, "generated", generated, f"rubrics: {written}"),
+                row(name, "refined", refined_scores, f"criteria: {', '.join(parts)}"),
+            ]
+            diffs += [
+                difference(name, "generated", generated, generic),
+                difference(name, "refined", refined_scores, generic),
+            ]
+            notes.append(
+                f"{name}: {len(held_out)} held-out + {len(train)} train pairs drawn from "
+                f"{available} eligible; refinement: " + ("; ".join(report.lines()) or "no changes")
+            )
+            pooled["generic"].append(generic)
+            pooled["generated"].append(generated)
+            pooled["refined"].append(refined_scores)
     for condition, parts in pooled.items():
         verdicts = [v for scores in parts for v in scores.verdicts]
         labels = [lab for scores in parts for lab in scores.labels]
@@ -214,7 +207,7 @@ async def main_async(args) -> None:
     elapsed = time.perf_counter() - started
     print(
         f"judge {args.judge} ({backend.name}:{backend.model}), each response graded alone "
-        f"(mode {args.mode}, joint, {'expected scores' if logprobs else 'integer scores'}); "
+        f"(mode {args.mode}, joint, {'expected scores' if setup.reads_logprobs else 'integer scores'}); "
         f"generated style {args.style}, seed {args.seed}"
     )
     print(f"{'data':<7}{'rubric':<11}{'accuracy [95% CI]':<24}{'n':>4}{'excl':>6}{'ties':>6}")

@@ -103,11 +103,8 @@ def main() -> None:
     train = TrainSettings(
         learning_rate=args.lr, epochs=args.epochs, batch_size=2, max_length=768, seed=0
     )
-    sampling = SamplingSettings(
-        samples=args.samples,
-        temperature=args.temperature,
-        max_tokens=args.max_tokens,
-        rationale_chars=200,
+    sampling = SamplingSettings(samples=args.samples).with_options(
+        temperature=args.temperature, max_tokens=args.max_tokens, rationale_chars=200
     )
     baselines = tuple(b for b in args.baselines.split(",") if b)
     tasks = []

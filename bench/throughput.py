@@ -21,15 +21,17 @@ from pathlib import Path
 import openai
 
 from _servers import instant_server, llama_cpp_python_server
+from jurist.backends import CallPolicy
 from jurist.backends.llamacpp import default_model_path
 from jurist.backends.openai import OpenAIBackend
 from jurist.core.data import Item
+from jurist.core.rubric import load_rubric, rubric_from_dict
 from jurist.datasets import load_preset
+from jurist.engine.local import LocalEngine, ResultSink
 from jurist.grading import GradeConfig, run_grade
 from jurist.judges.base import JudgeOptions
 from jurist.judges.pointwise import PointwiseJudge
-from jurist.core.rubric import load_rubric, rubric_from_dict
-from jurist.engine.local import Runner, RunOptions
+from jurist.session import JudgeSession, JudgeSetup
 from jurist.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,9 +81,11 @@ async def jurist_run(
 ) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "s.sqlite") as store:
         backend = OpenAIBackend("gemma", base_url=url, timeout=600, structured="json_object")
-        runner = Runner(backend, judge, store, RunOptions(concurrency=concurrency))
+        setup = JudgeSetup(options=judge.options, calls=CallPolicy(concurrency=concurrency))
+        session = JudgeSession(judge.rubric, setup, store=store, backend=backend)
+        runner = LocalEngine(session, ResultSink(store, "bench"))
         started = time.perf_counter()
-        await runner.run(items, "bench")
+        await runner.run(items)
         elapsed = time.perf_counter() - started
         await backend.aclose()
         return elapsed, runner.counters.parse_error

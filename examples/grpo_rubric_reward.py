@@ -24,9 +24,8 @@ from datasets import Dataset
 from peft import LoraConfig
 from trl import GRPOConfig, GRPOTrainer
 
-from jurist.judges import JudgeOptions
+from jurist import CallPolicy, JudgeOptions, JudgeSetup
 from jurist.rewards import LengthPenalty, RewardJudge, RewardStep, explicit_reward
-from jurist.engine.local import RunOptions
 from jurist.whitebox import load_causal_lm
 
 PROMPTS = [
@@ -117,8 +116,10 @@ def main() -> None:
         store=args.store,
         # No written rationale: the decision's P(yes) is read from the first answer token,
         # which keeps each judge call short enough for a CPU.
-        options=JudgeOptions(rationale="none", max_tokens=16),
-        run=RunOptions(concurrency=2),
+        setup=JudgeSetup(
+            options=JudgeOptions(rationale="none", max_tokens=16),
+            calls=CallPolicy(concurrency=2),
+        ),
     )
     reward = explicit_reward(
         rubric_column="rubric",

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from jurist.core.data import DataError, Message, ReadReport, read_items
-from jurist.datasets import load_autoj, load_llmrubric, load_summeval
 from jurist.core.errors import InputError
+from jurist.datasets import load_autoj, load_llmrubric, load_summeval
 
 ROWS = [
     {"input": "Qu'est-ce que c'est ?", "response": "Un café, 東京"},

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from jurist.core.data import DataError, Item, Message
+from jurist.core.rubric import load_rubric
 from jurist.datasets import (
     LLMRUBRIC_QUESTIONS,
     PRESETS,
@@ -27,7 +28,6 @@ from jurist.datasets import (
     resolve_data_dir,
     split_prometheus_prompt,
 )
-from jurist.core.rubric import load_rubric
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"

@@ -5,13 +5,26 @@ import re
 
 import pytest
 
+from jurist.backends import CallPolicy, RetryPolicy
 from jurist.backends.openai import OpenAIBackend
 from jurist.core.data import Item
-from jurist.judges.base import JudgeOptions
-from jurist.judges.pointwise import PointwiseJudge
 from jurist.core.rubric import rubric_from_dict
-from jurist.engine.local import RetryPolicy, Runner, RunOptions
+from jurist.engine.local import LocalEngine, ResultSink, RunCounters
+from jurist.judges.answering import SamplingOptions
+from jurist.judges.base import JudgeOptions
+from jurist.session import JudgeSession, JudgeSetup
 from scripted_server import ScriptedServer
+
+
+def engine(backend, store, run_id, *, on_result=None, sleep=None, **setup) -> LocalEngine:
+    """A judge session over `backend` on the local engine, saving under `run_id`."""
+    counters = RunCounters()
+    extra = {} if sleep is None else {"sleep": sleep}
+    session = JudgeSession(
+        RUBRIC, JudgeSetup(**setup), store=store, backend=backend, stats=counters, **extra
+    )
+    return LocalEngine(session, ResultSink(store, run_id, counters=counters, on_result=on_result))
+
 
 RUBRIC = rubric_from_dict(
     {
@@ -57,18 +70,15 @@ async def test_faults_end_ok_or_explicitly_failed(store):
 
     with ScriptedServer(behave) as server:
         backend = OpenAIBackend("m", base_url=server.url, timeout=1.0)
-        options = RunOptions(
-            concurrency=3,
-            parse_retries=1,
-            timeout=1.0,
-            retry=RetryPolicy(max_attempts=3, base_delay=0.01),
+        calls = CallPolicy(
+            concurrency=3, timeout=1.0, retry=RetryPolicy(max_attempts=3, base_delay=0.01)
         )
-        judge = PointwiseJudge(RUBRIC, JudgeOptions(want_logprobs=False))
         results = []
-        runner = Runner(
-            backend, judge, store, options, on_result=results.append, sleep=record_sleep
-        )
-        await runner.run(items, "faults")
+        runner = engine(
+            backend, store, "faults", on_result=results.append, sleep=record_sleep, calls=calls,
+            sampling=SamplingOptions(parse_retries=1), options=JudgeOptions(want_logprobs=False),
+        )  # fmt: skip
+        await runner.run(items)
         await backend.aclose()
         counts = dict(server.counts)
 
@@ -102,11 +112,11 @@ async def test_rerun_is_served_from_cache(store):
     items = [Item(id=f"i{k}", input=f"question number {k}", response="a") for k in (7, 8)]
     with ScriptedServer(lambda p, n: ("ok", GOOD)) as server:
         backend = OpenAIBackend("m", base_url=server.url, timeout=5.0)
-        judge = PointwiseJudge(RUBRIC, JudgeOptions(want_logprobs=False))
-        await Runner(backend, judge, store).run(items, "first")
+        options = JudgeOptions(want_logprobs=False)
+        await engine(backend, store, "first", options=options).run(items)
         first_total = server.total
-        runner = Runner(backend, judge, store)
-        await runner.run(items, "second")
+        runner = engine(backend, store, "second", options=options)
+        await runner.run(items)
         await backend.aclose()
         assert first_total == 2 and server.total == 2
         assert runner.counters.cache_hits == 2 and runner.counters.calls == 0
@@ -120,10 +130,10 @@ async def test_api_key_never_reaches_errors_or_store(store, monkeypatch):
         backend = OpenAIBackend(
             "m", base_url=server.url, api_key_env="JURIST_TEST_KEY", timeout=2.0
         )
-        options = RunOptions(retry=RetryPolicy(max_attempts=1))
+        calls = CallPolicy(retry=RetryPolicy(max_attempts=1))
         results = []
-        runner = Runner(backend, PointwiseJudge(RUBRIC), store, options, on_result=results.append)
-        await runner.run(items, "secret")
+        runner = engine(backend, store, "secret", on_result=results.append, calls=calls)
+        await runner.run(items)
         await backend.aclose()
     assert results[0].status == "failed"
     assert secret not in results[0].model_dump_json() and secret not in repr(backend)

@@ -18,9 +18,10 @@ from typer.testing import CliRunner
 
 from jurist.cli import app
 from jurist.core.errors import ConfigError, StorageError
-from jurist.grading import grade_job
-from jurist.engine.outputs import ResultsFile
 from jurist.core.parse import parse_score
+from jurist.engine.outputs import ResultsFile
+from jurist.grading import grade_job
+from jurist.injection import outside_fences
 from jurist.store import Store
 from scripted_server import ScriptedServer
 
@@ -206,7 +207,7 @@ def test_credentials_never_reach_store_results_or_output(tmp_path, rubric, store
     assert key.encode() not in everything and b"hunter2secret" not in everything
     assert result.summary["ok"] == 2  # credentials stripped, the key still worked
     config = store.run_config(result.run_id)
-    assert "alice" not in json.dumps(config) and config["judge"].startswith("openai:http://127")
+    assert "alice" not in json.dumps(config) and config["setup"]["judge"].startswith("openai:http://127")
 
 
 def test_models_command_hides_url_credentials(monkeypatch):
@@ -449,8 +450,8 @@ def test_ctrl_c_stops_within_seconds_and_resumes(tmp_path, rubric):
 @pytest.mark.parametrize("closing", ["</response>", "</RESPONSE>", "</response >", "< /Response>"])
 def test_every_spelling_of_a_closing_tag_is_neutralised(closing):
     from jurist.core.data import Item
-    from jurist.judges.pointwise import PointwiseJudge
     from jurist.core.rubric import rubric_from_dict
+    from jurist.judges.pointwise import PointwiseJudge
 
     rubric = rubric_from_dict({"name": "r", "criteria": [
         {"id": "q", "question": "Good?", "scale": {1: "bad", 2: "good"}}]})  # fmt: skip
@@ -482,8 +483,8 @@ def test_defend_injection_neutralises_and_flags(tmp_path, rubric, store):
         + json.dumps({"id": "ok", "input": "q", "response": "A plain answer."}) + "\n"
     )  # fmt: skip
 
-    def obeys(prompt: str, n: int):  # a judge that does what injected text says
-        return ("ok", score_answer(5 if "Ignore all previous" in prompt else 1))
+    def obeys(prompt: str, n: int):  # a judge that does what unfenced injected text says
+        return ("ok", score_answer(5 if "Ignore all previous" in outside_fences(prompt) else 1))
 
     with ScriptedServer(obeys) as gullible:
         plain = grade_job(options(rubric, data, tmp_path / "a", judge_of(gullible)), store)

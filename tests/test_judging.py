@@ -43,7 +43,7 @@ async def test_ajudge_pairwise_mode(tmp_path):
 def test_session_is_reused_across_event_loops_and_served_from_cache(tmp_path):
     backend = ScriptedBackend(scored)
     with jurist.Store(tmp_path / "s.sqlite") as store:
-        session = jurist.JudgeSession(RUBRIC, judge=backend, store=store)
+        session = jurist.JudgeSession(RUBRIC, store=store, backend=backend)
         first = session([{"input": "q", "response": "kind"}])
         second = session([{"input": "q", "response": "kind"}])  # a second asyncio.run
         assert first[0].criteria["q"].score == second[0].criteria["q"].score == 2
@@ -89,10 +89,10 @@ def test_registered_backend_kind_plugs_in_and_unknown_kinds_are_refused(tmp_path
 def test_session_over_a_keep_alive_server_survives_successive_event_loops(llama_server, tmp_path):
     """llama_cpp.server keeps connections alive: each `asyncio.run` needs its own client,
     and closing after the loops that used them have ended must not fail."""
-    session = jurist.JudgeSession(
-        RUBRIC, judge=f"openai:{llama_server}#gemma", store=tmp_path / "s.sqlite",
-        options=jurist.JudgeOptions(rationale="none"),
-    )  # fmt: skip
+    setup = jurist.JudgeSetup(
+        judge=f"openai:{llama_server}#gemma", options=jurist.JudgeOptions(rationale="none")
+    )
+    session = jurist.JudgeSession(RUBRIC, setup, store=tmp_path / "s.sqlite")
     first = session([{"input": "q", "response": "kind"}])
     second = session([{"input": "q", "response": "rude"}])
     session.close()

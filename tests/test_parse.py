@@ -1,13 +1,7 @@
 import pytest
 
-from jurist.core.parse import (
-    ParseError,
-    parse_decision,
-    parse_joint_decisions,
-    parse_joint_scores,
-    parse_score,
-    parse_verdict,
-)
+from jurist.core.answers import parse_joint_decisions, parse_joint_scores
+from jurist.core.parse import ParseError, parse_decision, parse_score, parse_verdict
 
 POINTS = [1, 2, 3, 4, 5]
 

@@ -8,11 +8,11 @@ from jurist.backends.openai import slot_logprobs_from_tokens
 from jurist.cli import app
 from jurist.core.completion import ScoreSlot
 from jurist.core.data import Item, Message
+from jurist.core.rubric import rubric_from_dict
 from jurist.judges.base import JudgeOptions
 from jurist.judges.pairwise import VERDICT_SLOT
 from jurist.judges.pointwise import PointwiseJudge
 from jurist.prompts import fence
-from jurist.core.rubric import rubric_from_dict
 from jurist.store import Store
 from scripted_server import ScriptedServer
 
@@ -130,4 +130,4 @@ def test_grade_layout_flag_reaches_the_prompts_and_the_stored_config(tmp_path, l
     shows_both = ["Is it accurate?" in p and "Is it clear?" in p for p in prompts]
     assert shows_both == [layout == "rubric-first"] * 4
     with Store(tmp_path / "store.sqlite") as store:  # what --resume grades with
-        assert store.run_config("run")["layout"] == layout
+        assert store.run_config("run")["setup"]["options"]["layout"] == layout

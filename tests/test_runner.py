@@ -3,14 +3,17 @@ import json
 import pytest
 
 from fakes import ScriptedBackend
+from jurist.backends import CallPolicy, RetryPolicy
 from jurist.backends.base import BackendError
 from jurist.core.data import Item
+from jurist.core.rubric import rubric_from_dict
+from jurist.engine.local import LocalEngine, ResultSink, RunCounters
+from jurist.judges.answering import SamplingOptions
 from jurist.judges.base import JudgeOptions
 from jurist.judges.checklist import ChecklistJudge
 from jurist.judges.pairwise import PairwiseJudge
 from jurist.judges.pointwise import PointwiseJudge
-from jurist.core.rubric import rubric_from_dict
-from jurist.engine.local import RetryPolicy, Runner, RunOptions
+from jurist.session import JudgeSession, JudgeSetup
 
 RUBRIC = rubric_from_dict(
     {
@@ -28,12 +31,18 @@ RUBRIC = rubric_from_dict(
 ITEM = Item(id="i", input="question", response="answer", response_b="other answer")
 
 
-async def run_one(store, backend, judge, options=None):
-    runner = Runner(backend, judge, store, options or RunOptions(), sleep=_no_sleep)
+async def run_one(store, backend, judge, **setup):
+    counters = RunCounters()
+    chosen = JudgeSetup(mode=judge.mode, options=judge.options, **setup)
+    session = JudgeSession(
+        judge.rubric, chosen, store=store, backend=backend, stats=counters, sleep=_no_sleep
+    )
     results = []
-    runner.on_result = results.append
-    await runner.run([ITEM], "run")
-    return results[0], runner
+    engine = LocalEngine(
+        session, ResultSink(store, "run", counters=counters, on_result=results.append)
+    )
+    await engine.run([ITEM])
+    return results[0], engine
 
 
 async def _no_sleep(_seconds):
@@ -60,7 +69,9 @@ async def test_parse_retry_then_success_and_overall(store):
 
 async def test_parse_error_keeps_raw_text_and_never_a_score(store):
     backend = ScriptedBackend(lambda req, n: "Score: seven")
-    judgment, _ = await run_one(store, backend, PointwiseJudge(RUBRIC), RunOptions(parse_retries=2))
+    judgment, _ = await run_one(
+        store, backend, PointwiseJudge(RUBRIC), sampling=SamplingOptions(parse_retries=2)
+    )
     assert judgment.status == "parse_error"
     assert judgment.criteria["a"].score is None and judgment.criteria["a"].raw == "Score: seven"
     assert judgment.overall is None
@@ -88,7 +99,7 @@ async def test_retryable_errors_are_retried_with_backoff(store):
         store,
         ScriptedBackend(flaky),
         PointwiseJudge(RUBRIC),
-        RunOptions(retry=RetryPolicy(max_attempts=2)),
+        calls=CallPolicy(retry=RetryPolicy(max_attempts=2)),
     )
     assert judgment.status == "ok" and runner.counters.retries == 2
 
@@ -96,7 +107,9 @@ async def test_retryable_errors_are_retried_with_backoff(store):
 async def test_samples_are_merged_by_vote(store):
     scores = iter([3, 3, 1, 2, 2, 2])
     backend = ScriptedBackend(lambda req, n: json.dumps({"rationale": "r", "score": next(scores)}))
-    judgment, _ = await run_one(store, backend, PointwiseJudge(RUBRIC), RunOptions(samples=3))
+    judgment, _ = await run_one(
+        store, backend, PointwiseJudge(RUBRIC), sampling=SamplingOptions(samples=3)
+    )
     a = judgment.criteria["a"]
     assert a.samples == [3, 3, 1] and a.majority == 3 and a.score == 3 and a.median == 3
     assert abs(a.mean - 7 / 3) < 1e-12 and a.agreement == 2 / 3
@@ -108,7 +121,7 @@ async def test_joint_call_scores_all_criteria(store):
     answer = json.dumps({"a": {"rationale": "r", "score": 2}, "b": {"rationale": "r", "score": 9}})
     backend = ScriptedBackend(lambda req, n: answer)
     judge = PointwiseJudge(RUBRIC, JudgeOptions(joint=True))
-    judgment, _ = await run_one(store, backend, judge, RunOptions(parse_retries=0))
+    judgment, _ = await run_one(store, backend, judge, sampling=SamplingOptions(parse_retries=0))
     assert len(backend.requests) == 1
     assert judgment.criteria["a"].score == 2
     assert judgment.criteria["b"].status == "parse_error" and judgment.status == "parse_error"
@@ -150,6 +163,8 @@ async def test_pairwise_both_orders_inconsistent_becomes_tie(store):
 async def test_pairwise_one_order_unparseable_is_not_silently_dropped(store):
     answers = {"ab": json.dumps({"rationale": "r", "verdict": "B"}), "ba": "???"}
     backend = ScriptedBackend(lambda req, n: answers[req.tag.split(":")[1]])
-    judgment, _ = await run_one(store, backend, PairwiseJudge(RUBRIC), RunOptions(parse_retries=0))
+    judgment, _ = await run_one(
+        store, backend, PairwiseJudge(RUBRIC), sampling=SamplingOptions(parse_retries=0)
+    )
     assert judgment.status == "parse_error" and judgment.pair.verdict is None
     assert judgment.pair.verdict_ab == "B" and judgment.pair.raw_ba == "???"

@@ -1,6 +1,5 @@
 """jurist: grade LLM outputs with LLM judges against explicit rubrics."""
 
-from jurist.core.answers import AnswerSpec, LikertAnswer, RankingAnswer, VerdictAnswer, YesNoAnswer
 from jurist.backends import (
     Backend,
     CachingBackend,
@@ -12,6 +11,7 @@ from jurist.backends import (
     make_backend,
     register_backend,
 )
+from jurist.core.answers import AnswerSpec, LikertAnswer, RankingAnswer, VerdictAnswer, YesNoAnswer
 from jurist.core.completion import Completion, Request
 from jurist.core.data import DataError, FieldMap, Item, Message, read_items
 from jurist.core.errors import (
@@ -22,9 +22,6 @@ from jurist.core.errors import (
     RubricError,
     StorageError,
 )
-from jurist.grading import GradeConfig, GradeResult, run_grade
-from jurist.judges import JudgeOptions, ListwiseOptions, make_judge, register_judge
-from jurist.session import JudgeSession, ajudge, judge
 from jurist.core.judgment import (
     ChecklistJudgment,
     Judgment,
@@ -34,11 +31,14 @@ from jurist.core.judgment import (
     judgment_from_json,
     make_judgment,
 )
-from jurist.jury import JuryPanel, JurySpec, load_jury
-from jurist.ranking import Tournament, judged_tournament, session_tournament
-from jurist.rewards import RewardJudge, criterion_rewards, explicit_reward, implicit_reward
 from jurist.core.rubric import ChecklistItem, Criterion, Rubric, load_rubric, save_rubric
-from jurist.engine.local import RunOptions
+from jurist.grading import GradeConfig, GradeResult, GradeRun, agrade, grade, run_grade
+from jurist.judges import JudgeOptions, ListwiseOptions, make_judge, register_judge
+from jurist.judges.answering import SamplingOptions
+from jurist.jury import JuryPanel, JurySpec, load_jury
+from jurist.ranking import Tournament, session_tournament
+from jurist.rewards import RewardJudge, criterion_rewards, explicit_reward, implicit_reward
+from jurist.session import ItemJudge, JudgeSession, JudgeSetup, ajudge, judge
 from jurist.store import Store
 
 __all__ = [
@@ -56,10 +56,13 @@ __all__ = [
     "FieldMap",
     "GradeConfig",
     "GradeResult",
+    "GradeRun",
     "InputError",
     "Item",
+    "ItemJudge",
     "JudgeOptions",
     "JudgeSession",
+    "JudgeSetup",
     "Judgment",
     "JuristError",
     "JuryPanel",
@@ -78,18 +81,19 @@ __all__ = [
     "RewardJudge",
     "Rubric",
     "RubricError",
-    "RunOptions",
+    "SamplingOptions",
     "StorageError",
     "Store",
     "Tournament",
     "VerdictAnswer",
     "YesNoAnswer",
+    "agrade",
     "ajudge",
     "criterion_rewards",
     "explicit_reward",
+    "grade",
     "implicit_reward",
     "judge",
-    "judged_tournament",
     "judgment_from_json",
     "layered",
     "load_jury",

@@ -1,7 +1,10 @@
 """A grading job end to end: items in, judge run, results streamed out, summary built.
 
-The job's whole configuration is saved with the run, with a fingerprint of its input, so
-`resume` needs only the run id and refuses to mix two versions of the data.
+`grade` is the job in memory: a rubric, items and a judge setup (or a jury) in, judgments
+out, nothing written but the cache. `run_grade` is the same job with files: the results
+folder, the summary, and the job's whole configuration saved with the run, with a
+fingerprint of its input, so `resume` needs only the run id and refuses to mix two
+versions of the data.
 """
 
 from __future__ import annotations
@@ -9,21 +12,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
-from jurist.backends import make_backend, parse_judge_spec
-from jurist.backends.stack import client_timeout
-from jurist.core.data import FieldMap, Item, ReadReport, read_items
+from jurist.backends import CallPolicy, RetryPolicy
+from jurist.core.data import FieldMap, ReadReport
+from jurist.core.defence import defend_item
 from jurist.core.errors import ConfigError, JuristError
-from jurist.core.fingerprint import input_fingerprint
-from jurist.judges import JudgeOptions, ListwiseOptions, make_judge
-from jurist.judges.base import Layout, Rationale
 from jurist.core.judgment import Judgment
+from jurist.core.rubric import Rubric, load_rubric
+from jurist.core.secrets import redact_urls, scrub
+from jurist.datasets import ItemSource, get_preset
+from jurist.engine.local import LocalEngine
 from jurist.engine.outputs import (
     RESULTS,
     SKIPPED,
@@ -33,110 +45,292 @@ from jurist.engine.outputs import (
     write_json,
     write_lines,
 )
+from jurist.engine.ray import RayEngine, RayOptions
+from jurist.engine.sink import ResultSink, RunCounters
+from jurist.engine.summary import GradeSummary, SummaryBuilder, Tally
+from jurist.judges import JudgeOptions, ListwiseOptions
+from jurist.judges.answering import SamplingOptions
+from jurist.jury import JuryPanel, JurySpec, JuryTally, jury_spec
 from jurist.prompts import templates_hash
-from jurist.core.rubric import load_rubric
-from jurist.engine.local import RetryPolicy, RunCounters, Runner, RunOptions
-from jurist.core.secrets import redact_urls, scrub
+from jurist.session import ItemJudge, ItemLike, JudgeSession, JudgeSetup, as_item
 from jurist.store import Store, new_run_id
-from jurist.engine.summary import SummaryBuilder
 
-if TYPE_CHECKING:
-    from jurist.jury import JurySpec
+__all__ = [
+    "RESUME_HONOURED",
+    "EnginePart",
+    "GradeConfig",
+    "GradeResult",
+    "GradeRun",
+    "JuryPart",
+    "agrade",
+    "grade",
+    "grade_job",
+    "make_config",
+    "resume_config",
+    "run_grade",
+]
 
-Mode = Literal["pointwise", "checklist", "pairwise", "listwise"]
-
-
-class GradeConfig(BaseModel):
-    """Everything that defines a grading job; stored with the run for `--resume`."""
-
-    rubric_path: str
-    data_path: str | None = None
-    preset: str | None = None
-    mode: Mode = "pointwise"
-    judge: str | None = None
-    # A jury instead of one judge: repeated --judge specs or a jury YAML (jurist.jury), its
-    # aggregation, and `jurist meta` reports weighing each juror.
-    jurors: list[str] = Field(default_factory=list)
-    jury: str | None = None
-    jury_aggregate: str | None = None
-    weights: list[str] = Field(default_factory=list)
-    fields: dict[str, Any] = Field(default_factory=lambda: asdict(FieldMap()))
-    skip_bad_rows: bool = False
-    limit: int | None = Field(default=None, ge=1)
-    joint: bool = False
-    both_orders: bool = True
-    # Listwise: shuffled presentation orders per item, pooled by Borda count or Bradley-Terry.
-    orders: int = Field(default=4, ge=1)
-    aggregate: Literal["borda", "bt"] = "borda"
-    rationale: Rationale = "before"
-    layout: Layout = "rubric-first"
-    # Neutralise text addressed to the judge inside responses before judging; flagged items
-    # carry `metadata.injection_flags`.
-    defend_injection: bool = False
-    samples: int = Field(default=1, ge=1)
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    sample_temperature: float = Field(default=0.7, gt=0.0, le=2.0)
-    seed: int = 0
-    max_tokens: int = Field(default=384, ge=1)
-    parse_retries: int = Field(default=2, ge=0)
-    concurrency: int = Field(default=4, ge=1)
-    timeout: float = Field(default=120.0, gt=0.0)
-    max_attempts: int = Field(default=6, ge=1)
-    rpm: float | None = Field(default=None, gt=0.0)
-    tpm: float | None = Field(default=None, gt=0.0)
-    logprobs: bool | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    output_dir: str = "jurist-out"
-    # Where the job runs, which never changes its results: one process (asyncio) or a pool
-    # of workers on a Ray cluster (`address` None: RAY_ADDRESS, else a local cluster).
-    engine: Literal["asyncio", "ray"] = "asyncio"
-    address: str | None = None
-    workers: int | None = Field(default=None, ge=1)
-
-    def judge_options(self) -> JudgeOptions:
-        options = JudgeOptions(
-            joint=self.joint,
-            both_orders=self.both_orders,
-            max_tokens=self.max_tokens,
-            temperature=self.temperature,
-            seed=self.seed,
-            want_logprobs=self.logprobs is not False,
-            rationale=self.rationale,
-            layout=self.layout,
-        )
-        if self.mode == "listwise":
-            return ListwiseOptions(**vars(options), orders=self.orders, aggregate=self.aggregate)
-        return options
-
-    def run_options(self) -> RunOptions:
-        return RunOptions(
-            concurrency=self.concurrency,
-            samples=self.samples,
-            sample_temperature=self.sample_temperature,
-            parse_retries=self.parse_retries,
-            timeout=self.timeout,
-            retry=RetryPolicy(max_attempts=self.max_attempts),
-            rpm=self.rpm,
-            tpm=self.tpm,
-        )
-
+Progress = Callable[[RunCounters, int | None], Any]
 
 # What a resumed run may take from the command line without changing its results.
 RESUME_HONOURED = frozenset(
     {"output_dir", "timeout", "concurrency", "rpm", "tpm", "max_attempts"}
     | {"engine", "address", "workers"}
 )
+# Stored beside the config: what the run's results were computed from.
+_HASHES = ("rubric_hash", "templates_hash", "input_hash")
+# The command line's flat option names, by the part of the config they belong to.
+_ITEM_NAMES = {"data_path": "data", "preset": "preset", "fields": "fields", "limit": "limit"}
+_ITEM_NAMES |= {"skip_bad_rows": "skip_bad_rows"}
+_OPTION_NAMES = ("joint", "both_orders", "max_tokens", "temperature", "seed", "rationale")
+_OPTION_NAMES += ("layout",)
+_LISTWISE_NAMES = ("orders", "aggregate")
+_SAMPLING_NAMES = ("samples", "sample_temperature", "parse_retries")
+_CALL_NAMES = ("concurrency", "timeout", "rpm", "tpm")
+_SETUP_NAMES = ("judge", "mode", "api_key_env", "logprobs")
+_JURY_NAMES = {"jury": "file", "jurors": "jurors", "jury_aggregate": "aggregate"}
+_JURY_NAMES |= {"weights": "weights"}
+_ENGINE_NAMES = {"engine": "kind", "address": "address", "workers": "workers"}
+FLAT_NAMES = frozenset(
+    {"rubric_path", "output_dir", "defend_injection", "max_attempts"}
+    | set(_ITEM_NAMES) | set(_OPTION_NAMES) | set(_LISTWISE_NAMES) | set(_SAMPLING_NAMES)
+    | set(_CALL_NAMES) | set(_SETUP_NAMES) | set(_JURY_NAMES) | set(_ENGINE_NAMES)
+)  # fmt: skip
+# (option, lowest, lowest allowed?, highest): what each number may be, checked once.
+_RANGES = (
+    ("limit", 1, True, None), ("orders", 1, True, None), ("samples", 1, True, None),
+    ("temperature", 0.0, True, 2.0), ("sample_temperature", 0.0, False, 2.0),
+    ("max_tokens", 1, True, None), ("parse_retries", 0, True, None),
+    ("concurrency", 1, True, None), ("timeout", 0.0, False, None),
+    ("max_attempts", 1, True, None), ("rpm", 0.0, False, None), ("tpm", 0.0, False, None),
+    ("workers", 1, True, None),
+)  # fmt: skip
+Mode = Literal["pointwise", "checklist", "pairwise", "listwise"]
+
+
+class JuryPart(BaseModel):
+    """A jury instead of one judge: a jury YAML or repeated judge specs, its aggregation,
+    and `jurist meta` reports weighing each juror."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str | None = None
+    jurors: list[str] = Field(default_factory=list)
+    aggregate: str | None = None
+    weights: list[str] = Field(default_factory=list)
+
+
+class EnginePart(BaseModel):
+    """Where the job runs, which never changes its results: one process (asyncio) or a
+    pool of workers on a Ray cluster (`address` None: RAY_ADDRESS, else a local one)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["asyncio", "ray"] = "asyncio"
+    address: str | None = None
+    workers: int | None = None
+
+
+class GradeConfig(BaseModel):
+    """Everything that defines a grading job, in parts: what is graded (`items`), by whom
+    (`setup`, or a `jury` on top of it), where results go and where it runs. Stored with
+    the run as one JSON object for `--resume`; a run stored before the parts existed (one
+    flat object of command-line names) is read through `from_flat`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rubric_path: str
+    items: ItemSource = Field(default_factory=ItemSource)
+    # Neutralise text addressed to the judge inside responses before judging; flagged items
+    # carry `metadata.injection_flags`.
+    defend_injection: bool = False
+    setup: JudgeSetup = Field(default_factory=JudgeSetup)
+    jury: JuryPart | None = None
+    output_dir: str = "jurist-out"
+    engine: EnginePart = Field(default_factory=EnginePart)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_flat_names(cls, data: Any) -> Any:
+        """Flat command-line names (and runs stored before the parts) become the parts."""
+        if isinstance(data, dict) and _is_flat(data):
+            return _nested(data)
+        return data
+
+    @field_validator("setup", mode="before")
+    @classmethod
+    def _setup(cls, value: Any) -> Any:
+        return _setup_from(value) if isinstance(value, dict) else value
+
+    @field_serializer("items")
+    def _dump_items(self, items: ItemSource) -> dict[str, Any]:
+        data = None if items.data is None else str(items.data)
+        return {**asdict(items), "data": data}  # JSON-ready in either dump mode
+
+    @field_serializer("setup")
+    def _dump_setup(self, setup: JudgeSetup) -> dict[str, Any]:
+        return asdict(setup)  # keeps a mode's own options (listwise orders), unlike the schema
+
+    @model_validator(mode="after")
+    def _in_range(self) -> GradeConfig:
+        flat = self.flat()
+        for name, low, inclusive, high in _RANGES:
+            value = flat.get(name)
+            if value is None or (name in _LISTWISE_NAMES and self.setup.mode != "listwise"):
+                continue
+            below = value < low if inclusive else value <= low
+            if below or (high is not None and value > high):
+                bound = f"{'at least' if inclusive else 'above'} {low}"
+                raise ValueError(f"--{name.replace('_', '-')}: must be {bound}" + (
+                    f" and at most {high}" if high is not None else ""
+                ))  # fmt: skip
+        return self
+
+    @classmethod
+    def from_flat(cls, flat: dict[str, Any]) -> GradeConfig:
+        """A config from the command line's flat option names (None: not given)."""
+        return make_config(**{k: v for k, v in flat.items() if v is not None})
+
+    def flat(self) -> dict[str, Any]:
+        """The config under the command line's flat option names."""
+        setup, jury = self.setup, self.jury or JuryPart()
+        options = asdict(setup.options)
+        items = {flat: getattr(self.items, name) for flat, name in _ITEM_NAMES.items()}
+        return {
+            "rubric_path": self.rubric_path,
+            **items,
+            "data_path": str(self.items.data) if self.items.data is not None else None,
+            "fields": asdict(self.items.fields),
+            "defend_injection": self.defend_injection,
+            **{name: getattr(setup, name) for name in _SETUP_NAMES},
+            **{k: options[k] for k in (*_OPTION_NAMES, *_LISTWISE_NAMES) if k in options},
+            **{name: getattr(setup.sampling, name) for name in _SAMPLING_NAMES},
+            **{name: getattr(setup.calls, name) for name in _CALL_NAMES},
+            "max_attempts": setup.calls.retry.max_attempts,
+            **{flat: getattr(jury, name) for flat, name in _JURY_NAMES.items()},
+            "output_dir": self.output_dir,
+            **{flat: getattr(self.engine, name) for flat, name in _ENGINE_NAMES.items()},
+        }  # fmt: skip
+
+    def with_run_changes(self, changes: dict[str, Any]) -> GradeConfig:
+        """The same job with other run settings (the `RESUME_HONOURED` names only)."""
+        calls = self.setup.calls
+        attempts = changes.get("max_attempts", calls.retry.max_attempts)
+        calls = replace(
+            calls,
+            retry=replace(calls.retry, max_attempts=attempts),
+            **{name: changes[name] for name in _CALL_NAMES if name in changes},
+        )
+        engine = {name: changes[flat] for flat, name in _ENGINE_NAMES.items() if flat in changes}
+        return self.model_validate(
+            {
+                **self.model_dump(),
+                "setup": replace(self.setup, calls=calls),
+                "output_dir": changes.get("output_dir", self.output_dir),
+                "engine": self.engine.model_copy(update=engine),
+            }
+        )
+
+    def defence(self) -> Callable[..., Any] | None:
+        return _defended if self.defend_injection else None
+
+    def iter_items(self, report: ReadReport | None = None) -> Iterator[Any]:
+        """The job's items, defended when the job asks for it."""
+        return self.items.iter(report, self.defence())
+
+    def fingerprint(self) -> str:
+        return self.items.fingerprint(self.defence())
+
+    def stored(self, rubric: Rubric) -> dict[str, Any]:
+        """What is saved with the run: the config and what its results were computed from."""
+        return {
+            **self.model_dump(mode="json"),
+            "rubric_hash": rubric.content_hash,
+            "templates_hash": templates_hash(),
+            "input_hash": self.fingerprint(),
+        }
+
+
+def _defended(item: Any) -> Any:
+    return defend_item(item)[0]
+
+
+def _is_flat(data: dict[str, Any]) -> bool:
+    nested = set(GradeConfig.model_fields)
+    return isinstance(data.get("engine"), str) or any(
+        key in FLAT_NAMES and key not in nested for key in data
+    )
+
+
+def _pick(flat: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    return {name: flat[name] for name in names if flat.get(name) is not None}
+
+
+def _nested(flat: dict[str, Any]) -> dict[str, Any]:
+    """The parts from flat command-line names; unknown names are ignored, as the stored
+    hashes beside them are."""
+    fields = flat.get("fields")
+    items = {name: flat[key] for key, name in _ITEM_NAMES.items() if key in flat}
+    if isinstance(fields, dict):
+        items["fields"] = FieldMap(
+            **{
+                k: tuple(v) if k in ("labels", "keep", "responses") else v
+                for k, v in fields.items()
+            }
+        )
+    mode = flat.get("mode") or "pointwise"
+    listwise = _pick(flat, _LISTWISE_NAMES) if mode == "listwise" else {}
+    option_type = ListwiseOptions if mode == "listwise" else JudgeOptions
+    options = option_type(
+        **_pick(flat, _OPTION_NAMES), want_logprobs=flat.get("logprobs") is not False, **listwise
+    )
+    calls = CallPolicy(
+        retry=RetryPolicy(**_pick(flat, ["max_attempts"])), **_pick(flat, _CALL_NAMES)
+    )
+    setup = JudgeSetup(
+        **_pick(flat, _SETUP_NAMES), options=options, calls=calls,
+        sampling=SamplingOptions(**_pick(flat, _SAMPLING_NAMES)),
+    )  # fmt: skip
+    jury = {name: flat[key] for key, name in _JURY_NAMES.items() if flat.get(key)}
+    engine = {name: flat[key] for key, name in _ENGINE_NAMES.items() if flat.get(key) is not None}
+    return {
+        **_pick(flat, ["rubric_path", "output_dir", "defend_injection"]),
+        "items": items,
+        "setup": setup,
+        "jury": JuryPart(**jury) if jury else None,
+        "engine": EnginePart(**engine),
+    }
+
+
+def _setup_from(data: dict[str, Any]) -> JudgeSetup:
+    """A JudgeSetup from its stored JSON (the options type follows the mode)."""
+    data = dict(data)
+    option_type = ListwiseOptions if data.get("mode") == "listwise" else JudgeOptions
+    options = option_type(**data.pop("options", {}))
+    calls = dict(data.pop("calls", {}))
+    retry = RetryPolicy(**calls.pop("retry", {}))
+    sampling = SamplingOptions(**data.pop("sampling", {}))
+    return JudgeSetup(
+        **data, options=options, calls=CallPolicy(retry=retry, **calls), sampling=sampling
+    )
 
 
 def make_config(**options: Any) -> GradeConfig:
-    """A GradeConfig, or a ConfigError naming each bad option in one line."""
+    """A GradeConfig (from parts or flat names), or a ConfigError naming each bad option in
+    one line."""
     try:
         return GradeConfig(**options)
+    except TypeError as error:
+        raise ConfigError(f"unknown setting: {error}") from None
     except ValidationError as error:
         problems = []
         for detail in error.errors():
+            message = str(detail["msg"]).removeprefix("Value error, ")
+            if message.startswith("--"):
+                problems.append(message)
+                continue
             name = "--" + str(detail["loc"][0]).replace("_", "-") if detail["loc"] else "config"
-            problems.append(f"{name}: {detail['msg']}")
+            problems.append(f"{name}: {message}")
         raise ConfigError("; ".join(problems)) from None
 
 
@@ -144,93 +338,113 @@ class GradeResult(BaseModel):
     run_id: str
     output_dir: str
     results_path: str
-    summary: dict[str, Any]
+    summary: GradeSummary
     skipped_rows: list[str] = Field(default_factory=list)
     status: str = "finished"
     notes: list[str] = Field(default_factory=list)
 
 
-def iter_config_items(config: GradeConfig, report: ReadReport) -> Iterator[Item]:
-    items = _config_items(config, report)
-    if not config.defend_injection:
-        yield from items
-        return
-    from jurist.injection.defence import defend_item
+class GradeRun(BaseModel):
+    """An in-memory job's outcome: its judgments in item order, and their summary."""
 
-    for item in items:
-        yield defend_item(item)[0]
+    run_id: str | None
+    judgments: list[Judgment]
+    summary: GradeSummary
 
 
-def _config_items(config: GradeConfig, report: ReadReport) -> Iterator[Item]:
-    if config.preset is not None:
-        from jurist.datasets import load_preset
-
-        yield from load_preset(config.preset, limit=config.limit)
-        return
-    if config.data_path is None:
-        raise ConfigError("give a data file or a preset")
-    stream = read_items(
-        config.data_path, field_map(config), skip_bad_rows=config.skip_bad_rows, report=report
-    )
-    for count, item in enumerate(stream):
-        if config.limit is not None and count >= config.limit:
-            return
-        yield item
+# --- the job in memory ----------------------------------------------------------------------
 
 
-def field_map(config: GradeConfig) -> FieldMap:
-    return FieldMap(
-        **{
-            k: tuple(v) if k in ("labels", "keep", "responses") else v
-            for k, v in config.fields.items()
-        }
-    )
+def item_judge(
+    rubric: Rubric,
+    setup: JudgeSetup,
+    jury: JurySpec | None,
+    store: Store | None,
+    stats: RunCounters,
+) -> ItemJudge:
+    """One judge's session, or a panel of them; its layers count into `stats`."""
+    if jury is not None:
+        return JuryPanel(jury, rubric, setup, store=store, stats=stats)
+    return JudgeSession(rubric, setup, store=store, stats=stats)
 
 
-def count_rows(config: GradeConfig) -> int | None:
-    """Rows to expect, for the progress bar; cheap for line-based files, None otherwise."""
-    if config.preset is not None or config.data_path is None:
-        return config.limit
-    path = Path(config.data_path)
+async def _judge_locally(
+    judging: ItemJudge, sink: ResultSink, items: Iterable[Any], skip: set[int]
+) -> None:
     try:
-        if path.suffix.lower() in (".jsonl", ".ndjson"):
-            with path.open("rb") as handle:
-                total = sum(1 for line in handle if line.strip())
-        elif path.suffix.lower() in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
-            total = pq.ParquetFile(path).metadata.num_rows
-        else:
-            return config.limit
-    except OSError:
-        return config.limit
-    return min(total, config.limit) if config.limit is not None else total
+        await LocalEngine(judging, sink).run(items, skip)
+    finally:
+        await judging.aclose()
 
 
-def resume_config(stored: dict[str, Any], given: dict[str, Any]) -> tuple[GradeConfig, list[str]]:
-    """The stored run's config with the options given now that cannot change its results
-    (output folder, timeout, concurrency); refuses any other option that differs."""
-    base = {k: v for k, v in stored.items() if k in GradeConfig.model_fields}
-    notes: list[str] = []
-    refused: list[str] = []
-    for name, value in given.items():
-        if value is None or base.get(name) == value:
-            continue
-        if name == "judge" and redact_urls(str(value)) == base.get(name):
-            base[name] = value  # the same judge, with the credentials the store never keeps
-            continue
-        if name in RESUME_HONOURED:
-            notes.append(f"{name}: {base.get(name)!r} -> {value!r}")
-            base[name] = value
-        else:
-            refused.append(f"--{name.replace('_', '-')}")
-    if refused:
-        raise ConfigError(
-            "resuming keeps the run's settings; these would change its results: "
-            + ", ".join(refused)
-            + " (start a new run instead)"
-        )
-    return make_config(**base), notes
+async def agrade(
+    rubric: Rubric | str | Path,
+    items: Iterable[ItemLike] | ItemSource,
+    setup: JudgeSetup | None = None,
+    *,
+    jury: JurySpec | None = None,
+    store: Store | str | Path | None = None,
+    run_id: str | None = None,
+    on_result: Callable[[Judgment], None] | None = None,
+) -> GradeRun:
+    """Grade `items` in memory: each judgment goes to `on_result` as it finishes, and all
+    of them come back in item order. Every call is cached in `store` (default: the user's
+    store); with a `run_id` the judgments are also saved under that run."""
+    rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    setup = setup or JudgeSetup()
+    stream = items.iter() if isinstance(items, ItemSource) else items
+    found: list[Judgment] = []
+    summary = SummaryBuilder(tallies=_tallies(jury))
+    with contextlib.ExitStack() as stack:
+        db = store if isinstance(store, Store) else stack.enter_context(Store(store))
+        if run_id is not None:
+            db.create_run(run_id, {"rubric": rubric.name, "setup": asdict(setup)})
+
+        def keep(judgment: Judgment) -> None:
+            found.append(judgment)
+            if on_result is not None:
+                on_result(judgment)
+
+        sink = ResultSink(db, run_id, summary=summary, on_result=keep)
+        judging = item_judge(rubric, setup, jury, db, sink.counters)
+        await _judge_locally(judging, sink, (as_item(v, i) for i, v in enumerate(stream)), set())
+        if run_id is not None:
+            db.set_run_status(run_id, "finished")
+    found.sort(key=lambda judgment: judgment.index)
+    return GradeRun(run_id=run_id, judgments=found, summary=_summary(summary, run_id))
+
+
+def grade(
+    rubric: Rubric | str | Path,
+    items: Iterable[ItemLike] | ItemSource,
+    setup: JudgeSetup | None = None,
+    *,
+    jury: JurySpec | None = None,
+    store: Store | str | Path | None = None,
+    run_id: str | None = None,
+    on_result: Callable[[Judgment], None] | None = None,
+) -> GradeRun:
+    """`agrade` for code that is not async."""
+    return asyncio.run(
+        agrade(rubric, items, setup, jury=jury, store=store, run_id=run_id, on_result=on_result)
+    )
+
+
+def _tallies(jury: JurySpec | None) -> dict[str, Tally]:
+    """A jury's judgments also feed its inter-juror figures."""
+    return {"jury": JuryTally()} if jury is not None else {}
+
+
+def _summary(
+    builder: SummaryBuilder, run_id: str | None, status: str | None = None, skipped: int = 0
+) -> GradeSummary:
+    built = builder.build()
+    if status is not None:
+        built |= {"run_id": run_id, "status": status, "skipped_rows": skipped}
+    return GradeSummary.model_validate(built)
+
+
+# --- the job with files ---------------------------------------------------------------------
 
 
 def run_grade(
@@ -239,95 +453,25 @@ def run_grade(
     *,
     run_id: str | None = None,
     resume: bool = False,
-    progress: Callable[[RunCounters, int | None], Any] | None = None,
+    progress: Progress | None = None,
     overwrite: bool = False,
 ) -> GradeResult:
     """Run (or resume) a grading job and return where its results are and their summary."""
     rubric = load_rubric(config.rubric_path)
-    judge = make_judge(config.mode, rubric, config.judge_options())
-    parse_judge_spec(config.judge)  # an unknown judge is refused before anything is written
+    config.setup.check()  # an unknown judge is refused before anything is written
     jury = _jury_spec(config)
-    fingerprint = input_fingerprint(config)
-    if resume:
-        if run_id is None:
-            raise ConfigError("resuming needs a run id")
-        _check_resumable(store, run_id, config, rubric.content_hash, fingerprint)
-    else:
-        run_id = run_id or new_run_id()
-        if store.has_run(run_id):
-            raise ConfigError(f"run {run_id} already exists; continue it with --resume {run_id}")
+    run_id = _open_run(store, config, rubric, run_id, resume=resume, overwrite=overwrite)
     output_dir = Path(config.output_dir)
-    inputs = [Path(config.data_path)] if config.data_path else []
-    stored_config = {
-        **config.model_dump(),
-        "rubric_hash": rubric.content_hash,
-        "templates_hash": templates_hash(),
-        "input_hash": fingerprint,
-    }
-
-    def same_job(owner: str) -> bool:
-        if not store.has_run(owner):
-            return False
-        return _job_identity(store.run_config(owner)) == _job_identity(stored_config)
-
-    claim_output_dir(
-        output_dir, run_id, inputs, resume=resume, overwrite=overwrite, same_job=same_job
-    )
-    if resume:
-        store.update_run_config(run_id, stored_config)
-    else:
-        store.create_run(run_id, stored_config)
-    # Ray workers build their own backends; the driver never loads the model.
-    backend = None
-    if config.engine == "asyncio" and jury is None:
-        backend = make_backend(
-            config.judge,
-            api_key_env=config.api_key_env,
-            timeout=client_timeout(config.run_options().calls),
-            logprobs=config.logprobs,
-        )
-    results_path = output_dir / RESULTS
-    summary = SummaryBuilder()
+    summary = SummaryBuilder(tallies=_tallies(jury))
+    report = ReadReport()
     status = "failed"
     results: ResultsFile | None = None
-    report = ReadReport()
     try:
-        done = store.done_indices(run_id) if resume else set()
         finished = store.iter_results(run_id) if resume else iter(())
-        results = ResultsFile(results_path, summary.counted(finished))
-        total = count_rows(config)
-        writer = results
-
-        def on_result(judgment: Judgment) -> None:
-            writer.write(judgment)
-            summary.add(judgment)
-            if progress is not None:
-                progress(runner.counters, total)
-
-        runner: Any
-        if jury is not None:
-            from jurist.jury import grading_runner
-
-            runner = grading_runner(
-                jury,
-                rubric,
-                config.mode,
-                store,
-                config.judge_options(),
-                config.run_options(),
-                api_key_env=config.api_key_env,
-                logprobs=config.logprobs,
-                on_result=on_result,
-            )
-            asyncio.run(_run(runner, iter_config_items(config, report), run_id, done, runner))
-        elif backend is None:
-            from jurist.engine import RayEngine
-
-            runner = RayEngine.from_config(config, rubric, store, on_result=on_result)
-            runner.run(iter_config_items(config, report), run_id, skip=done)
-        else:
-            runner = Runner(backend, judge, store, config.run_options(), on_result=on_result)
-            asyncio.run(_run(runner, iter_config_items(config, report), run_id, done, backend))
+        done = store.done_indices(run_id) if resume else set()
+        results = ResultsFile(output_dir / RESULTS, summary.counted(finished))
+        sink = _sink(store, run_id, results, summary, progress, config.items.expected_count())
+        _execute(config, rubric, jury, store, sink, config.iter_items(report), done)
         status = "finished"
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
@@ -338,61 +482,171 @@ def run_grade(
         with contextlib.suppress(Exception):
             store.set_run_status(run_id, status)
         built = _finish(summary, report, output_dir, run_id, status)
-    if built["items"] == 0 and not report.skipped:
+    if built.items == 0 and not report.skipped:
         raise ConfigError(
-            f"{config.data_path or config.preset}: no items to grade"
+            f"{config.items.data or config.items.preset}: no items to grade"
             + (" (all were already graded)" if resume else "")
         )
     return GradeResult(
         run_id=run_id,
         output_dir=str(output_dir),
-        results_path=str(results_path),
+        results_path=str(output_dir / RESULTS),
         summary=built,
         skipped_rows=[str(error) for error in report.skipped],
         status=status,
     )
 
 
+def _open_run(
+    store: Store,
+    config: GradeConfig,
+    rubric: Rubric,
+    run_id: str | None,
+    *,
+    resume: bool,
+    overwrite: bool,
+) -> str:
+    """Check that the run may start (or resume), claim its output folder and save its
+    config; returns the run id."""
+    fingerprint = config.fingerprint()
+    if resume:
+        if run_id is None:
+            raise ConfigError("resuming needs a run id")
+        _check_resumable(store, run_id, config, rubric.content_hash, fingerprint)
+    else:
+        run_id = run_id or new_run_id()
+        if store.has_run(run_id):
+            raise ConfigError(f"run {run_id} already exists; continue it with --resume {run_id}")
+    stored = config.stored(rubric)
+
+    def same_job(owner: str) -> bool:
+        if not store.has_run(owner):
+            return False
+        return _job_identity(store.run_config(owner)) == _job_identity(stored)
+
+    inputs = [Path(config.items.data)] if config.items.data else []
+    claim_output_dir(
+        Path(config.output_dir), run_id, inputs, resume=resume, overwrite=overwrite,
+        same_job=same_job,
+    )  # fmt: skip
+    if resume:
+        store.update_run_config(run_id, stored)
+    else:
+        store.create_run(run_id, stored)
+    return run_id
+
+
+def _sink(
+    store: Store,
+    run_id: str,
+    results: ResultsFile,
+    summary: SummaryBuilder,
+    progress: Progress | None,
+    total: int | None,
+) -> ResultSink:
+    counters = RunCounters()
+    report = None if progress is None else (lambda _: progress(counters, total))
+    return ResultSink(
+        store, run_id, results=results, summary=summary, counters=counters, on_result=report
+    )
+
+
+def _execute(
+    config: GradeConfig,
+    rubric: Rubric,
+    jury: JurySpec | None,
+    store: Store,
+    sink: ResultSink,
+    items: Iterator[Any],
+    done: set[int],
+) -> None:
+    """Judge the items on the engine the config names; results go to `sink`."""
+    if config.engine.kind == "ray":
+        options = RayOptions(address=config.engine.address, workers=config.engine.workers)
+        RayEngine(config.setup, rubric, store, options, sink=sink).run(items, skip=done)
+        return
+    judging = item_judge(rubric, config.setup, jury, store, sink.counters)
+    asyncio.run(_judge_locally(judging, sink, items, done))
+
+
 def _jury_spec(config: GradeConfig) -> JurySpec | None:
     """The jury a run names (None for a single judge), checked before anything is written."""
-    if config.jury is None and len(config.jurors) < 2:
-        if config.jury_aggregate or config.weights:
+    jury = config.jury or JuryPart()
+    if jury.file is None and len(jury.jurors) < 2:
+        if jury.aggregate or jury.weights:
             raise ConfigError(
                 "--jury-aggregate and --weights need a jury (--jury, or --judge twice)"
             )
         return None
-    if config.engine != "asyncio":
+    if config.engine.kind != "asyncio":
         raise ConfigError("a jury runs on the asyncio engine; drop --engine ray")
-    if config.mode not in ("pointwise", "pairwise"):
-        raise ConfigError(f"a jury judges pointwise or pairwise, not {config.mode}")
-    from jurist.jury import jury_spec
-
-    return jury_spec(
-        config.jury, config.jurors, aggregate=config.jury_aggregate, weights=config.weights
-    )
+    if config.setup.mode not in ("pointwise", "pairwise"):
+        raise ConfigError(f"a jury judges pointwise or pairwise, not {config.setup.mode}")
+    return jury_spec(jury.file, jury.jurors, aggregate=jury.aggregate, weights=jury.weights)
 
 
 def _finish(
     summary: SummaryBuilder, report: ReadReport, output_dir: Path, run_id: str, status: str
-) -> dict[str, Any]:
+) -> GradeSummary:
     """Write what was computed, whatever ended the run; a write failure here must not hide
     the error that ended it."""
-    built = summary.build()
-    built["run_id"] = run_id
-    built["status"] = status
-    built["skipped_rows"] = len(report.skipped)
+    built = _summary(summary, run_id, status, len(report.skipped))
     with contextlib.suppress(JuristError):
         if report.skipped:
             write_lines(output_dir / SKIPPED, [str(error) for error in report.skipped])
-        write_json(output_dir / SUMMARY, built)
+        write_json(output_dir / SUMMARY, built.as_dict())
     return built
 
 
-def _job_identity(config: dict[str, Any]) -> dict[str, Any]:
+# --- resuming -------------------------------------------------------------------------------
+
+
+def _job_identity(stored: dict[str, Any]) -> dict[str, Any]:
     """What decides a job's results: everything but where and how fast it runs (compared
-    as stored, so tuples and lists are alike)."""
-    kept = {k: v for k, v in config.items() if k not in RESUME_HONOURED}
-    return json.loads(scrub(json.dumps(kept, sort_keys=True)))
+    in flat names, so a run stored before the config had parts compares alike)."""
+    try:
+        flat = make_config(**stored).flat()
+    except JuristError:
+        flat = dict(stored)
+    kept = {k: v for k, v in flat.items() if k not in RESUME_HONOURED}
+    kept |= {k: stored.get(k) for k in _HASHES}
+    return json.loads(scrub(json.dumps(kept, sort_keys=True, default=str)))
+
+
+def resume_config(stored: dict[str, Any], given: dict[str, Any]) -> tuple[GradeConfig, list[str]]:
+    """The stored run's config with the options given now that cannot change its results
+    (output folder, timeout, concurrency); refuses any other option that differs.
+
+    Runs stored before the config had parts are read from their flat names."""
+    try:
+        config = make_config(**stored)
+    except ConfigError as error:
+        raise ConfigError(
+            f"this run's stored settings cannot be read ({error}); start a new run instead"
+        ) from None
+    current = config.flat()
+    notes: list[str] = []
+    refused: list[str] = []
+    changes: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is None or current.get(name) == value:
+            continue
+        if name == "judge" and redact_urls(str(value)) == current.get(name):
+            changes[name] = value  # the same judge, with the credentials the store never keeps
+        elif name in RESUME_HONOURED:
+            notes.append(f"{name}: {current.get(name)!r} -> {value!r}")
+            changes[name] = value
+        else:
+            refused.append(f"--{name.replace('_', '-')}")
+    if refused:
+        raise ConfigError(
+            "resuming keeps the run's settings; these would change its results: "
+            + ", ".join(refused)
+            + " (start a new run instead)"
+        )
+    if "judge" in changes:
+        config = config.model_copy(update={"setup": replace(config.setup, judge=changes["judge"])})
+    return config.with_run_changes(changes), notes
 
 
 def _check_resumable(
@@ -410,20 +664,11 @@ def _check_resumable(
             "start a new run instead of resuming"
         )
     if stored.get("input_hash") not in (None, fingerprint):
-        source = config.data_path or f"preset {config.preset}"
+        source = config.items.data or f"preset {config.items.preset}"
         raise ConfigError(
             f"{source} changed since run {run_id} started (its content no longer matches); "
             "resuming would mix two versions of the data: start a new run"
         )
-
-
-async def _run(
-    runner: Runner, items: Iterator[Item], run_id: str, done: set[int], backend: Any
-) -> None:
-    try:
-        await runner.run(items, run_id, skip=done)
-    finally:
-        await backend.aclose()
 
 
 def grade_job(
@@ -433,34 +678,16 @@ def grade_job(
     resume: str | None = None,
     run_id: str | None = None,
     overwrite: bool = False,
-    progress: Callable[[RunCounters, int | None], Any] | None = None,
+    progress: Progress | None = None,
 ) -> GradeResult:
     """A grading job from command-line style options (None = not given): fills a preset's
     rubric and mode, or merges with a resumed run's stored settings, then runs it."""
-    given = dict(given)
     notes: list[str] = []
     if resume is not None:
         config, notes = resume_config(store.run_config(resume), given)
         run_id = resume
     else:
-        preset = given.get("preset")
-        if preset is not None:
-            from jurist.datasets import get_preset
-
-            try:
-                chosen = get_preset(preset)
-            except ValueError as error:
-                raise ConfigError(str(error)) from None
-            given["rubric_path"] = given.get("rubric_path") or str(chosen.rubric_path)
-            given["mode"] = given.get("mode") or chosen.mode
-        if given.get("rubric_path") is None or (given.get("data_path") is None and preset is None):
-            raise ConfigError("give RUBRIC and DATA (or --preset NAME)")
-        if given.get("mode") != "pairwise" and isinstance(given.get("fields"), dict):
-            given["fields"] = {**given["fields"], "response_b": None}
-        if given.get("mode") == "listwise" and isinstance(given.get("fields"), dict):
-            listed = given["fields"].get("responses") or ("responses",)
-            given["fields"] = {**given["fields"], "response": None, "responses": listed}
-        config = make_config(**{k: v for k, v in given.items() if v is not None})
+        config = GradeConfig.from_flat(_new_job_options(given))
     result = run_grade(
         config,
         store,
@@ -470,3 +697,26 @@ def grade_job(
         overwrite=overwrite,
     )
     return result.model_copy(update={"notes": notes + result.notes})
+
+
+def _new_job_options(given: dict[str, Any]) -> dict[str, Any]:
+    """A new job's options: a preset's rubric and mode filled in, and the response fields
+    the mode reads."""
+    given = dict(given)
+    preset = given.get("preset")
+    if preset is not None:
+        try:
+            chosen = get_preset(preset)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        given["rubric_path"] = given.get("rubric_path") or str(chosen.rubric_path)
+        given["mode"] = given.get("mode") or chosen.mode
+    if given.get("rubric_path") is None or (given.get("data_path") is None and preset is None):
+        raise ConfigError("give RUBRIC and DATA (or --preset NAME)")
+    fields = given.get("fields")
+    if given.get("mode") != "pairwise" and isinstance(fields, dict):
+        given["fields"] = fields = {**fields, "response_b": None}
+    if given.get("mode") == "listwise" and isinstance(fields, dict):
+        listed = fields.get("responses") or ("responses",)
+        given["fields"] = {**fields, "response": None, "responses": listed}
+    return given

@@ -30,8 +30,10 @@ from jurist.backends import (
 )
 from jurist.backends.stack import client_timeout, in_flight_ceiling
 from jurist.core.data import Item
+from jurist.core.errors import ConfigError
 from jurist.core.judgment import Judgment
 from jurist.core.rubric import Rubric, load_rubric
+from jurist.core.secrets import redact_urls
 from jurist.judges import Judge, JudgeOptions, make_judge
 from jurist.judges.answering import SamplingOptions, judge_item
 from jurist.store import Store
@@ -41,9 +43,10 @@ __all__ = [
     "ItemLike",
     "JudgeSession",
     "JudgeSetup",
-    "as_item",
     "ajudge",
+    "as_item",
     "judge",
+    "judge_all",
 ]
 
 ItemLike = Item | Mapping[str, Any]
@@ -81,7 +84,8 @@ class JudgeSetup:
 
     @property
     def label(self) -> str:
-        return self.judge or "local"
+        """The judge as reports name it: without credentials in its URL."""
+        return redact_urls(self.judge) if self.judge else "local"
 
     def check(self) -> None:
         """Refuse an unknown judge spec before anything is written."""
@@ -123,22 +127,6 @@ def as_item(value: ItemLike, index: int) -> Item:
     return Item.model_validate(record)
 
 
-class _Borrowed:
-    """A backend the caller owns: the session's layers must not close it."""
-
-    def __init__(self, inner: Backend) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def complete(self, request: Any) -> Any:
-        return await self._inner.complete(request)
-
-    async def aclose(self) -> None:
-        """Left open: its owner closes it."""
-
-
 @dataclass
 class _Stack:
     """What a root session built and its `with_options` children share."""
@@ -148,6 +136,8 @@ class _Stack:
     store: Store | None
     stats: CallStats
     owns_store: bool
+    # A backend handed in is the caller's to close; the layers only forward `aclose`.
+    owns_backend: bool
 
 
 class JudgeSession:
@@ -156,12 +146,13 @@ class JudgeSession:
     `store`: a Store (borrowed), a path or None (the user's store, opened and closed here),
     or `cache=False` for no cache at all (a Ray worker, whose driver holds the cache).
     `backend`: a ready backend to use instead of building the one `setup.judge` names; it
-    is borrowed, never closed here.
+    is borrowed, never closed here. `rubric` None: only the stack, for callers whose rubrics
+    come later (a rubric pipeline, rewards); they judge through `with_options(rubric=...)`.
     """
 
     def __init__(
         self,
-        rubric: Rubric | str | Path,
+        rubric: Rubric | str | Path | None = None,
         setup: JudgeSetup | None = None,
         *,
         store: Store | str | Path | None = None,
@@ -171,19 +162,36 @@ class JudgeSession:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         _stack: _Stack | None = None,
     ) -> None:
-        self.rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+        if rubric is not None and not isinstance(rubric, Rubric):
+            rubric = load_rubric(rubric)
+        self._rubric = rubric
         self.setup = setup or JudgeSetup()
-        self.planner: Judge = make_judge(self.setup.mode, self.rubric, self.setup.options)
+        self._planner = (
+            None if rubric is None else make_judge(self.setup.mode, rubric, self.options)
+        )
         self._owner = _stack is None
         if _stack is None:
             self.setup.check()
             owns_store = cache and not isinstance(store, Store)
             opened = (store if isinstance(store, Store) else Store(store)) if cache else None
-            raw = self.setup.build_backend() if backend is None else _Borrowed(backend)
+            raw = self.setup.build_backend() if backend is None else backend
             stats = stats if stats is not None else CallStats()
             stack = layered(raw, opened, self.setup.calls, stats=stats, sleep=sleep)
-            _stack = _Stack(raw, stack, opened, stats, owns_store)
+            _stack = _Stack(raw, stack, opened, stats, owns_store, owns_backend=backend is None)
         self._stack = _stack
+
+    @property
+    def rubric(self) -> Rubric:
+        if self._rubric is None:
+            raise ConfigError("this session has no rubric: judge with with_options(rubric=...)")
+        return self._rubric
+
+    @property
+    def planner(self) -> Judge:
+        """The mode's judge: which calls an item needs and how their answers merge."""
+        if self._planner is None:
+            raise ConfigError("this session has no rubric: judge with with_options(rubric=...)")
+        return self._planner
 
     @property
     def backend(self) -> Backend:
@@ -225,7 +233,7 @@ class JudgeSession:
             mode=mode or self.setup.mode,
             sampling=sampling or self.setup.sampling,
         )
-        return JudgeSession(rubric or self.rubric, setup, _stack=self._stack)
+        return JudgeSession(rubric or self._rubric, setup, _stack=self._stack)
 
     async def judge_item(self, item: Item, index: int) -> Judgment:
         """One item's calls through the stack, merged into its Judgment."""
@@ -233,14 +241,7 @@ class JudgeSession:
 
     async def ajudge(self, items: Iterable[ItemLike]) -> list[Judgment]:
         """Judgments in the order of `items`, at most `in_flight` items at once."""
-        slots = asyncio.Semaphore(self.in_flight)
-
-        async def one(index: int, item: Item) -> Judgment:
-            async with slots:  # items start in order; each item's calls go back to back
-                return await self.judge_item(item, index)
-
-        listed = [as_item(item, index) for index, item in enumerate(items)]
-        return list(await asyncio.gather(*(one(i, item) for i, item in enumerate(listed))))
+        return await judge_all(self, items)
 
     def judge(self, items: Iterable[ItemLike]) -> list[Judgment]:
         """`ajudge` for code that is not async."""
@@ -252,7 +253,8 @@ class JudgeSession:
         """Close what this session built; a `with_options` child closes nothing."""
         if not self._owner:
             return
-        await self._stack.backend.aclose()
+        if self._stack.owns_backend:
+            await self._stack.backend.aclose()
         if self._stack.owns_store and self._stack.store is not None:
             self._stack.store.close()
 
@@ -272,15 +274,40 @@ class JudgeSession:
         self.close()
 
 
+async def judge_all(judging: ItemJudge, items: Iterable[ItemLike]) -> list[Judgment]:
+    """Every item judged by `judging` (a session, a panel), in the order of `items`, at most
+    `judging.in_flight` at once: the whole list in memory, for callers that want it so."""
+    slots = asyncio.Semaphore(judging.in_flight)
+
+    async def one(index: int, item: Item) -> Judgment:
+        async with slots:  # items start in order; each item's calls go back to back
+            return await judging.judge_item(item, index)
+
+    listed = [as_item(item, index) for index, item in enumerate(items)]
+    return list(await asyncio.gather(*(one(i, item) for i, item in enumerate(listed))))
+
+
 async def ajudge(
     rubric: Rubric | str | Path,
     items: Iterable[ItemLike],
     setup: JudgeSetup | None = None,
     *,
+    judge: str | Backend | None = None,
+    mode: str | None = None,
     store: Store | str | Path | None = None,
     backend: Backend | None = None,
 ) -> list[Judgment]:
-    """Judge `items` against `rubric` once, cached in `store` (default: the user's store)."""
+    """Judge `items` against `rubric` once, cached in `store` (default: the user's store).
+
+    The one-shot shorthand: `judge` is a spec (or a ready backend, borrowed) and `mode`
+    a judging mode, each replacing that part of `setup`."""
+    setup = setup or JudgeSetup()
+    if isinstance(judge, str):
+        setup = replace(setup, judge=judge)
+    elif judge is not None:
+        backend = judge
+    if mode is not None:
+        setup = replace(setup, mode=mode)
     session = JudgeSession(rubric, setup, store=store, backend=backend)
     try:
         return await session.ajudge(items)
@@ -293,8 +320,12 @@ def judge(
     items: Iterable[ItemLike],
     setup: JudgeSetup | None = None,
     *,
+    judge: str | Backend | None = None,
+    mode: str | None = None,
     store: Store | str | Path | None = None,
     backend: Backend | None = None,
 ) -> list[Judgment]:
-    """`ajudge` for code that is not async."""
-    return asyncio.run(ajudge(rubric, items, setup, store=store, backend=backend))
+    """`ajudge` for code that is not async; takes the same arguments."""
+    return asyncio.run(
+        ajudge(rubric, items, setup, judge=judge, mode=mode, store=store, backend=backend)
+    )

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from jurist.core.completion import Completion
 from jurist.core.errors import StorageError
 from jurist.core.judgment import Judgment, judgment_from_json
+from jurist.core.paths import cache_dir
 from jurist.core.secrets import scrub
 
 T = TypeVar("T")
@@ -56,8 +57,7 @@ def default_store_path() -> Path:
     """`JURIST_STORE`, else the user's cache folder: one cache shared by every run pays once."""
     if env := os.environ.get("JURIST_STORE"):
         return Path(env)
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "jurist" / "store.sqlite"
+    return cache_dir("store.sqlite")
 
 
 def new_run_id() -> str:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from jurist.core.answers import LikertAnswer
 from jurist.backends.chat_template import BUILTIN_TEMPLATES, ChatTemplate
 from jurist.backends.openai import OpenAIBackend
 from jurist.backends.registry import make_backend, parse_judge_spec
+from jurist.core.answers import LikertAnswer
 from jurist.core.completion import Request
 from jurist.core.errors import ConfigError
 from scripted_server import LoopbackServer, chat_response, http

@@ -8,15 +8,15 @@ import math
 import numpy as np
 import pytest
 
-from jurist.core.answers import LikertAnswer, YesNoAnswer
 from jurist.backends.base import shared_prefix_length
-from jurist.backends.llamacpp import _PATIENCE, LlamaCppBackend, _Job
+from jurist.backends.llamacpp import PATIENCE, Job, LlamaCppBackend
+from jurist.core.answers import LikertAnswer, YesNoAnswer
 from jurist.core.completion import Request
 
 
-def job(prompt: str, arrived: int) -> _Job:
+def job(prompt: str, arrived: int) -> Job:
     request = Request(messages=({"role": "user", "content": prompt},))
-    return _Job(prompt, [], request, concurrent.futures.Future(), arrived)
+    return Job(prompt, [], request, concurrent.futures.Future(), arrived)
 
 
 def queued(backend: LlamaCppBackend, prompts: list[str]) -> None:
@@ -47,12 +47,12 @@ def test_the_oldest_request_is_passed_over_at_most_patience_times():
     backend._pending = [job("old", 0)]
     backend._last_prompt = "hot"
     served = []
-    for step in range(_PATIENCE + 3):
+    for step in range(PATIENCE + 3):
         backend._pending.append(job("hot" + str(step), step + 1))
         chosen = backend._next_job()
         served.append(chosen.prompt)
         backend._last_prompt = "hot"
-    assert served.index("old") == _PATIENCE
+    assert served.index("old") == PATIENCE
 
 
 def value_request(answer, prompt: str, temperature: float = 0.0, seed: int | None = None):

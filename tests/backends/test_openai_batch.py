@@ -7,19 +7,21 @@ import asyncio
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import jurist
 from batch_server import BatchServer
-from jurist.backends import LimitingBackend, layered, make_backend
+from jurist.backends import CallPolicy, LimitingBackend, RetryPolicy, layered, make_backend
 from jurist.backends.openai import OpenAIBackend
 from jurist.backends.openai_batch import OpenAIBatchBackend
 from jurist.core.completion import Request, ScoreSlot
-from jurist.grading import GradeConfig, run_grade
 from jurist.core.rubric import rubric_from_dict, save_rubric
-from jurist.engine.local import RetryPolicy, RunOptions
+from jurist.grading import GradeConfig, run_grade
+from jurist.judges.answering import SamplingOptions
+from jurist.session import JudgeSetup
 from jurist.store import Store
 from scripted_server import ScriptedServer
 
@@ -31,7 +33,10 @@ RUBRIC = rubric_from_dict(
 )
 GOOD = json.dumps({"rationale": "fine", "score": 3})
 ITEMS = [{"id": f"i{k}", "input": f"question number {k}", "response": "answer"} for k in range(5)]
-RUN = RunOptions(concurrency=8, parse_retries=0, retry=RetryPolicy(max_attempts=3, base_delay=0))
+RUN = JudgeSetup(
+    calls=CallPolicy(concurrency=8, retry=RetryPolicy(max_attempts=3, base_delay=0)),
+    sampling=SamplingOptions(parse_retries=0),
+)
 KEY = "sk-batch-test-0123456789abcdef"
 
 
@@ -48,7 +53,7 @@ def batch_backend(server: BatchServer) -> OpenAIBatchBackend:
 
 
 def judge_batch(server: BatchServer, store_path, items=ITEMS) -> list:
-    return jurist.judge(RUBRIC, items, judge=batch_backend(server), store=store_path, run=RUN)
+    return jurist.judge(RUBRIC, items, RUN, store=store_path, backend=batch_backend(server))
 
 
 def scores(judgments: list) -> dict[str, tuple[str, int | None]]:
@@ -72,9 +77,9 @@ def test_items_go_out_in_one_batch_and_read_like_online_answers(tmp_path, monkey
         online = jurist.judge(
             RUBRIC,
             ITEMS,
-            judge=OpenAIBackend("m", base_url=online_server.url),
+            RUN,
+            backend=OpenAIBackend("m", base_url=online_server.url),
             store=tmp_path / "online.sqlite",
-            run=RUN,
         )
     assert online_server.bodies[0] == json.loads(server.files["file-1"].splitlines()[0])["body"]
     shape = {"judge", "latency_s", "prompt_tokens", "completion_tokens"}
@@ -175,7 +180,7 @@ async def test_a_killed_run_resumes_by_collecting_its_batch(tmp_path, concurrenc
     path = tmp_path / "store.sqlite"
     with BatchServer(answer_all) as server:
         server.hold.clear()  # the batch stays in progress until the first run is gone
-        first = jurist.JudgeSession(RUBRIC, judge=batch_backend(server), store=path, run=RUN)
+        first = jurist.JudgeSession(RUBRIC, RUN, store=path, backend=batch_backend(server))
         running = asyncio.create_task(first.ajudge(ITEMS))
         for _ in range(500):
             if server.created and server.batches["batch-1"]["polled"]:
@@ -187,8 +192,8 @@ async def test_a_killed_run_resumes_by_collecting_its_batch(tmp_path, concurrenc
         await first.aclose()
 
         server.hold.set()
-        run = RunOptions(concurrency=concurrency, parse_retries=0, retry=RUN.retry)
-        second = jurist.JudgeSession(RUBRIC, judge=batch_backend(server), store=path, run=run)
+        run = replace(RUN, calls=replace(RUN.calls, concurrency=concurrency))
+        second = jurist.JudgeSession(RUBRIC, run, store=path, backend=batch_backend(server))
         judgments = await second.ajudge(ITEMS)
         await second.aclose()
     assert len(server.created) == 1

@@ -10,13 +10,13 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from jurist.backends._plainhttp import (
+from jurist.backends.openai import OpenAIBackend
+from jurist.backends.plainhttp import (
     ConnectionFailed,
     PlainHttpClient,
     Target,
     plain_http_target,
 )
-from jurist.backends.openai import OpenAIBackend
 from jurist.core.completion import Request
 from jurist.core.errors import BackendError
 

@@ -7,14 +7,14 @@ import asyncio
 
 import pytest
 
+from jurist.backends import CallPolicy
 from jurist.backends.base import CallStats
 from jurist.core.completion import Completion, Request
-from jurist.engine.ray import RayEngine, WorkerSpec, _CacheOnly, _Miss, _per_worker, _Relay
 from jurist.core.errors import ConfigError
-from jurist.grading import make_config
-from jurist.judges import JudgeOptions
 from jurist.core.rubric import load_rubric
-from jurist.engine.local import RunOptions
+from jurist.engine.ray import CacheMiss, CacheOnly, RayEngine, Relay, per_worker
+from jurist.grading import make_config
+from jurist.session import JudgeSetup
 
 
 class CountingBackend:
@@ -44,7 +44,7 @@ async def test_relay_answers_known_calls_and_hands_on_new_ones() -> None:
     known = {request("old").cache_key(inner.identity): known_answer}
     handed: list[tuple[str, Completion]] = []
     stats = CallStats()
-    relay = _Relay(inner, known, lambda key, c: handed.append((key, c)), stats)
+    relay = Relay(inner, known, lambda key, c: handed.append((key, c)), stats)
 
     assert await relay.complete(request("old")) == known_answer
     first, twin = await asyncio.gather(
@@ -62,9 +62,9 @@ async def test_relay_answers_known_calls_and_hands_on_new_ones() -> None:
 
 async def test_cache_only_refuses_what_it_does_not_hold() -> None:
     stored = Completion(text="stored", cached=True, attempts=0)
-    cache = _CacheOnly("fake:m", "fake", "m", {request("a").cache_key("fake:m"): stored})
+    cache = CacheOnly("fake:m", "fake", "m", {request("a").cache_key("fake:m"): stored})
     assert await cache.complete(request("a")) == stored
-    with pytest.raises(_Miss):
+    with pytest.raises(CacheMiss):
         await cache.complete(request("b"))
 
 
@@ -73,15 +73,11 @@ def test_rate_limits_are_shared_out_among_workers(tmp_path) -> None:
     rubric_path.write_text(
         "name: r\ncriteria:\n  - {id: a, question: 'Good?', scale: {1: bad, 2: good}}\n"
     )
-    spec = WorkerSpec(
-        judge=None, mode="pointwise", rubric=load_rubric(rubric_path),
-        judge_options=JudgeOptions(),
-        run=RunOptions(rpm=600.0, tpm=None),
-    )  # fmt: skip
-    shared = _per_worker(spec, 4)
-    assert shared.run.rpm == pytest.approx(150.0)
-    assert shared.run.tpm is None
-    assert shared.run.concurrency == spec.run.concurrency
+    setup = JudgeSetup(calls=CallPolicy(rpm=600.0, tpm=None))
+    shared = per_worker(setup, 4)
+    assert shared.calls.rpm == pytest.approx(150.0)
+    assert shared.calls.tpm is None
+    assert shared.calls.concurrency == setup.calls.concurrency
 
 
 def test_batch_api_judges_are_refused(tmp_path) -> None:
@@ -92,4 +88,4 @@ def test_batch_api_judges_are_refused(tmp_path) -> None:
     job = make_config(rubric_path=str(rubric_path), data_path=str(tmp_path / "d.jsonl"),
                       judge="openai-batch:http://127.0.0.1:9/v1#m", engine="ray")  # fmt: skip
     with pytest.raises(ConfigError, match="asyncio engine"):
-        RayEngine.from_config(job, load_rubric(rubric_path), None)
+        RayEngine(job.setup, load_rubric(rubric_path), None)

@@ -7,8 +7,9 @@ import pytest
 from fakes import ScriptedBackend
 from jurist.backends import register_backend
 from jurist.core.completion import Request
+from jurist.injection import outside_fences
 
-# Phrases of the built-in attacks a gullible judge obeys; the defence removes all of them.
+# Phrases of the built-in attacks a gullible judge obeys; the defence fences all of them.
 OBEYED = (
     "Ignore all previous",
     '"score": 5',
@@ -20,8 +21,9 @@ OBEYED = (
 
 
 def gullible_answer(request: Request, call: int) -> str:
-    """A judge that does what injected text says: top score, or the side the text sits in."""
-    prompt = request.messages[-1]["content"]
+    """A judge that does what injected text says (unless the defence fenced it): top score,
+    or the side the text sits in."""
+    prompt = outside_fences(request.messages[-1]["content"])
     hits = [prompt.find(phrase) for phrase in OBEYED if phrase in prompt]
     if "\n<response_a>\n" not in prompt:
         return json.dumps({"rationale": "graded", "score": 5 if hits else 2})

@@ -9,9 +9,10 @@ import pytest
 from fakes import ScriptedBackend
 from jurist.core.answers import VERDICT, YES_NO, LikertAnswer
 from jurist.core.data import Item
-from jurist.judges import JudgeOptions, make_judge
 from jurist.core.rubric import rubric_from_dict
-from jurist.engine.local import Runner, RunOptions
+from jurist.engine.local import LocalEngine, ResultSink
+from jurist.judges import JudgeOptions, make_judge
+from jurist.session import JudgeSession, JudgeSetup
 
 RUBRIC = rubric_from_dict(
     {
@@ -74,9 +75,10 @@ def test_prompt_names_the_keys_the_schema_enforces(mode, joint):
 async def test_score_first_answers_parse_and_keep_their_distribution(store, placement, answer,
                                                                     rationale):  # fmt: skip
     backend = ScriptedBackend(lambda req, n: json.dumps(answer))
-    judge = make_judge("pointwise", RUBRIC, JudgeOptions(rationale=placement))
+    setup = JudgeSetup(options=JudgeOptions(rationale=placement))
+    session = JudgeSession(RUBRIC, setup, store=store, backend=backend)
     found = []
-    await Runner(backend, judge, store, RunOptions(), on_result=found.append).run([ITEM])
+    await LocalEngine(session, ResultSink(on_result=found.append)).run([ITEM])
     score = found[0].criteria["q"]
     assert score.status == "ok" and score.score == answer["score"] and score.rationale == rationale
     assert score.expected is not None  # the slot is read at the value, wherever it stands

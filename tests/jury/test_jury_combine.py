@@ -4,8 +4,8 @@ import pytest
 
 from judgment_builders import judgment
 from jurist.core.judgment import CriterionScore, PairVerdict
-from jurist.jury import JuryRule, cascade_judgment, combine_judgments, confidence
 from jurist.core.rubric import rubric_from_dict
+from jurist.jury import JuryRule, cascade_judgment, combine_judgments, confidence
 
 SCALE = {1: "bad", 2: "poor", 3: "fair", 4: "good", 5: "great"}
 RUBRIC = rubric_from_dict(

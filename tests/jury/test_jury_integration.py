@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from jurist.core.rubric import load_rubric, save_rubric
 from jurist.datasets import load_summeval
 from jurist.grading import grade_job
-from jurist.core.rubric import load_rubric, save_rubric
 
 pytestmark = pytest.mark.integration
 PRESETS = Path(__file__).resolve().parents[2] / "src" / "jurist" / "presets"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jurist import JudgeSession
+from jurist import JudgeSession, JudgeSetup
 from jurist.core.data import Item
 from jurist.judges import ListwiseOptions
 from jurist.ranking import session_tournament
@@ -53,9 +53,8 @@ def rubric(tmp_path) -> Path:
 
 def test_embedded_judge_ranks_and_caches(gemma_path, rubric, tmp_path):
     options = ListwiseOptions(orders=2, rationale="none", max_tokens=32)
-    session = JudgeSession(
-        rubric, judge="local", mode="listwise", store=tmp_path / "s.sqlite", options=options
-    )
+    setup = JudgeSetup(judge="local", mode="listwise", options=options)
+    session = JudgeSession(rubric, setup, store=tmp_path / "s.sqlite")
     try:
         (first,) = session([ITEM])
         _check_ranked(first, 2)
@@ -69,14 +68,10 @@ def test_embedded_judge_ranks_and_caches(gemma_path, rubric, tmp_path):
 
 def test_through_llama_server_listwise_and_tournament(llama_server, rubric, tmp_path):
     options = ListwiseOptions(orders=2, rationale="none", max_tokens=32)
-    session = JudgeSession(
-        rubric,
-        judge=f"openai:{llama_server}#gemma",
-        mode="listwise",
-        store=tmp_path / "s.sqlite",
-        options=options,
-        logprobs=False,
+    setup = JudgeSetup(
+        judge=f"openai:{llama_server}#gemma", mode="listwise", options=options, logprobs=False
     )
+    session = JudgeSession(rubric, setup, store=tmp_path / "s.sqlite")
     try:
         (judgment,) = session([ITEM])
         _check_ranked(judgment, 2)

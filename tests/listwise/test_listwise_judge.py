@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from fakes import ScriptedBackend
-from jurist.core.answers import RankingAnswer
 from jurist.backends.base import BackendError
+from jurist.core.answers import RankingAnswer
 from jurist.core.data import Item
-from jurist.judges import ListwiseOptions, make_judge
-from jurist.judges.answering import SamplingOptions, judge_item
 from jurist.core.parse import ParseError
 from jurist.core.rubric import load_rubric
+from jurist.judges import ListwiseOptions, make_judge
+from jurist.judges.answering import SamplingOptions, judge_item
 
 RUBRIC = load_rubric(
     Path(__file__).resolve().parents[2] / "src/jurist/presets/pairwise_general.yaml"

@@ -6,6 +6,7 @@ import pytest
 
 from jurist.judges import JudgeOptions
 from jurist.rewards import RewardJudge
+from jurist.session import JudgeSetup
 from rewards.reward_fakes import RubricFake, Scripted
 
 
@@ -19,7 +20,7 @@ def make_judge(tmp_path):
         judge = RewardJudge(
             fake,
             store=tmp_path / f"store-{len(made)}.sqlite",
-            options=JudgeOptions(rationale="none"),
+            setup=JudgeSetup(options=JudgeOptions(rationale="none")),
         )
         made.append(judge)
         return judge, fake

@@ -6,10 +6,11 @@ import math
 
 import pytest
 
+from jurist.backends import CallPolicy
+from jurist.core.rubric import ChecklistItem, Rubric
 from jurist.judges import JudgeOptions
 from jurist.rewards import LengthPenalty, RewardJudge, criterion_rewards, explicit_reward
-from jurist.core.rubric import ChecklistItem, Rubric
-from jurist.engine.local import RunOptions
+from jurist.session import JudgeSetup
 
 RUBRIC = Rubric(
     name="fruit",
@@ -32,8 +33,10 @@ def test_one_grpo_step_gets_judged_cached_rewards(tmp_path, gemma_path):
     judge = RewardJudge(
         "local",
         store=tmp_path / "store.sqlite",
-        options=JudgeOptions(rationale="none", max_tokens=16),
-        run=RunOptions(concurrency=2),
+        setup=JudgeSetup(
+            options=JudgeOptions(rationale="none", max_tokens=16),
+            calls=CallPolicy(concurrency=2),
+        ),
     )
     # Synchronous per-criterion rewards and an async explicit one share the judge: TRL runs
     # the synchronous ones first, so the first pays for every call and the rest read the cache.

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from jurist.core.errors import ConfigError
+from jurist.core.rubric import ChecklistItem, Criterion, Rubric
 from jurist.rewards import (
     checklist_reward,
     criterion_rewards,
@@ -16,7 +17,6 @@ from jurist.rewards import (
     implicit_reward,
     likert_reward,
 )
-from jurist.core.rubric import ChecklistItem, Criterion, Rubric
 from rewards.reward_fakes import Score, Yes
 
 CHECKLIST = Rubric(

@@ -9,8 +9,8 @@ import pytest
 
 from jurist.backends.base import BackendError
 from jurist.core.errors import InputError
-from jurist.rewards import RAR_WEIGHTS, JudgeFailures, LengthPenalty, explicit_reward
 from jurist.core.rubric import ChecklistItem, Rubric
+from jurist.rewards import RAR_WEIGHTS, JudgeFailures, LengthPenalty, explicit_reward
 from rewards.reward_fakes import Yes
 
 RUBRIC = Rubric(

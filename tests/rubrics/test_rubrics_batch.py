@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from fakes import ScriptedBackend
+from jurist.backends import CallPolicy
 from jurist.core.completion import Request
-from jurist.core.data import FieldMap, Item, ItemSource
+from jurist.core.data import FieldMap, Item
 from jurist.core.errors import ConfigError, InputError, StorageError
 from jurist.core.rubric import load_rubric
-from jurist.rubrics import session
+from jurist.datasets import ItemSource
 from jurist.rubrics.batch import (
     GenerateSettings,
     ItemOutcome,
@@ -24,6 +25,7 @@ from jurist.rubrics.batch import (
 )
 from jurist.rubrics.pipeline import RubricPipeline
 from jurist.rubrics.session import JudgeSettings, writing
+from jurist.session import JudgeSession, JudgeSetup
 from jurist.store import Store
 
 SCALE = {str(p): f"Level {p} of unit use, described in full words" for p in range(1, 6)}
@@ -33,6 +35,15 @@ RUBRIC = {
     ]
 }
 CONTRAST = {"hard_rules": [{"id": "exact", "text": "The response gives the exact value"}]}
+
+
+def scripted_pipeline(
+    answer: Any, store: Store, *, expected: bool = True, mode: str = "pointwise"
+) -> RubricPipeline:
+    """A pipeline whose session borrows a scripted backend and the test's store."""
+    setup = JudgeSetup(mode=mode, calls=CallPolicy(concurrency=1))
+    session = JudgeSession(setup=setup, store=store, backend=ScriptedBackend(answer))
+    return RubricPipeline(session, expected=expected)
 
 
 def answer(request: Request, _: int) -> str:
@@ -67,7 +78,7 @@ async def test_outcomes_are_typed_and_reported_as_they_happen(tmp_path: Path):
     items = [Item(id="a/1", input="Boiling point?"), Item(id="b", input="BROKEN prompt")]
     heard: list[ItemOutcome] = []
     with Store(tmp_path / "s.sqlite") as store:
-        pipeline = RubricPipeline(ScriptedBackend(answer), store)
+        pipeline = scripted_pipeline(answer, store)
         outcomes = await generate_for_items(
             items, pipeline, tmp_path, GenerateSettings(tries=1), on_outcome=heard.append
         )
@@ -88,7 +99,7 @@ async def test_contrastive_skips_unlabelled_pairs_and_keeps_accepted(tmp_path: P
     ]
     settings = GenerateSettings(style="checklist", contrastive=True, tries=1)
     with Store(tmp_path / "s.sqlite") as store:
-        pipeline = RubricPipeline(ScriptedBackend(answer), store)
+        pipeline = scripted_pipeline(answer, store)
         accepted, skipped = await generate_for_items(items, pipeline, tmp_path, settings, label="w")
     assert accepted.status == "ok" and accepted.files == [str(tmp_path / "p.yaml")]
     assert accepted.attempts is not None and len(accepted.attempts) == 1
@@ -98,7 +109,7 @@ async def test_contrastive_skips_unlabelled_pairs_and_keeps_accepted(tmp_path: P
 def test_generate_rubrics_writes_a_report_without_rubrics_or_raw_attempts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(session, "make_backend", lambda *_, **__: ScriptedBackend(answer))
+    monkeypatch.setattr(JudgeSetup, "build_backend", lambda _: ScriptedBackend(answer))
     data = write_jsonl(
         tmp_path / "pairs.jsonl",
         [{"id": "p", "input": "Q", "response": "exact 12", "response_b": "10", "w": "A"}],

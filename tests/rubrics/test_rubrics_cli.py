@@ -1,6 +1,6 @@
 """`jurist rubric ...` through the Typer app, with a scripted judge in place of a model.
 
-The judge is injected by replacing `make_backend` where rubric commands open their judge; it answers by the
+The judge is injected by replacing `JudgeSetup.build_backend`, where every session builds its judge; it answers by the
 request's tag, and grades a response 5 (or "yes") when it contains GOOD, else 1 ("no").
 """
 
@@ -16,14 +16,16 @@ import pytest
 from typer.testing import CliRunner
 
 from fakes import ScriptedBackend
+from jurist.backends import CallPolicy
 from jurist.cli import app
 from jurist.core.completion import Request
 from jurist.core.data import Item
 from jurist.core.rubric import ChecklistItem, Criterion, Rubric, load_rubric, save_rubric
-from jurist.rubrics import embeddings, session
+from jurist.rubrics import embeddings
 from jurist.rubrics.lint import content_tokens
-from jurist.rubrics.pipeline import RubricPipeline, ScoreOptions
+from jurist.rubrics.pipeline import RubricPipeline
 from jurist.rubrics.refine import pair_sides
+from jurist.session import JudgeSession, JudgeSetup
 from jurist.store import Store
 
 runner = CliRunner()
@@ -100,8 +102,17 @@ def fake_judge(monkeypatch: pytest.MonkeyPatch) -> list[ScriptedBackend]:
         made.append(backend)
         return backend
 
-    monkeypatch.setattr(session, "make_backend", make_backend)
+    monkeypatch.setattr(JudgeSetup, "build_backend", lambda setup: make_backend(setup.judge))
     return made
+
+
+def scripted_pipeline(
+    answer: Any, store: Store, *, expected: bool = True, mode: str = "pointwise"
+) -> RubricPipeline:
+    """A pipeline whose session borrows a scripted backend and the test's store."""
+    setup = JudgeSetup(mode=mode, calls=CallPolicy(concurrency=1))
+    session = JudgeSession(setup=setup, store=store, backend=ScriptedBackend(answer))
+    return RubricPipeline(session, expected=expected)
 
 
 def invoke(*args: object, code: int = 0) -> Any:
@@ -425,9 +436,7 @@ ACCURACY = Rubric(
 
 async def test_score_pairs_counts_ties_and_missing_honestly(tmp_path: Path):
     with Store(tmp_path / "s.sqlite") as store:
-        pipeline = RubricPipeline(
-            ScriptedBackend(judge_answer), store, ScoreOptions(expected=False)
-        )
+        pipeline = scripted_pipeline(judge_answer, store, expected=False)
         scores = await pipeline.score_pairs(ACCURACY, PAIRS)
         assert scores.verdicts == ["A", "B", "A", "tie", "tie"]
         assert scores.labels == ["A", "B", "B", "A", "tie"]
@@ -448,9 +457,7 @@ async def test_required_checklist_failure_outranks_scores(tmp_path: Path):
         checklist=[ChecklistItem(id="good", text="The response is marked GOOD", kind="required")],
     )
     with Store(tmp_path / "s.sqlite") as store:
-        pipeline = RubricPipeline(
-            ScriptedBackend(judge_answer), store, ScoreOptions(expected=False)
-        )
+        pipeline = scripted_pipeline(judge_answer, store, expected=False)
         a = await pipeline.judge(rubric, PAIRS[0].model_copy(update={"response_b": None}))
         assert a.required_failed == 0 and a.parts == {"flat": 5.0, "good": 1.0}
         assert await pipeline.verdict(rubric, PAIRS[0]) == "A"
@@ -470,7 +477,7 @@ async def test_grade_marks_unparsed_scores_as_nan(tmp_path: Path):
         Item(id="b", input="Q", response="broken"),
     ]
     with Store(tmp_path / "s.sqlite") as store:
-        pipeline = RubricPipeline(ScriptedBackend(sometimes_broken), store)
+        pipeline = scripted_pipeline(sometimes_broken, store)
         scores = await pipeline.grade(ACCURACY, items)
         # The expected score under the fake's peaked distribution, not the integer 5.
         assert scores["accuracy"][0] == pytest.approx(0.7 * 5 + 0.075 * (1 + 2 + 3 + 4))
@@ -487,7 +494,7 @@ async def test_pairwise_mode_uses_the_pairwise_judge(tmp_path: Path):
         return json.dumps({"rationale": "r", "verdict": "A" if first.startswith("GOOD") else "B"})
 
     with Store(tmp_path / "s.sqlite") as store:
-        pipeline = RubricPipeline(ScriptedBackend(pairwise), store, ScoreOptions(mode="pairwise"))
+        pipeline = scripted_pipeline(pairwise, store, mode="pairwise")
         assert await pipeline.verdict(ACCURACY, PAIRS[0]) == "A"
         assert await pipeline.verdict(ACCURACY, PAIRS[1]) == "B"
         assert pipeline.usage.calls == 4
@@ -498,7 +505,7 @@ async def test_generation_calls_are_cached(tmp_path: Path):
 
     item = Item(id="q", input="At what temperature does water boil?")
     with Store(tmp_path / "s.sqlite") as store:
-        pipeline = RubricPipeline(ScriptedBackend(judge_answer), store)
+        pipeline = scripted_pipeline(judge_answer, store)
         first = await generate_instance_rubric(item, pipeline.backend)
         second = await generate_instance_rubric(item, pipeline.backend)
         assert first.status == second.status == "ok" and first.rubric == second.rubric
@@ -519,7 +526,7 @@ async def test_refine_with_pairs_drops_reworded_twins_by_embedding(tmp_path: Pat
     pairs = PAIRS[:2]
     sides = [side for pair in pairs for side in pair_sides(pair)]
     with Store(tmp_path / "s.sqlite") as store:
-        pipeline = RubricPipeline(ScriptedBackend(judge_answer), store)
+        pipeline = scripted_pipeline(judge_answer, store)
         refined, report = await refine_rubric(
             rubric, sides, pipeline.backend, pipeline.grade, depth=0, redundancy=None,
             pairs=pairs, min_pairs=2, embed=bag_embed,

@@ -16,22 +16,22 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jurist.backends import make_backend
+from jurist.backends import CallPolicy, RetryPolicy
 from jurist.cli import app
 from jurist.core.data import Item
 from jurist.core.rubric import ChecklistItem, Criterion, Rubric, load_rubric
+from jurist.judges import JudgeOptions
 from jurist.rubrics.contrastive import generate_contrastive
 from jurist.rubrics.generate import generate_instance_rubric
-from jurist.rubrics.pipeline import RubricPipeline, ScoreOptions
+from jurist.rubrics.pipeline import RubricPipeline
 from jurist.rubrics.refine import Rejection, Split, decompose_criterion
-from jurist.engine.local import RetryPolicy, RunOptions
-from jurist.store import Store
+from jurist.session import JudgeSession, JudgeSetup
 
 pytestmark = pytest.mark.integration
 
 # Slow shared cores: one call may take minutes, and a retry would only repeat it.
-RUN = RunOptions(concurrency=1, timeout=900.0, retry=RetryPolicy(max_attempts=1))
-SCORE = ScoreOptions(max_tokens=96, rationale_chars=120, logprobs=True)
+CALLS = CallPolicy(concurrency=1, timeout=900.0, retry=RetryPolicy(max_attempts=1))
+SCORE = JudgeOptions(max_tokens=96, rationale_chars=120, want_logprobs=True)
 GENERATE = {"max_parts": 2, "max_tokens": 320, "temperature": 0.7, "seed": 1}
 
 ITEM = Item(id="hastings", input="When was the Battle of Hastings?")
@@ -76,13 +76,9 @@ def judge_spec(request: pytest.FixtureRequest, gemma_path: Path) -> str:
 
 @pytest.fixture
 async def pipeline(judge_spec: str, store_path: Path) -> AsyncIterator[RubricPipeline]:
-    backend = make_backend(judge_spec, timeout=900.0, logprobs=judge_spec == "local")
-    with Store(store_path) as store:
-        pipe = RubricPipeline(backend, store, SCORE, RUN)
-        try:
-            yield pipe
-        finally:
-            await pipe.aclose()
+    setup = JudgeSetup(judge=judge_spec, options=SCORE, calls=CALLS)
+    async with JudgeSession(setup=setup, store=store_path) as session:
+        yield RubricPipeline(session)
 
 
 def assert_outcome(result, *, statuses: set[str] = STATUSES) -> None:

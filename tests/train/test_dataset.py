@@ -10,8 +10,8 @@ import pytest
 from jurist.backends.hf import chat_prompt
 from jurist.core.data import Item
 from jurist.core.errors import InputError
-from jurist.judges import make_judge
 from jurist.core.rubric import Criterion, Rubric
+from jurist.judges import make_judge
 from jurist.train import load_pairs, write_pairs
 from jurist.train.pairs import (
     Candidate,

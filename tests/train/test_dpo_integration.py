@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from transformers import AutoConfig, AutoTokenizer
 
+from jurist import JudgeSetup
 from jurist import judge as run_judge
 from jurist.backends.hf import chat_prompt
 from jurist.core.data import Item
-from jurist.judges import JudgeOptions, make_judge
 from jurist.core.rubric import Criterion, Rubric
+from jurist.judges import JudgeOptions, make_judge
 from jurist.train import DPOSettings, TrainSettings, load_pairs, train_dpo, write_pairs
 from jurist.train.pairs import PreferencePair, chat_answer, prompt_text
 
@@ -92,9 +93,8 @@ def test_dpo_moves_the_judge_and_the_merged_model_grades(tmp_path: Path) -> None
     judgments = run_judge(
         RUBRIC,
         items(),
-        judge=f"hf:{result.model_dir}",
+        JudgeSetup(judge=f"hf:{result.model_dir}", options=OPTIONS),
         store=tmp_path / "calls.sqlite",
-        options=OPTIONS,
     )
     assert [j.status for j in judgments] == ["ok", "ok"]
     assert all(j.criteria["fluency"].score in (1, 2, 3) for j in judgments)

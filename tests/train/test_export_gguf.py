@@ -4,6 +4,7 @@ like the packaged GGUF does; and every way it can go wrong says what went wrong.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 from jurist.cli import app
 from jurist.core.errors import BackendError, ConfigError
 from jurist.train import ConverterUnavailable, export_gguf, locate_converter
-from jurist.train.export import CONVERTER_ENV, CONVERTER_SCRIPT, _unpack_converter
+from jurist.train.export import CONVERTER_ENV, CONVERTER_SCRIPT, unpack_converter
 
 PRESETS = Path(__file__).resolve().parents[2] / "src/jurist/presets"
 # q8_0 weights re-quantized from the packaged Q4_K_M model move the score distribution by
@@ -127,7 +128,7 @@ def test_only_the_converter_is_taken_from_the_source_distribution(tmp_path: Path
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     into = tmp_path / "converter"
-    _unpack_converter(archive, into)
+    unpack_converter(archive, into)
     kept = sorted(str(p.relative_to(into)) for p in into.rglob("*") if p.is_file())
     assert kept == ["conversion/gemma.py", CONVERTER_SCRIPT, "gguf-py/gguf/__init__.py"]
     assert (into / CONVERTER_SCRIPT).read_bytes() == b"print('convert')"
@@ -136,7 +137,7 @@ def test_only_the_converter_is_taken_from_the_source_distribution(tmp_path: Path
     with tarfile.open(empty, "w:gz"):
         pass
     with pytest.raises(ConverterUnavailable, match=r"holds no vendor/llama\.cpp"):
-        _unpack_converter(empty, tmp_path / "none")
+        unpack_converter(empty, tmp_path / "none")
 
 
 def test_cli_names_the_missing_folder(tmp_path: Path) -> None:
@@ -194,11 +195,11 @@ def test_the_exported_judge_grades_like_the_packaged_gguf(
     from llama_cpp import Llama
     from llama_cpp.llama_chat_format import format_gemma
 
-    from jurist import judge
+    from jurist import JudgeSetup, judge
     from jurist.backends.llamacpp import LlamaCppBackend
+    from jurist.core.rubric import Rubric, load_rubric
     from jurist.datasets import load_summeval
     from jurist.judges import JudgeOptions, make_judge
-    from jurist.core.rubric import Rubric, load_rubric
 
     gguf = tmp_path / "judge.gguf"
     command = ["train", "export-gguf", str(embedded_folder), "-o", str(gguf)]
@@ -233,15 +234,19 @@ def test_the_exported_judge_grades_like_the_packaged_gguf(
 
     graded = {}
     for name, path in (("packaged", gemma_path), ("exported", gguf)):
-        graded[name] = judge(
-            rubric,
-            items,
-            # One thread: spinning llama.cpp threads slow down many times over on cores
-            # that other processes share.
-            judge=LlamaCppBackend(model_path=path, n_threads=1),
-            store=tmp_path / f"{name}.sqlite",
-            options=options,
-        )
+        # One thread: spinning llama.cpp threads slow down many times over on cores that
+        # other processes share.
+        backend = LlamaCppBackend(model_path=path, n_threads=1)
+        try:
+            graded[name] = judge(
+                rubric,
+                items,
+                JudgeSetup(options=options),
+                store=tmp_path / f"{name}.sqlite",
+                backend=backend,
+            )
+        finally:
+            asyncio.run(backend.aclose())
     for judgments in graded.values():
         assert [j.status for j in judgments] == ["ok", "ok"]
         for judgment in judgments:

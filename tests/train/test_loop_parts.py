@@ -17,7 +17,7 @@ from jurist.core.rubric import Criterion, Rubric
 from jurist.train import LoopSettings, split_items
 from jurist.train.loop import LoopState, expected_reading, loop_fingerprint, with_expected_rows
 from jurist.train.metrics import build_report
-from jurist.train.pairs import PAIR_KEY, _candidates
+from jurist.train.pairs import PAIR_KEY, candidate_from
 
 RUBRIC = Rubric(
     name="r",
@@ -146,8 +146,8 @@ def test_best_of_n_knows_how_sure_a_pairwise_sample_was() -> None:
     sure = {"status": "ok", "verdict": "B", "verdict_ab": "B", "raw_ab": "{}"}
     read = judgment("e", 0, mode="pairwise", pair={**sure, "distribution_ab": {"A": 0.1, "B": 0.9}})
     unread = judgment("f", 1, mode="pairwise", pair=sure)
-    assert _candidates(read, PAIR_KEY, 3).confidence == pytest.approx(0.9)
-    assert _candidates(unread, PAIR_KEY, 3).confidence is None
+    assert candidate_from(read, PAIR_KEY, 3).confidence == pytest.approx(0.9)
+    assert candidate_from(unread, PAIR_KEY, 3).confidence is None
 
 
 def test_a_state_file_from_other_items_or_settings_is_refused(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from jurist.core.data import Item
-from jurist.judges import make_judge
 from jurist.core.rubric import Criterion, Rubric
+from jurist.judges import make_judge
 from jurist.train import SamplingSettings, build_pairs
 from jurist.train.pairs import judge_options, prompt_text
 
@@ -47,7 +47,9 @@ def test_pairs_from_the_embedded_judge(tmp_path: Path) -> None:
         ),
         Item(id="c", input="Write one sentence.", response="A park was approved."),
     ]
-    settings = SamplingSettings(samples=3, temperature=1.0, max_tokens=64, rationale_chars=60)
+    settings = SamplingSettings(samples=3).with_options(
+        temperature=1.0, max_tokens=64, rationale_chars=60
+    )
     store = tmp_path / "calls.sqlite"
     first = build_pairs(
         RUBRIC, items, judge="local", settings=settings, store=store, group_by="doc_id"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from judgment_builders import judgment, write_results
 from jurist.core.data import FieldMap
+from jurist.engine.summary import summarise
 from jurist.grading import GradeConfig
 from jurist.store import Store
-from jurist.engine.summary import summarise
 
 HOSTILE = "<script>window.__pwned = 1</script> and </textarea><b>bold?</b>"
 RUBRIC = """\

@@ -11,9 +11,9 @@ from scipy import stats
 
 from jurist.core.errors import InputError
 from jurist.core.judgment import CriterionScore, PointwiseJudgment
+from jurist.meta.calibrate import calibrate
 from jurist.meta.estimators import compare_estimators, estimators_report
 from jurist.whitebox.cache import HiddenCache, hidden_key
-from jurist.whitebox.calibrate import calibrate
 from jurist.whitebox.calibration import Calibration
 from jurist.whitebox.lager import LagerFile
 from jurist.whitebox.probe import ProbeFile
@@ -95,7 +95,9 @@ def test_estimators_side_by_side_match_scipy(tmp_path: Path) -> None:
     assert names == ["parsed", "expected", "learned head"]  # no LAGER in this run
     assert comparison.baseline == "expected"
     rows = [line for line in results.read_text().splitlines()]
-    probe = [PointwiseJudgment.model_validate_json(r).criteria["fluency"].probe for r in rows]
+    probe = [
+        PointwiseJudgment.model_validate_json(r).criteria["fluency"].extras["probe"] for r in rows
+    ]
     head = comparison.figures[2]
     assert head.pooled.value == pytest.approx(stats.spearmanr(probe, labels).statistic)
     assert head.pooled.low <= head.pooled.value <= head.pooled.high

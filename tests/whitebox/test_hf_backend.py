@@ -6,27 +6,30 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from jurist.backends import CallPolicy
 from jurist.backends.hf import HFBackend, chat_prompt, slot_steps
 from jurist.backends.registry import make_backend
 from jurist.backends.retrying import RetryPolicy
 from jurist.core.completion import ScoreSlot
+from jurist.core.rubric import load_rubric
 from jurist.datasets import load_autoj, load_summeval
 from jurist.judges import JudgeOptions
-from jurist.session import JudgeSession
-from jurist.core.rubric import load_rubric
-from jurist.engine.local import RunOptions
+from jurist.session import JudgeSession, JudgeSetup
 from jurist.whitebox.cache import HiddenCache
 
 PRESET = Path(__file__).resolve().parents[2] / "src" / "jurist" / "presets" / "summeval.yaml"
 OPTIONS = JudgeOptions(rationale="none", max_tokens=24, both_orders=False)
 # A shared CPU can be slow; the test checks answers, not speed.
-PATIENT = RunOptions(timeout=None, retry=RetryPolicy(max_attempts=1))
+PATIENT = JudgeSetup(
+    options=OPTIONS, calls=CallPolicy(timeout=None, retry=RetryPolicy(max_attempts=1))
+)
 # Measured on the shortest SummEval item's fluency prompt (about 600 tokens), at the score
 # position of llama.cpp's answer: the hf backend (the same Q4_K_M weights dequantized to
 # float32, torch kernels) and llama.cpp (quantized kernels, 8-bit activations) gave
@@ -86,28 +89,22 @@ def test_grades_summeval_and_autoj_without_parse_errors(
         update={"criteria": [c for c in rubric.criteria if c.id == "fluency"]}
     )
     summaries = _shortest(list(load_summeval(shared_data)), 2)
-    session = JudgeSession(
-        rubric, judge=hf_backend, store=tmp_path / "s.db", options=OPTIONS, run=PATIENT
-    )
+    session = JudgeSession(rubric, PATIENT, store=tmp_path / "s.db", backend=hf_backend)
     judged = session(summaries)
     for judgment in judged:
         score = judgment.criteria["fluency"]
         assert score.status == "ok", score
         assert score.score in (1, 2, 3, 4, 5)
         assert score.expected is not None and 1 <= score.expected <= 5
-        assert score.layer_expected is not None
-        assert len(score.layer_expected) == 19  # embeddings + 18 layers
-        assert score.layer_expected[-1] == pytest.approx(score.expected, abs=1e-4)
-        assert score.hidden_key and hf_backend.hidden_cache.get(score.hidden_key) is not None
+        layer_expected, hidden_key = (score.extras.get(k) for k in ("layer_expected", "hidden_key"))
+        assert layer_expected is not None
+        assert len(layer_expected) == 19  # embeddings + 18 layers
+        assert layer_expected[-1] == pytest.approx(score.expected, abs=1e-4)
+        assert hidden_key and hf_backend.hidden_cache.get(hidden_key) is not None
     pairs = _shortest([p for p in load_autoj(shared_data) if p.labels["preference"] != "tie"], 1)
     pairwise = load_rubric(Path(PRESET).parent / "pairwise_general.yaml")
     verdicts = JudgeSession(
-        pairwise,
-        judge=hf_backend,
-        mode="pairwise",
-        store=tmp_path / "p.db",
-        options=OPTIONS,
-        run=PATIENT,
+        pairwise, replace(PATIENT, mode="pairwise"), store=tmp_path / "p.db", backend=hf_backend
     )(pairs)
     assert [v.status for v in verdicts] == ["ok"]
     assert verdicts[0].pair is not None and verdicts[0].pair.verdict in ("A", "B", "tie")

@@ -4,6 +4,9 @@ Specs: `local` (the embedded Gemma model), `local:/path/model.gguf`, `openai:gpt
 (api.openai.com, or `OPENAI_BASE_URL`), `openai:http://127.0.0.1:8000/v1#model-name`, and
 `openai-batch:MODEL` / `openai-batch:URL#MODEL` for the Batch API.
 A new kind of backend plugs in with `register_backend(kind, factory)`; nothing else changes.
+
+Modules here are public unless their name starts with `_`; a `_name`, module or
+symbol, is never imported from outside this package (tests included).
 """
 
 from jurist.backends.base import Backend, BackendError, CallStats, identity_of

@@ -31,7 +31,9 @@ def identity_of(backend: Backend) -> str:
     """Which model on which server answered: the cache key's and the results' `judge`.
 
     Two servers that both call their model `m` must never share cache entries, so a backend
-    that talks to a server exposes `identity` with its normalised base URL (no credentials).
+    that talks to a server exposes `identity` with its normalised base URL: no credentials,
+    but its query parameters (`?api-version=`, secret ones masked), since two versions of
+    one endpoint may answer differently.
     """
     identity = getattr(backend, "identity", None)
     return identity if isinstance(identity, str) else f"{backend.name}:{backend.model}"

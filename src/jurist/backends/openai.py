@@ -9,7 +9,8 @@ the answer (llama-cpp-python's server sorts its whole vocabulary for each).
 
 The client's own retries are off: the runner owns retries so that backoff, Retry-After and
 failure accounting are the same for every backend. The API key is read from the environment
-and scrubbed from every error message.
+and scrubbed from every error message. Query parameters of the server URL (Azure's
+`?api-version=`) are sent with every request and are part of the backend's identity.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ import os
 import random
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import openai
 
-from jurist.backends._plainhttp import ConnectionFailed, PlainHttpClient, plain_http_target
 from jurist.backends.chat_template import ChatTemplate
+from jurist.backends.plainhttp import ConnectionFailed, PlainHttpClient, plain_http_target
 from jurist.core.completion import Completion, Request, ScoreSlot, ValueOnly, value_only
 from jurist.core.errors import BackendError
 from jurist.core.secrets import normalise_url, register_secret, scrub, split_credentials
@@ -188,6 +190,19 @@ def _latin1(headers: dict[str, str]) -> bool:
     return True
 
 
+def _split_query(base_url: str | None) -> tuple[str | None, list[tuple[str, str]]]:
+    """The base URL without its query string, and the query's parameters. The SDK's client
+    would append each request's path after the query (`/v1?api-version=1chat/completions`),
+    so the parameters travel with every request instead."""
+    if base_url is None:
+        return None, []
+    parts = urlsplit(base_url)
+    if not parts.query:
+        return base_url, []
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    return urlunsplit(parts._replace(query="")), pairs
+
+
 # Requests one client carries before another is opened beside it. A client's connection
 # pool walks all of its connections on every request and every response, so one pool for
 # 64 requests in flight costs more CPU than everything else in a judgment; pools of a few
@@ -244,12 +259,23 @@ class OpenAIBackend:
         self.chat_template = chat_template
         self._completions_refused = False
         self._secret = key if key != "no-key" else url_secret
-        self._client_options = {"api_key": key, "base_url": base_url, "timeout": timeout}
+        # Query parameters (`?api-version=`, Azure's `?api-key=`) go with every request;
+        # the identity keeps them too (secret ones masked), so they key the cache.
+        base, self._query = _split_query(base_url)
+        self._client_options: dict[str, Any] = {
+            "api_key": key,
+            "base_url": base,
+            "timeout": timeout,
+            "default_query": dict(self._query) or None,
+        }
         self._pools: dict[asyncio.AbstractEventLoop, list[_Pool]] = {}
         self._timeout = timeout
         # Plain-http servers (local, in-cluster) get the lean client; the rest the SDK's.
         self._plain_headers = _auth_headers(key)
-        self._plain_target = plain_http_target(base_url) if _latin1(self._plain_headers) else None
+        target = plain_http_target(base) if _latin1(self._plain_headers) else None
+        if target is not None and self._query:
+            target = replace(target, query=urlencode(self._query))
+        self._plain_target = target
         self._plain_clients: dict[asyncio.AbstractEventLoop, PlainHttpClient] = {}
         self.structured: StructuredMode = structured
         self.logprobs = logprobs
@@ -267,7 +293,7 @@ class OpenAIBackend:
         return pools
 
     def _new_pool(self) -> _Pool:
-        return _Pool(openai.AsyncOpenAI(max_retries=0, **self._client_options))  # type: ignore[arg-type]
+        return _Pool(openai.AsyncOpenAI(max_retries=0, **self._client_options))
 
     @property
     def _client(self) -> openai.AsyncOpenAI:
@@ -289,7 +315,7 @@ class OpenAIBackend:
             raise self._error(error) from None
 
     async def _post_plain(self, body: dict[str, Any], path: str) -> object:
-        """The same request through the lean plain-http client (see `_plainhttp`); a
+        """The same request through the lean plain-http client (see `plainhttp`); a
         redirect is left to the SDK's client, which follows it."""
         loop = asyncio.get_running_loop()
         client = self._plain_clients.get(loop)

@@ -1,4 +1,8 @@
-"""The `jurist` command line: thin wrappers that parse flags, call the library and print."""
+"""The `jurist` command line: thin wrappers that parse flags, call the library and print.
+
+Modules here are public unless their name starts with `_`; a `_name`, module or symbol, is
+never imported from outside this package (tests included).
+"""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from jurist.cli.options import JsonOpt
 from jurist.cli.output import console, exit_on_error
 
 calibrate_app = typer.Typer(
@@ -22,51 +23,44 @@ GroupOpt = Annotated[
 FoldsOpt = Annotated[int, typer.Option(min=2, help="Grouped cross-validation folds.")]
 
 
-def _run(kind: str, results: Path, judge: str, group: str, folds: int) -> None:
-    from jurist.whitebox.calibrate import calibrate
+def _fitting(kind: str, summary: str) -> None:
+    """Register the command that fits `kind` (both fits take the same options)."""
 
-    with exit_on_error():
+    @calibrate_app.command(
+        kind, help=summary, epilog=f"Example: jurist calibrate {kind} out/results.jsonl"
+    )
+    @exit_on_error()
+    def fit(
+        results: ResultsArg,
+        judge: JudgeOpt = "embedded",
+        group: GroupOpt = "doc_id",
+        folds: FoldsOpt = 5,
+    ) -> None:
+        from jurist.meta.calibrate import calibrate
+
         report = calibrate(kind, results, judge=judge, group_field=group, folds=folds)  # type: ignore[arg-type]
-    console.print(report.render())
+        console.print(report.render())
 
 
-@calibrate_app.command(epilog="Example: jurist calibrate lager out/results.jsonl")
-def lager(
-    results: ResultsArg,
-    judge: JudgeOpt = "embedded",
-    group: GroupOpt = "doc_id",
-    folds: FoldsOpt = 5,
-) -> None:
-    """Fit softmax-parameterised layer weights (Adam, cross-entropy + squared error)."""
-    _run("lager", results, judge, group, folds)
-
-
-@calibrate_app.command(epilog="Example: jurist calibrate probe out/results.jsonl")
-def probe(
-    results: ResultsArg,
-    judge: JudgeOpt = "embedded",
-    group: GroupOpt = "doc_id",
-    folds: FoldsOpt = 5,
-) -> None:
-    """Fit a ridge head on one layer's hidden state, the layer chosen by grouped CV."""
-    _run("probe", results, judge, group, folds)
+_fitting("lager", "Fit softmax-parameterised layer weights (Adam, cross-entropy + squared error).")
+_fitting("probe", "Fit a ridge head on one layer's hidden state, the layer chosen by grouped CV.")
 
 
 @calibrate_app.command(epilog="Example: jurist calibrate compare out/results.jsonl")
+@exit_on_error()
 def compare(
     results: ResultsArg,
     group: Annotated[
         str, typer.Option(help="Item metadata field to rank within and resample by.")
     ] = "doc_id",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Every estimator side by side (parsed, expected, LAGER, learned head): Spearman with
     the labels, pooled and within group, with CIs and paired differences from expected
     (`jurist meta --within FIELD` shows the same table beside the agreement figures)."""
     from jurist.meta.estimators import estimators_report
 
-    with exit_on_error():
-        report = estimators_report(results, group_field=group)
+    report = estimators_report(results, group_field=group)
     if as_json:
         console.print_json(data=report.to_dict())
     else:

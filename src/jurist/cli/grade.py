@@ -1,12 +1,15 @@
-"""`jurist grade` and `jurist models`: parse options, call the library, print."""
+"""`jurist grade` and `jurist models`: parse options, call `grade_job`, print its report.
+
+Every option is None ("not given") unless the user gives it: the library fills defaults,
+merges a resumed run's stored settings, and refuses what a resume may not change.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.progress import (
@@ -18,47 +21,44 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from jurist.cli.options import (
+    ConcurrencyOpt,
+    DataArg,
+    FormatOpt,
+    IdFieldOpt,
+    InputFieldOpt,
+    KeepFieldsOpt,
+    LabelFieldsOpt,
+    LogprobsOpt,
+    MaxAttemptsOpt,
+    PresetOpt,
+    ReferenceFieldOpt,
+    ResponseBFieldOpt,
+    ResponseFieldOpt,
+    RpmOpt,
+    StoreOpt,
+    TimeoutOpt,
+    TpmOpt,
+)
 from jurist.cli.output import console, errors, exit_on_error, print_grade_summary
 from jurist.core.data import FieldMap
 from jurist.core.errors import EXIT_BACKEND, EXIT_FAILURES, EXIT_INTERRUPTED
-from jurist.grading import GradeResult, grade_job
-from jurist.jury.render import jury_lines
-from jurist.engine.local import RunCounters
 from jurist.core.secrets import redact_urls
+from jurist.engine.sink import RunCounters
+from jurist.grading import GradeResult, grade_job
+from jurist.judges.base import Layout, Rationale
+from jurist.jury.render import jury_lines
 from jurist.store import Store, new_run_id
 
-
-class Rationale(StrEnum):
-    before = "before"
-    after = "after"
-    none = "none"
-
-
-class Layout(StrEnum):
-    rubric_first = "rubric-first"
-    item_first = "item-first"
-
-
-class Engine(StrEnum):
-    asyncio = "asyncio"
-    ray = "ray"
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
+_FIELDS = FieldMap()
 
 
 def grade(
     rubric: Annotated[Path | None, typer.Argument(help="Rubric YAML file.")] = None,
-    data: Annotated[
-        Path | None, typer.Argument(help="JSONL, CSV or Parquet file of items.")
-    ] = None,
+    data: DataArg = None,
     mode: Annotated[
-        str | None,
-        typer.Option(
-            help="pointwise | checklist | pairwise | listwise (default: pointwise, or the preset's)"
-        ),
+        Literal["pointwise", "checklist", "pairwise", "listwise"] | None,
+        typer.Option(help="Default: pointwise, or the preset's."),
     ] = None,
     judge: Annotated[
         list[str] | None,
@@ -80,28 +80,15 @@ def grade(
     ] = None,
     weights: Annotated[
         list[str] | None,
-        typer.Option(
-            help="A `jurist meta --format json` report per juror, in juror order: weights "
-            "for --jury-aggregate weighted."
-        ),
+        typer.Option(help="A `jurist meta --format json` report per juror, in juror order."),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option(
-            "-o",
-            "--output",
-            help="Output folder for results.jsonl and summary.json (default: jurist-out).",
-        ),
+        typer.Option("-o", "--output", help="Folder for results.jsonl and summary.json."),
     ] = None,
-    input_field: Annotated[
-        str, typer.Option(help="Column with the input (text or chat messages).")
-    ] = "input",
-    response_field: Annotated[
-        str, typer.Option(help="Column with the response to grade.")
-    ] = "response",
-    response_b_field: Annotated[
-        str, typer.Option(help="Column with the second response (pairwise).")
-    ] = "response_b",
+    input_field: InputFieldOpt = _FIELDS.input,
+    response_field: ResponseFieldOpt = str(_FIELDS.response),
+    response_b_field: ResponseBFieldOpt = "response_b",
     responses_field: Annotated[
         list[str] | None,
         typer.Option(
@@ -109,108 +96,73 @@ def grade(
             "response (repeat the option); default: responses."
         ),
     ] = None,
-    reference_field: Annotated[
-        str | None, typer.Option(help="Column with a reference answer.")
-    ] = None,
-    id_field: Annotated[
-        str | None, typer.Option(help="Column with a unique item id (default: row number).")
-    ] = None,
-    label_field: Annotated[
-        list[str] | None, typer.Option(help="Column(s) with human labels to carry into results.")
-    ] = None,
-    keep_field: Annotated[
-        list[str] | None, typer.Option(help="Column(s) to carry into results as metadata.")
-    ] = None,
-    preset: Annotated[
-        str | None,
-        typer.Option(help="A built-in benchmark (see `jurist models`); replaces DATA."),
-    ] = None,
+    reference_field: ReferenceFieldOpt = None,
+    id_field: IdFieldOpt = None,
+    label_field: LabelFieldsOpt = None,
+    keep_field: KeepFieldsOpt = None,
+    preset: PresetOpt = None,
     limit: Annotated[int | None, typer.Option(help="Grade only the first N items.")] = None,
     skip_bad_rows: Annotated[
-        bool, typer.Option(help="Record bad rows and go on instead of stopping.")
-    ] = False,
+        bool | None, typer.Option(help="Record bad rows and go on instead of stopping.")
+    ] = None,
     joint: Annotated[
-        bool, typer.Option(help="All criteria (or checklist items) in one call per item.")
-    ] = False,
+        bool | None, typer.Option(help="All criteria (or checklist items) in one call per item.")
+    ] = None,
     both_orders: Annotated[
-        bool, typer.Option(help="Pairwise: judge both orders and merge.")
-    ] = True,
+        bool | None, typer.Option(help="Pairwise: judge both orders and merge.")
+    ] = None,
     orders: Annotated[
-        int, typer.Option(min=1, help="Listwise: shuffled presentation orders per item.")
-    ] = 4,
+        int | None, typer.Option(min=1, help="Listwise: shuffled presentation orders per item.")
+    ] = None,
     aggregate: Annotated[
-        str, typer.Option(help="Listwise: pool the orders by borda (count) or bt (Bradley-Terry).")
-    ] = "borda",
+        Literal["borda", "bt"] | None,
+        typer.Option(help="Listwise: pool the orders by borda (count) or bt (Bradley-Terry)."),
+    ] = None,
     rationale: Annotated[
-        Rationale,
+        Rationale | None,
         typer.Option(
             help="Where the judge writes its rationale: before the score (reasoning first), "
             "after it, or none (the score alone: one constrained token, much faster)."
         ),
-    ] = Rationale.before,
+    ] = None,
     layout: Annotated[
-        Layout,
+        Layout | None,
         typer.Option(
             help="Pointwise prompts: the whole rubric first, shared by every call (fastest "
-            "wherever prompts are prefix-cached: in-process judges, llama.cpp, vLLM, OpenAI), "
-            "or the item first and only the graded criterion after it (shortest prompts)."
+            "wherever prompts are prefix-cached), or the item first and only the graded "
+            "criterion after it (shortest prompts)."
         ),
-    ] = Layout.rubric_first,
+    ] = None,
     defend_injection: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             help="Neutralise text addressed to the judge inside responses (fake answers, "
             "fake closing tags, instructions, claimed rubric changes) and flag those items."
         ),
-    ] = False,
+    ] = None,
     samples: Annotated[
-        int, typer.Option(min=1, help="Samples per call (temperature > 0), merged by vote.")
-    ] = 1,
-    temperature: Annotated[float, typer.Option(help="Temperature of a single sample.")] = 0.0,
+        int | None, typer.Option(min=1, help="Samples per call (temperature > 0), merged by vote.")
+    ] = None,
+    temperature: Annotated[float | None, typer.Option(help="Temperature of one sample.")] = None,
     sample_temperature: Annotated[
-        float, typer.Option(help="Temperature used with --samples > 1.")
-    ] = 0.7,
-    seed: Annotated[int, typer.Option(help="Base sampling seed.")] = 0,
-    max_tokens: Annotated[int, typer.Option(help="Token budget per answer.")] = 384,
-    logprobs: Annotated[
-        bool | None,
-        typer.Option(
-            help="Ask for token log-probabilities (score distributions). "
-            "Default: on for local, off for openai."
-        ),
+        float | None, typer.Option(help="Temperature used with --samples > 1.")
     ] = None,
+    seed: Annotated[int | None, typer.Option(help="Base sampling seed.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Token budget per answer.")] = None,
+    logprobs: LogprobsOpt = None,
     parse_retries: Annotated[
-        int, typer.Option(min=0, help="Re-ask this many times when an answer cannot be parsed.")
-    ] = 2,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Items in flight at once, and the ceiling of the adaptive request limit "
-            "(halved on 429s and timeouts, grown back on success); default 4.",
-        ),
+        int | None, typer.Option(min=0, help="Re-ask this often when an answer cannot be parsed.")
     ] = None,
-    rpm: Annotated[
-        float | None, typer.Option(help="Stay under this many requests per minute.")
-    ] = None,
-    tpm: Annotated[
-        float | None, typer.Option(help="Stay under this many tokens per minute (estimated).")
-    ] = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            help="Seconds a request may take once sent (scaled by the requests queued at a "
-            "serialising server) before it is retried; default 120."
-        ),
-    ] = None,
-    max_attempts: Annotated[
-        int, typer.Option(min=1, help="Attempts per request on 429 / 5xx / timeouts.")
-    ] = 6,
+    concurrency: ConcurrencyOpt = None,
+    rpm: RpmOpt = None,
+    tpm: TpmOpt = None,
+    timeout: TimeoutOpt = None,
+    max_attempts: MaxAttemptsOpt = None,
     api_key_env: Annotated[
-        str, typer.Option(help="Environment variable holding the API key.")
-    ] = "OPENAI_API_KEY",
+        str | None, typer.Option(help="Environment variable holding the API key.")
+    ] = None,
     engine: Annotated[
-        Engine | None,
+        Literal["asyncio", "ray"] | None,
         typer.Option(
             help="asyncio: one process (default); ray: a pool of workers on a Ray cluster, "
             "each with its own backend and --concurrency items in flight."
@@ -221,25 +173,16 @@ def grade(
         typer.Option(help="Ray cluster to join (default: $RAY_ADDRESS, else a local one)."),
     ] = None,
     workers: Annotated[
-        int | None,
-        typer.Option(min=1, help="Ray workers (default: one per CPU of the cluster)."),
+        int | None, typer.Option(min=1, help="Ray workers (default: one per CPU of the cluster).")
     ] = None,
-    store: Annotated[
-        Path | None,
-        typer.Option(
-            help="SQLite cache and run store "
-            "(default ~/.cache/jurist/store.sqlite or $JURIST_STORE)."
-        ),
-    ] = None,
+    store: StoreOpt = None,
     resume: Annotated[
         str | None, typer.Option(help="Continue an interrupted run by its id.")
     ] = None,
     run_id: Annotated[
         str | None, typer.Option(help="Name for a new run (default: timestamp + random suffix).")
     ] = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table | json")
-    ] = OutputFormat.table,
+    output_format: FormatOpt = "table",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     overwrite: Annotated[
         bool, typer.Option(help="Replace another run's results in the output folder.")
@@ -253,58 +196,22 @@ def grade(
     Results stream to OUTPUT/results.jsonl as items finish; every call is cached, so a
     re-run makes no model calls and `--resume RUN` continues a killed run.
     """
+    fields = FieldMap(
+        input=input_field, response=response_field, response_b=response_b_field,
+        reference=reference_field, id=id_field, labels=tuple(label_field or ()),
+        keep=tuple(keep_field or ()), responses=tuple(responses_field or ()),
+    )  # fmt: skip
     given: dict[str, Any] = {
         "rubric_path": str(rubric) if rubric else None,
         "data_path": str(data) if data else None,
-        "preset": preset,
-        "mode": mode,
         "judge": judge[0] if judge and len(judge) == 1 else None,
+        "jurors": judge if judge and len(judge) > 1 else None,
+        "jury": str(jury) if jury else None,
         "output_dir": str(output) if output else None,
-        "timeout": timeout,
-        "concurrency": concurrency,
-        "rpm": rpm,
-        "tpm": tpm,
-        "engine": engine.value if engine else None,
-        "address": address,
-        "workers": workers,
+        "fields": None if resume else asdict(fields),
+        **{name: value for name, value in locals().items() if name in _PASSED_ON},
     }
-    if resume is None:
-        fields = FieldMap(
-            input=input_field,
-            response=response_field,
-            response_b=response_b_field,
-            reference=reference_field,
-            id=id_field,
-            labels=tuple(label_field or ()),
-            keep=tuple(keep_field or ()),
-            responses=tuple(responses_field or ()),
-        )
-        given.update(
-            jurors=judge if judge and len(judge) > 1 else None,
-            jury=str(jury) if jury else None,
-            jury_aggregate=jury_aggregate,
-            weights=weights or None,
-            fields=asdict(fields),
-            skip_bad_rows=skip_bad_rows,
-            limit=limit,
-            joint=joint,
-            both_orders=both_orders,
-            orders=orders,
-            aggregate=aggregate,
-            rationale=rationale.value,
-            layout=layout.value,
-            defend_injection=defend_injection,
-            samples=samples,
-            temperature=temperature,
-            sample_temperature=sample_temperature,
-            seed=seed,
-            max_tokens=max_tokens,
-            logprobs=logprobs,
-            parse_retries=parse_retries,
-            max_attempts=max_attempts,
-            api_key_env=api_key_env,
-        )
-    as_json = output_format == OutputFormat.json
+    as_json = output_format == "json"
     run_id = resume or run_id or new_run_id()
     with exit_on_error():
         try:
@@ -317,11 +224,26 @@ def grade(
                 f"[yellow]interrupted[/]: finished items are saved; continue with --resume {run_id}"
             )
             raise typer.Exit(EXIT_INTERRUPTED) from None
+    _report(result, as_json, allow_failures)
+
+
+# Options handed to the library under their own names.
+_PASSED_ON = frozenset(
+    {"preset", "mode", "jury_aggregate", "weights", "limit", "skip_bad_rows", "joint"}
+    | {"both_orders", "orders", "aggregate", "rationale", "layout", "defend_injection"}
+    | {"samples", "temperature", "sample_temperature", "seed", "max_tokens", "logprobs"}
+    | {"parse_retries", "concurrency", "rpm", "tpm", "timeout", "max_attempts", "api_key_env"}
+    | {"engine", "address", "workers"}
+)
+
+
+def _report(result: GradeResult, as_json: bool, allow_failures: bool) -> None:
     for note in result.notes:
         errors.print(f"resume: {note}", highlight=False)
-    print_grade_summary(result.summary, as_json)
-    if "jury" in result.summary and not as_json:
-        for text in jury_lines(result.summary["jury"]):
+    summary = result.summary
+    print_grade_summary(summary, as_json)
+    if summary.jury is not None and not as_json:
+        for text in jury_lines(summary.jury):
             console.print(text, highlight=False)
     if result.skipped_rows:
         errors.print(f"[yellow]{len(result.skipped_rows)} bad rows skipped[/]:")
@@ -329,12 +251,11 @@ def grade(
             errors.print(f"  {line}", highlight=False)
     if not as_json:
         console.print(f"results: {result.results_path}")
-    failed, items = result.summary["failed"], result.summary["items"]
-    if failed and not allow_failures:
-        code = EXIT_BACKEND if failed == items else EXIT_FAILURES
+    if summary.failed and not allow_failures:
+        code = EXIT_BACKEND if summary.failed == summary.items else EXIT_FAILURES
         errors.print(
-            f"[red]{failed} of {items} items failed[/] (see the errors in the results; "
-            "--allow-failures exits 0)"
+            f"[red]{summary.failed} of {summary.items} items failed[/] (see the errors in the "
+            "results; --allow-failures exits 0)"
         )
         raise typer.Exit(code)
 

@@ -8,22 +8,33 @@ from typing import Annotated, Literal
 
 import typer
 
-from jurist.cli.output import console, errors
+from jurist.cli.options import (
+    DataArg,
+    FormatOpt,
+    IdFieldOpt,
+    LabelFieldsOpt,
+    LimitOpt,
+    PresetOpt,
+    RubricArg,
+    StoreOpt,
+    judge_setup,
+    option_groups,
+)
+from jurist.cli.output import console, exit_on_error
 from jurist.core.data import FieldMap
-from jurist.core.errors import JuristError
-from jurist.injection import InjectionReport, ItemSource, injection_audit
+from jurist.datasets import ItemSource
+from jurist.injection import injection_audit
+from jurist.session import JudgeSetup
 from jurist.store import Store
 
 
+@exit_on_error()
+@option_groups(setup=judge_setup(JudgeSetup()))
 def injection(
-    rubric: Annotated[Path, typer.Argument(help="Rubric YAML file.")],
-    data: Annotated[
-        Path | None, typer.Argument(help="JSONL, CSV or Parquet file of items.")
-    ] = None,
-    preset: Annotated[
-        str | None, typer.Option(help="A built-in benchmark (see `jurist models`); replaces DATA.")
-    ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Audit only the first N items.")] = None,
+    rubric: RubricArg,
+    data: DataArg = None,
+    preset: PresetOpt = None,
+    limit: LimitOpt = None,
     criterion: Annotated[
         str | None, typer.Option(help="Pointwise: the criterion to grade (needed if several).")
     ] = None,
@@ -37,26 +48,18 @@ def injection(
         list[str] | None,
         typer.Option(help="Built-in attack to run (repeatable; default: all of the mode's)."),
     ] = None,
-    judge: Annotated[
-        str | None, typer.Option(help="Judge spec, as for `jurist grade` (default: local).")
-    ] = None,
-    store: Annotated[
-        Path | None,
-        typer.Option(help="SQLite cache (default ~/.cache/jurist/store.sqlite or $JURIST_STORE)."),
-    ] = None,
+    store: StoreOpt = None,
     defend: Annotated[
         bool, typer.Option(help="Also grade every variant with judge-directed text removed.")
     ] = True,
-    id_field: Annotated[str | None, typer.Option(help="DATA column with the item id.")] = None,
-    label_field: Annotated[
-        list[str] | None, typer.Option(help="DATA column(s) with human labels.")
-    ] = None,
-    output_format: Annotated[
-        Literal["table", "json"], typer.Option("--format", help="table | json")
-    ] = "table",
+    id_field: IdFieldOpt = None,
+    label_field: LabelFieldsOpt = None,
+    output_format: FormatOpt = "table",
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Also write the report as JSON here.")
     ] = None,
+    *,
+    setup: JudgeSetup,
 ) -> None:
     """Grade items clean and with injected text (instructions to the judge, fake answers,
     fence escapes, claimed rubric changes) and report the score shift per attack.
@@ -68,22 +71,19 @@ def injection(
         response_b="response_b" if mode == "pairwise" else None,
         labels=tuple(label_field or ()),
     )
-    source = ItemSource(path=data, preset=preset, limit=limit, fields=fields)
-    try:
-        with Store(store) as db:
-            report: InjectionReport = injection_audit(
-                rubric,
-                source,
-                judge,
-                db,
-                attacks=attack or None,
-                defend=defend,
-                criterion=criterion,
-                mode=mode,
-            )
-    except (JuristError, ValueError, FileNotFoundError) as error:
-        errors.print(f"[red]error:[/] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(getattr(error, "exit_code", 2)) from None
+    source = ItemSource(data=data, preset=preset, limit=limit, fields=fields)
+    with Store(store) as db:
+        report = injection_audit(
+            rubric,
+            source,
+            setup.judge,
+            db,
+            attacks=attack or None,
+            defend=defend,
+            criterion=criterion,
+            mode=mode,
+            setup=setup,
+        )
     if output is not None:
         output.write_text(report.to_json() + "\n", encoding="utf-8")
     if output_format == "json":

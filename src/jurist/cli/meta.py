@@ -2,8 +2,8 @@
 biases, and model comparison. Thin: options in, one library call, the report out.
 
 The three commands read results and labels the same way, so those options are declared
-once (`_SHARED`); each command declares only its own options and names the one library
-function it calls (`_analysis`).
+once, as the builders of the library's `Inputs`, `Settings` and `PlotOptions`; each
+command declares only its own options and names the one library function it calls.
 """
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from pydantic import BaseModel
 
-from jurist.cli.output import console, errors
-from jurist.core.errors import JuristError
+from jurist.cli.options import FormatOpt, StoreOpt, option_groups
+from jurist.cli.output import console, exit_on_error
 from jurist.meta import (
-    AgreementReport,
-    AuditReport,
-    CompareReport,
     Inputs,
     PlotOptions,
     Settings,
@@ -31,7 +29,6 @@ from jurist.meta import (
     run_compare,
 )
 
-Report = AgreementReport | AuditReport | CompareReport
 ByOpt = Annotated[
     str | None, typer.Option(help="Break down by a metadata field (scenario, bias, ...).")
 ]
@@ -40,157 +37,104 @@ PromptOpt = Annotated[
     typer.Option(help="Metadata field of the prompt: pairs responses, clusters SEs, tie rates."),
 ]
 AlphaOpt = Annotated[float, typer.Option(min=0.0001, max=0.5, help="Significance level.")]
-_KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
 
-def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-    return inspect.Parameter(name, _KEYWORD, default=default, annotation=annotation)
-
-
-_RESULTS = inspect.Parameter(
-    "results",
-    inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    annotation=Annotated[
+def inputs(
+    results: Annotated[
         str,
         typer.Argument(
             help="results.jsonl, the folder `jurist grade -o` wrote, or a run id in the store."
         ),
     ],
-)
-_SHARED = (
-    _option(
-        "labels",
-        Annotated[
-            Path | None,
-            typer.Option(
-                "--labels",
-                help="JSONL / JSON / CSV / TSV of human labels joined by id "
-                "(default: the labels carried in the results).",
-            ),
-        ],
-        None,
-    ),
-    _option(
-        "label_id_field", Annotated[str, typer.Option(help="Id column of the labels file.")], "id"
-    ),
-    _option(
-        "label_field",
-        Annotated[
-            list[str] | None,
-            typer.Option(
-                help="Label field(s) to use; for pairs, the preference field (A / B / tie)."
-            ),
-        ],
-        None,
-    ),
-    _option(
-        "annotator_field",
-        Annotated[
-            str | None, typer.Option(help="Labels-file column naming the annotator of each row.")
-        ],
-        None,
-    ),
-    _option(
-        "mapping",
-        Annotated[
-            list[str] | None,
-            typer.Option("--map", help="criterion=labelfield, when the names differ (repeatable)."),
-        ],
-        None,
-    ),
-    _option(
-        "scale",
-        Annotated[
-            str | None, typer.Option(help="Scale points for every criterion: '1-5' or '0,1,2,3'.")
-        ],
-        None,
-    ),
-    _option(
-        "rubric",
-        Annotated[
-            Path | None, typer.Option(help="Rubric YAML to take each criterion's scale from.")
-        ],
-        None,
-    ),
-    _option("seed", Annotated[int, typer.Option(help="Bootstrap seed.")], 0),
-    _option("resamples", Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")], 1000),
-    _option(
-        "output_format",
-        Annotated[Literal["table", "json"], typer.Option("--format", help="table | json")],
-        "table",
-    ),
-    _option(
-        "plots", Annotated[Path | None, typer.Option(help="Write figures to this folder.")], None
-    ),
-    _option("plot_format", Annotated[Literal["png", "svg"], typer.Option(help="png | svg")], "png"),
-    _option(
-        "store",
-        Annotated[
-            Path | None,
-            typer.Option(help="SQLite store to look run ids up in (default: the one grade uses)."),
-        ],
-        None,
-    ),
-)
-
-
-def _show(build: Callable[[], Report], output_format: str) -> None:
-    """Print the report (table or JSON); bad input is one red line and its exit code."""
-    try:
-        report = build()
-    except (JuristError, ValueError) as error:
-        errors.print(f"[red]error:[/] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(getattr(error, "exit_code", 2)) from None
-    if output_format == "json":
-        typer.echo(report.model_dump_json(indent=2))
-    else:
-        console.print(report.render())
-
-
-def _inputs(shared: dict[str, Any]) -> Inputs:
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSONL / JSON / CSV / TSV of human labels joined by id "
+            "(default: the labels carried in the results)."
+        ),
+    ] = None,
+    label_id_field: Annotated[str, typer.Option(help="Id column of the labels file.")] = "id",
+    label_field: Annotated[
+        list[str] | None,
+        typer.Option(help="Label field(s) to use; for pairs, the preference field (A / B / tie)."),
+    ] = None,
+    annotator_field: Annotated[
+        str | None, typer.Option(help="Labels-file column naming the annotator of each row.")
+    ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="criterion=labelfield, when the names differ (repeatable)."),
+    ] = None,
+    scale: Annotated[
+        str | None, typer.Option(help="Scale points for every criterion: '1-5' or '0,1,2,3'.")
+    ] = None,
+    rubric: Annotated[
+        Path | None, typer.Option(help="Rubric YAML to take each criterion's scale from.")
+    ] = None,
+    store: StoreOpt = None,
+) -> Inputs:
+    """Where the judgments are and the labels they are measured against."""
     return Inputs(
-        results=shared["results"],
-        store=shared["store"],
-        labels=shared["labels"],
-        label_id_field=shared["label_id_field"],
-        label_fields=tuple(shared["label_field"] or ()),
-        annotator_field=shared["annotator_field"],
-        mapping=parse_mapping(shared["mapping"]),
-        scale=parse_scale(shared["scale"]),
-        rubric=shared["rubric"],
+        results=results,
+        store=store,
+        labels=labels,
+        label_id_field=label_id_field,
+        label_fields=tuple(label_field or ()),
+        annotator_field=annotator_field,
+        mapping=parse_mapping(mapping),
+        scale=parse_scale(scale),
+        rubric=rubric,
     )
 
 
-def _analysis(library: Callable[..., Report]) -> Callable[[Callable[..., None]], Any]:
-    """Turn a function that only declares a command's own options (its docstring is the
-    help) into a Typer command that also takes the shared ones and calls `library`."""
+def settings(
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = Settings().seed,
+    resamples: Annotated[
+        int, typer.Option(min=100, help="Bootstrap resamples.")
+    ] = Settings().n_resamples,
+) -> Settings:
+    """The bootstrap every figure of the report uses."""
+    return Settings(n_resamples=resamples, seed=seed)
 
-    def decorate(declaration: Callable[..., None]) -> Callable[..., None]:
-        own = [
-            p.replace(kind=_KEYWORD)
-            for p in inspect.signature(declaration, eval_str=True).parameters.values()
-        ]
-        shared_names = {_RESULTS.name, *(p.name for p in _SHARED)}
 
-        def command(**options: Any) -> None:
-            shared = {k: options.pop(k) for k in shared_names}
-            folder = shared["plots"]
-            _show(
-                lambda: library(
-                    inputs=_inputs(shared),
-                    settings=Settings(n_resamples=shared["resamples"], seed=shared["seed"]),
-                    plots=None if folder is None else PlotOptions(folder, shared["plot_format"]),
-                    **options,
-                ),
-                shared["output_format"],
-            )
+def plots(
+    plots: Annotated[Path | None, typer.Option(help="Write figures to this folder.")] = None,
+    plot_format: Annotated[Literal["png", "svg"], typer.Option(help="png | svg")] = "png",
+) -> PlotOptions | None:
+    return None if plots is None else PlotOptions(plots, plot_format)
 
-        parameters = [_RESULTS, *own, *_SHARED]
-        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in parameters}
-        command.__name__ = declaration.__name__
-        command.__doc__ = declaration.__doc__
-        return command
+
+# What every analysis takes besides its own options: the output format, then the groups.
+_SHARED = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+    for name, kind, default in (
+        ("output_format", FormatOpt, "table"),
+        ("inputs", Inputs, inspect.Parameter.empty),
+        ("settings", Settings, inspect.Parameter.empty),
+        ("plots", PlotOptions | None, inspect.Parameter.empty),
+    )
+]
+
+
+def _analysis(library: Callable[..., BaseModel]) -> Callable[[Callable[..., None]], Any]:
+    """A command from a function that only declares its own options (its docstring is the
+    help): it takes the shared options too, calls `library` and prints the report."""
+
+    def decorate(declaration: Callable[..., None]) -> Any:
+        own = list(inspect.signature(declaration, eval_str=True).parameters.values())
+
+        def command(output_format: str, **options: Any) -> None:
+            report = library(**options)
+            if output_format == "json":
+                typer.echo(report.model_dump_json(indent=2))
+            else:
+                console.print(report.render())  # type: ignore[attr-defined]
+
+        command.__signature__ = inspect.Signature([*own, *_SHARED])  # type: ignore[attr-defined]
+        command.__name__, command.__doc__ = declaration.__name__, declaration.__doc__
+        return exit_on_error()(
+            option_groups(inputs=inputs, settings=settings, plots=plots)(command)
+        )
 
     return decorate
 

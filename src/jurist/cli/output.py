@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from jurist.core.errors import JuristError
+from jurist.core.errors import EXIT_INPUT, JuristError
 from jurist.core.secrets import scrub
+from jurist.engine.summary import GradeSummary
 
 console = Console(stderr=False)
 errors = Console(stderr=True)
@@ -21,87 +21,28 @@ errors = Console(stderr=True)
 
 @contextmanager
 def exit_on_error() -> Iterator[None]:
-    """Any jurist error becomes one line on stderr and its documented exit code."""
+    """The one way from an error to an exit code: one scrubbed line on stderr.
+
+    A jurist error exits with its documented code; a `ValueError` or missing file the
+    library let through is bad input. Usable as a decorator on a command as well.
+    """
     try:
         yield
-    except JuristError as error:
-        message = scrub(str(error)).replace("\n", " ")
-        errors.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(error.exit_code) from None
+    except (JuristError, ValueError, FileNotFoundError) as error:
+        fail(str(error), getattr(error, "exit_code", EXIT_INPUT))
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+def fail(message: str, code: int = EXIT_INPUT, *, prefix: str = "[red]error:[/] ") -> NoReturn:
+    """Print `message` (credentials masked, on one line) and exit with `code`."""
+    shown = escape(scrub(message).replace("\n", " "))
+    errors.print(f"{prefix}{shown}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code) from None
 
 
-def _ci(summary: dict[str, Any] | None) -> str:
-    if not summary or summary.get("ci95") is None:
-        return "-"
-    low, high = summary["ci95"]
-    return f"[{low:.3f}, {high:.3f}]"
-
-
-def print_grade_summary(summary: dict[str, Any], as_json: bool) -> None:
+def print_grade_summary(summary: GradeSummary, as_json: bool) -> None:
+    """The run summary as JSON (summary.json's keys) or as the report renders itself."""
     if as_json:
-        console.print_json(json.dumps(summary))
+        console.print_json(json.dumps(summary.as_dict()))
         return
-    console.print(
-        f"run [bold]{summary['run_id']}[/]: {summary['items']} items - "
-        f"ok {summary['ok']}, parse_error {summary['parse_error']}, failed {summary['failed']}; "
-        f"model calls {summary['model_calls']}, cache hits {summary['cache_hits']}"
-        + (f"; skipped rows {summary['skipped_rows']}" if summary.get("skipped_rows") else "")
-    )
-    if "criteria" in summary:
-        table = Table(title="Likert criteria (mean with 95% CI)")
-        for column in ("criterion", "n", "mean", "95% CI", "expected", "parse err", "failed"):
-            table.add_column(column, justify="left" if column == "criterion" else "right")
-        for cid, row in summary["criteria"].items():
-            expected = row.get("expected") or {}
-            table.add_row(
-                cid,
-                str(row["n"]),
-                _fmt(row["mean"]),
-                _ci(row),
-                _fmt(expected.get("mean")),
-                str(row["parse_error"]),
-                str(row["failed"]),
-            )
-        overall = summary.get("overall") or {}
-        if overall.get("n"):
-            table.add_row(
-                "overall [0-1]", str(overall["n"]), _fmt(overall["mean"]), _ci(overall), "", "", ""
-            )
-        console.print(table)
-    if "checklist" in summary:
-        table = Table(title="Checklist (score in [0, 1]; yes rate per item)")
-        for column in ("item", "n", "mean", "95% CI"):
-            table.add_column(column, justify="left" if column == "item" else "right")
-        score = summary["checklist"]["score"]
-        table.add_row("score", str(score["n"]), _fmt(score["mean"]), _ci(score))
-        for iid, row in summary["checklist"]["yes_rate"].items():
-            table.add_row(f"  {iid}", str(row["n"]), _fmt(row["mean"]), _ci(row))
-        console.print(table)
-    if "pairwise" in summary:
-        pair = summary["pairwise"]
-        consistent = pair["order_consistent"]
-        console.print(
-            f"pairwise: n={pair['n']}  A better {pair['A']}, B better {pair['B']}, "
-            f"tie {pair['tie']}; order-consistent {_fmt(consistent.get('mean'))} "
-            f"{_ci(consistent)} (n={consistent['n']})"
-        )
-    if "listwise" in summary:
-        ranked = summary["listwise"]
-        agree, tied = ranked["top_consistency"], ranked["top_tied"]
-        slots = "; ".join(
-            f"{n} responses: " + " ".join(f"{chr(65 + s)}={c}" for s, c in enumerate(counts))
-            for n, counts in ranked["top_pick_by_slot"].items()
-        )
-        console.print(
-            f"listwise: n={ranked['n']}  top pick agreed across orders "
-            f"{_fmt(agree.get('mean'))} {_ci(agree)}; top tied {_fmt(tied.get('mean'))}; "
-            f"top pick by slot: {slots}"
-        )
+    for part in summary.render():
+        console.print(part)

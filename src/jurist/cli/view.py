@@ -8,24 +8,17 @@ from typing import Annotated
 
 import typer
 
-from jurist.cli.output import errors, exit_on_error
+from jurist.cli.options import StoreOpt
+from jurist.cli.output import errors, exit_on_error, fail
+from jurist.store import default_store_path
 
-StoreOpt = Annotated[
-    Path | None,
-    typer.Option(help="SQLite store of runs and annotations (default: the one grade uses)."),
-]
 DataOpt = Annotated[
     Path | None,
     typer.Option(help="Data file with the items' texts, when the run's own is not at hand."),
 ]
 
 
-def _store(store: Path | None) -> Path:
-    from jurist.store import default_store_path
-
-    return store if store is not None else default_store_path()
-
-
+@exit_on_error()
 def view(
     runs: Annotated[
         list[str] | None,
@@ -46,28 +39,28 @@ def view(
 
     Every request needs the token printed in the URL; judged text is shown as text.
     """
-    with exit_on_error():
-        try:
-            from jurist.view.app import create_app, make_viewer
-            from jurist.view.server import free_port, is_loopback, serve
-        except ImportError as error:
-            errors.print(
-                f"[red]error:[/] jurist view needs the view extra ({error.name} is missing): "
-                "pip install 'jurist[view]'"
-            )
-            raise typer.Exit(2) from None
-        viewer = make_viewer(list(runs or []), _store(store), data_path=data, cache_dir=cache_dir)
-        if not is_loopback(host):
-            errors.print(
-                f"[yellow]warning:[/] binding to {host}: anyone who can reach it and has the "
-                "token can read the judged texts and annotate"
-            )
-        chosen = port or free_port(host if is_loopback(host) else "0.0.0.0")
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        typer.echo(f"jurist view: http://{shown}:{chosen}/?token={viewer.token}  (Ctrl-C stops it)")
-        serve(create_app(viewer), host, chosen)
+    try:
+        from jurist.view.app import create_app, make_viewer
+        from jurist.view.server import free_port, is_loopback, serve
+    except ImportError as error:
+        fail(
+            f"jurist view needs the view extra ({error.name} is missing): "
+            "pip install 'jurist[view]'"
+        )
+    store = store or default_store_path()
+    viewer = make_viewer(list(runs or []), store, data_path=data, cache_dir=cache_dir)
+    if not is_loopback(host):
+        errors.print(
+            f"[yellow]warning:[/] binding to {host}: anyone who can reach it and has the "
+            "token can read the judged texts and annotate"
+        )
+    chosen = port or free_port(host if is_loopback(host) else "0.0.0.0")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    typer.echo(f"jurist view: http://{shown}:{chosen}/?token={viewer.token}  (Ctrl-C stops it)")
+    serve(create_app(viewer), host, chosen)
 
 
+@exit_on_error()
 def report(
     run: Annotated[str, typer.Argument(help="Run id, output folder or results.jsonl.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path(
@@ -88,17 +81,16 @@ def report(
     labels exist, and a sample of items with rationales. No external assets."""
     from jurist.view.report import write_report
 
-    with exit_on_error():
-        path = write_report(
-            run,
-            output,
-            store_path=_store(store),
-            labels=labels,
-            annotator_field=annotator_field,
-            sample=sample,
-            seed=seed,
-            data_path=data,
-        )
+    path = write_report(
+        run,
+        output,
+        store_path=store or default_store_path(),
+        labels=labels,
+        annotator_field=annotator_field,
+        sample=sample,
+        seed=seed,
+        data_path=data,
+    )
     typer.echo(f"wrote {path}")
 
 

@@ -260,3 +260,18 @@ def parse_joint(
         except ParseError as error:
             results[key] = ParseError(f"{key}: {error}")
     return results
+
+
+def parse_joint_scores(
+    text: str, criteria: dict[str, list[int]], quoted: tuple[str, ...] = ()
+) -> dict[str, Parsed | ParseError]:
+    """Scores for several criteria from one JSON object keyed by criterion id."""
+    specs = {cid: LikertAnswer(tuple(points)) for cid, points in criteria.items()}
+    return parse_joint(text, specs, quoted)
+
+
+def parse_joint_decisions(
+    text: str, item_ids: list[str], quoted: tuple[str, ...] = ()
+) -> dict[str, Parsed | ParseError]:
+    """Decisions for several checklist items from one JSON object keyed by item id."""
+    return parse_joint(text, dict.fromkeys(item_ids, YES_NO), quoted)

@@ -8,7 +8,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def gather_extras(model: type[BaseModel], data: Any) -> Any:
+    """A model's input with every key it has no field for moved into its `extras` mapping."""
+    if not isinstance(data, dict):
+        return data
+    unknown = [key for key in data if key not in model.model_fields]
+    if not unknown:
+        return data
+    fixed = {key: value for key, value in data.items() if key in model.model_fields}
+    fixed["extras"] = {**{key: data[key] for key in unknown}, **(data.get("extras") or {})}
+    return fixed
 
 
 class ScoreSlot(BaseModel):
@@ -74,13 +86,18 @@ class Completion(BaseModel):
     # Requests sent to get this answer (retries and format probes included); 0 when the
     # answer came from the cache or from an identical request already in flight.
     attempts: int = 1
-    # White-box backends only, one entry per score slot: every layer's log-probabilities
-    # over the choices (logit lens), the LAGER-aggregated ones, a fitted probe's value, and
-    # the key of the hidden states kept on disk.
-    layer_logprobs: list[list[dict[str, float]]] = Field(default_factory=list)
-    lager_logprobs: list[dict[str, float]] = Field(default_factory=list)
-    probe_values: list[float] = Field(default_factory=list)
-    hidden_keys: list[str] = Field(default_factory=list)
+    # What only some backends read, by name: the white-box `hf` backend keeps, one entry per
+    # score slot, `layer_logprobs` (every layer's, logit lens), `lager_logprobs`,
+    # `probe_values` and `hidden_keys` (the hidden states kept on disk). A feature adds a key
+    # here rather than a field, so the contract stays the same for every backend.
+    extras: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_extras(cls, data: Any) -> Any:
+        """Keys that are not fields go into `extras` (completions cached before it existed
+        kept the white-box readings at the top level)."""
+        return gather_extras(cls, data)
 
 
 @dataclass(frozen=True)

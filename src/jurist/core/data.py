@@ -21,7 +21,7 @@ from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jurist.core.errors import ConfigError, InputError
+from jurist.core.errors import InputError
 
 # --- decoding text files ------------------------------------------------------------------
 
@@ -526,41 +526,3 @@ def read_items(
             report.skipped.append(error)
             continue
         yield item
-
-
-@dataclass(frozen=True)
-class ItemSource:
-    """A data file read with a field map, or a built-in benchmark; `limit` keeps the first N."""
-
-    data: Path | None = None
-    preset: str | None = None
-    fields: FieldMap = field(default_factory=FieldMap)
-    limit: int | None = None
-
-    def load(self) -> list[Item]:
-        if self.data is not None and self.preset is not None:
-            raise ConfigError("give DATA or --preset, not both")
-        if self.preset is not None:
-            from jurist.datasets import load_preset
-
-            try:
-                return list(load_preset(self.preset, limit=self.limit))
-            except (FileNotFoundError, ValueError) as error:
-                raise ConfigError(str(error)) from None
-        if self.data is None:
-            raise ConfigError("give DATA (a JSONL, CSV or Parquet file) or --preset NAME")
-        items: list[Item] = []
-        for item in read_items(self.data, self.fields):
-            if self.limit is not None and len(items) >= self.limit:
-                break
-            items.append(item)
-        return items
-
-    @property
-    def label(self) -> str | None:
-        """The column holding the human preference; a preset's loader files it itself."""
-        return self.fields.labels[0] if self.preset is None and self.fields.labels else None
-
-    def describe(self) -> dict[str, str | None]:
-        """Where the items came from, as reports record it."""
-        return {"data": str(self.data) if self.data else None, "preset": self.preset}

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+    model_validator,
+)
+
+from jurist.core.completion import gather_extras
 
 Status = Literal["ok", "parse_error", "failed"]
 Verdict = Literal["A", "B", "tie"]
@@ -56,16 +65,26 @@ class CriterionScore(BaseModel):
     rationale: str | None = None
     raw: str | None = None
     error: str | None = None
-    # White-box judges only: the expected score from every layer (logit lens), from the
-    # LAGER-aggregated layers, a fitted probe's estimate, and the cached hidden state's key.
-    layer_expected: list[float] | None = optional_extra()
-    expected_lager: float | None = optional_extra()
-    probe: float | None = optional_extra()
-    hidden_key: str | None = optional_extra()
+    # What a feature adds, by name: a white-box judge writes `layer_expected` (every layer's
+    # expected score, logit lens), `expected_lager`, `probe` (a fitted head's estimate) and
+    # `hidden_key` (the cached hidden state). In results.jsonl these sit beside the fixed
+    # fields, as they always have; reading a line gathers them back here.
+    extras: dict[str, Any] = Field(default_factory=dict)
     # A jury's criterion: each juror's score (None: it gave none), and whether the jurors
     # were split enough for a human to look (see jurist.jury).
     jurors: dict[str, float | None] | None = optional_extra()
     review: bool | None = optional_extra()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_extras(cls, data: Any) -> Any:
+        return gather_extras(cls, data)
+
+    @model_serializer(mode="wrap")
+    def _flatten_extras(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        extras = data.pop("extras", None) or {}
+        return {**data, **{k: v for k, v in extras.items() if k not in data}}
 
 
 class ChecklistDecision(BaseModel):

@@ -103,16 +103,6 @@ def parse_score(
     raise ParseError("no JSON answer and no final 'Score: N' line")
 
 
-def parse_joint_scores(
-    text: str, criteria: dict[str, list[int]], quoted: tuple[str, ...] = ()
-) -> dict[str, Parsed | ParseError]:
-    """Scores for several criteria from one JSON object keyed by criterion id."""
-    from jurist.core.answers import LikertAnswer, parse_joint
-
-    specs = {cid: LikertAnswer(tuple(points)) for cid, points in criteria.items()}
-    return parse_joint(text, specs, quoted)
-
-
 _VERDICT_WORDS = {"a": "A", "b": "B", "tie": "tie", "equal": "tie", "draw": "tie"}
 _VERDICT_LINE = re.compile(
     r"^(?:\*\*)?(?:final\s+)?(?:verdict|winner|better(?:\s+response)?)(?:\*\*)?\s*[:=]\s*(?:\*\*)?\s*"
@@ -168,12 +158,3 @@ def parse_decision(text: str, quoted: tuple[str, ...] = ()) -> Parsed:
     if candidates:
         raise ParseError("'answer' is not yes or no")
     raise ParseError("no JSON answer and no final 'Answer: yes|no' line")
-
-
-def parse_joint_decisions(
-    text: str, item_ids: list[str], quoted: tuple[str, ...] = ()
-) -> dict[str, Parsed | ParseError]:
-    """Decisions for several checklist items from one JSON object keyed by item id."""
-    from jurist.core.answers import YES_NO, parse_joint
-
-    return parse_joint(text, dict.fromkeys(item_ids, YES_NO), quoted)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -143,6 +144,25 @@ class Rubric(BaseModel):
             if criterion.id == criterion_id:
                 return criterion
         raise KeyError(criterion_id)
+
+    def combine(
+        self, scores: Mapping[str, float | None], digits: int | None = None
+    ) -> float | None:
+        """The rubric's combined score: the weighted mean of each criterion's score mapped to
+        [0, 1], by criterion weight. None unless every criterion has a score (a mean over the
+        answered ones would reward a judge's silence) and the weights sum above zero. Scores
+        are on each criterion's own scale (a parsed or an expected score); `digits` rounds.
+        """
+        total = sum(c.weight for c in self.criteria)
+        values = [scores.get(c.id) for c in self.criteria]
+        if total <= 0 or any(value is None for value in values):
+            return None
+        weighted = sum(
+            c.weight * c.normalise(value or 0.0)
+            for c, value in zip(self.criteria, values, strict=True)
+        )
+        combined = weighted / total
+        return combined if digits is None else round(combined, digits)
 
     def to_yaml(self) -> str:
         data = self.model_dump(mode="python", exclude_defaults=False)

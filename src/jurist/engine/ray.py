@@ -2,9 +2,9 @@
 
 Shape. The driver reads the items lazily, keeps at most `workers x concurrency` of them in
 flight, and hands each to the least busy worker of a pool of Ray actors. Every worker builds
-its own backend from the judge spec (the embedded model, a transformers model, or a client
-to an endpoint) and its own judge, and judges its items through the usual limiting and
-retrying layers, `concurrency` items at a time.
+its own `JudgeSession` from the job's `(JudgeSetup, Rubric)` (the embedded model, a
+transformers model, or a client to an endpoint; no cache of its own) and judges its items
+through the session's limiting and retrying layers, `concurrency` items at a time.
 
 Why an actor pool fed by the driver, not Ray Data. Ray Data's `map_batches` over an actor
 pool fits a fixed dataset transformed in bulk; grading needs three things it does not give.
@@ -37,28 +37,32 @@ import contextlib
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import Any
 
-from jurist.backends import make_backend, parse_judge_spec
 from jurist.backends.base import Backend, CallStats, identity_of
 from jurist.backends.caching import CachingBackend
-from jurist.backends.stack import client_timeout, layered
 from jurist.core.completion import Completion, Request
 from jurist.core.data import Item
 from jurist.core.errors import BackendError, ConfigError, JuristError
-from jurist.judges import JudgeOptions, make_judge
-from jurist.judges.answering import SamplingOptions, judge_item, varied
-from jurist.judges.base import Answer, Judge
 from jurist.core.judgment import Judgment
 from jurist.core.rubric import Rubric
-from jurist.engine.local import RunCounters, RunOptions
+from jurist.engine.sink import ResultSink, RunCounters
+from jurist.judges import make_judge
+from jurist.judges.answering import SamplingOptions, judge_item, varied
+from jurist.judges.base import Answer, Judge
+from jurist.session import JudgeSession, JudgeSetup
 from jurist.store import Store
 
-if TYPE_CHECKING:
-    from jurist.grading import GradeConfig
-
-__all__ = ["RayEngine", "RayOptions", "WorkerSpec"]
+__all__ = [
+    "CacheMiss",
+    "CacheOnly",
+    "JudgeWorker",
+    "RayEngine",
+    "RayOptions",
+    "Relay",
+    "per_worker",
+]
 
 # A local cluster started by the engine: no dashboard, a small object store (judgments and
 # completions are small; nothing large ever travels), bound to loopback.
@@ -80,19 +84,6 @@ class RayOptions:
     name_prefix: str | None = None
 
 
-@dataclass(frozen=True)
-class WorkerSpec:
-    """What a worker needs to build its backend and judge: plain, picklable settings."""
-
-    judge: str | None
-    mode: str
-    rubric: Rubric
-    judge_options: JudgeOptions
-    run: RunOptions = field(default_factory=RunOptions)
-    api_key_env: str = "OPENAI_API_KEY"
-    logprobs: bool | None = None
-
-
 class _RelayCache:
     """A worker's completion cache: the answers the driver sent with the item, and every
     new answer handed to `sink` so the driver stores it before the item is finished."""
@@ -111,7 +102,7 @@ class _RelayCache:
         self.sink(key, completion)
 
 
-class _Relay(CachingBackend):
+class Relay(CachingBackend):
     """A worker's cache layer: the usual caching (and sharing of identical requests in
     flight) over the driver's answers instead of the store, which only the driver holds."""
 
@@ -128,11 +119,11 @@ class _Relay(CachingBackend):
         """The worker's backend outlives each item; the worker closes it."""
 
 
-class _Miss(Exception):
+class CacheMiss(Exception):
     """An answer the cache does not hold: the item must go to a worker."""
 
 
-class _CacheOnly:
+class CacheOnly:
     """Answers only from the completions the driver found; a miss sends the item out."""
 
     def __init__(self, identity: str, name: str, model: str, known: dict[str, Completion]) -> None:
@@ -144,7 +135,7 @@ class _CacheOnly:
     async def complete(self, request: Request) -> Completion:
         hit = self.known.get(request.cache_key(self.identity))
         if hit is None:
-            raise _Miss
+            raise CacheMiss
         return hit
 
     async def aclose(self) -> None:
@@ -156,23 +147,18 @@ class WorkerSetupError(RuntimeError):
 
 
 class JudgeWorker:
-    """One worker of the pool (a Ray actor): its own backend, judge and call layers."""
+    """One worker of the pool (a Ray actor): its own judge session, built from the job's
+    setup and rubric, with no cache (the driver owns it); limits and retries are per worker."""
 
-    def __init__(self, spec: WorkerSpec) -> None:
+    def __init__(self, setup: JudgeSetup, rubric: Rubric) -> None:
         try:
-            backend = make_backend(
-                spec.judge,
-                api_key_env=spec.api_key_env,
-                timeout=client_timeout(spec.run.calls),
-                logprobs=spec.logprobs,
-            )
+            self.session = JudgeSession(rubric, setup, cache=False)
         except JuristError as error:
             raise WorkerSetupError(str(error)) from None
-        self.stats = CallStats()
-        # No store here: the driver owns the cache; limits and retries are per worker.
-        self.stack = layered(backend, None, spec.run.calls, stats=self.stats)
-        self.judge = make_judge(spec.mode, spec.rubric, spec.judge_options)
-        self.sampling = spec.run.sampling
+        self.stats = self.session.stats
+        self.stack = self.session.backend
+        self.judge = self.session.planner
+        self.sampling = setup.sampling
 
     def describe(self) -> tuple[str, str, str, int]:
         """(identity, name, model, process id): what the driver keys the cache with."""
@@ -184,7 +170,7 @@ class JudgeWorker:
         """Yields ("completion", (key, completion)) for each new call as it is answered,
         then ("judgment", judgment)."""
         fresh: asyncio.Queue[tuple[str, Completion] | None] = asyncio.Queue()
-        relay = _Relay(self.stack, known, lambda k, c: fresh.put_nowait((k, c)), self.stats)
+        relay = Relay(self.stack, known, lambda k, c: fresh.put_nowait((k, c)), self.stats)
         task = asyncio.create_task(judge_item(relay, self.judge, item, index, self.sampling))
         task.add_done_callback(lambda _: fresh.put_nowait(None))
         try:
@@ -195,7 +181,7 @@ class JudgeWorker:
             task.cancel()
 
     async def close(self) -> None:
-        await self.stack.aclose()
+        await self.session.aclose()
 
 
 @dataclass
@@ -209,82 +195,67 @@ class _Worker:
 
 
 class RayEngine:
-    """Grades items on a pool of Ray workers; the driver (this object) alone writes the
-    store and hands each judgment to `on_result` once."""
+    """Grades items on a pool of Ray workers, each built from `(setup, rubric)`; the driver
+    (this object) alone reads and writes the cache in `store` and hands each judgment to
+    the result sink once."""
 
     def __init__(
         self,
-        spec: WorkerSpec,
+        setup: JudgeSetup,
+        rubric: Rubric,
         store: Store | None,
         options: RayOptions | None = None,
         *,
-        on_result: Callable[[Judgment], None] | None = None,
+        sink: ResultSink | None = None,
     ) -> None:
-        self.spec = spec
-        self.store = store
-        self.options = options or RayOptions()
-        self.on_result = on_result
-        self.counters = RunCounters()
-        self.judge: Judge = make_judge(spec.mode, spec.rubric, spec.judge_options)
-        self.sampling: SamplingOptions = spec.run.sampling
-        self._pool: list[_Worker] = []
-        self._identity = self._name = self._model = ""
-
-    @classmethod
-    def from_config(
-        cls,
-        config: GradeConfig,
-        rubric: Rubric,
-        store: Store | None,
-        *,
-        on_result: Callable[[Judgment], None] | None = None,
-    ) -> RayEngine:
-        if parse_judge_spec(config.judge).kind == "openai-batch":
+        if setup.kind == "openai-batch":
             raise ConfigError(
                 "a batch API judge runs on the asyncio engine: the provider does the work, "
                 "and its batch ids live in the store, which Ray workers do not hold"
             )
-        spec = WorkerSpec(
-            judge=config.judge,
-            mode=config.mode,
-            rubric=rubric,
-            judge_options=config.judge_options(),
-            run=config.run_options(),
-            api_key_env=config.api_key_env,
-            logprobs=config.logprobs,
-        )
-        options = RayOptions(address=config.address, workers=config.workers)
-        return cls(spec, store, options, on_result=on_result)
+        self.setup = setup
+        self.rubric = rubric
+        self.store = store
+        self.options = options or RayOptions()
+        self.sink = sink if sink is not None else ResultSink()
+        # The driver plans calls and reads the cache; it never builds a backend.
+        self.judge: Judge = make_judge(setup.mode, rubric, setup.options)
+        self.sampling: SamplingOptions = setup.sampling
+        self._pool: list[_Worker] = []
+        self._identity = self._name = self._model = ""
 
-    def run(
-        self, items: Iterable[Item], run_id: str | None = None, skip: set[int] | None = None
-    ) -> RunCounters:
+    @property
+    def counters(self) -> RunCounters:
+        return self.sink.counters
+
+    def run(self, items: Iterable[Item], skip: set[int] | None = None) -> RunCounters:
         """Judge every item whose index is not in `skip`; joins (or starts) the cluster and
         leaves a cluster it started shut down."""
         import ray
 
+        run_id = self.sink.run_id
         if self.options.name_prefix is None and run_id is not None:
             self.options = replace(self.options, name_prefix=f"jurist-{run_id}")
         started = not ray.is_initialized()
         if started:
             _start_ray(self.options.address)
         try:
-            return asyncio.run(self._run(items, run_id, skip or set()))
+            return asyncio.run(self._run(items, skip or set()))
         finally:
             if started:
                 ray.shutdown()
 
-    async def _run(self, items: Iterable[Item], run_id: str | None, skip: set[int]) -> RunCounters:
+    async def _run(self, items: Iterable[Item], skip: set[int]) -> RunCounters:
         pending: set[asyncio.Task[None]] = set()
         try:
             await self._start_pool()
-            capacity = len(self._pool) * self.spec.run.concurrency
+            capacity = len(self._pool) * self.setup.calls.concurrency
             for index, item in enumerate(items):
                 if index in skip:
                     continue
                 while len(pending) >= capacity:
                     pending = await _first_done(pending)
-                pending.add(asyncio.create_task(self._item(index, item, run_id)))
+                pending.add(asyncio.create_task(self._item(index, item)))
             while pending:
                 pending = await _first_done(pending)
         finally:
@@ -292,7 +263,7 @@ class RayEngine:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
             await self._stop_pool()
-        return self.counters
+        return self.sink.counters
 
     async def _start_pool(self) -> None:
         import ray
@@ -301,16 +272,16 @@ class RayEngine:
         workers = self.options.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         actor = ray.remote(JudgeWorker)
         prefix = self.options.name_prefix
-        spec = _per_worker(self.spec, workers)
+        setup = per_worker(self.setup, workers)
         for k in range(workers):
             chosen = actor.options(
                 num_cpus=self.options.cpus_per_worker,
                 max_restarts=-1,  # a killed worker comes back with a fresh backend
                 max_task_retries=0,  # the driver resends the item, with its finished calls
-                max_concurrency=max(2, self.spec.run.concurrency + 2),
+                max_concurrency=max(2, self.setup.calls.concurrency + 2),
                 name=f"{prefix}-{k}" if prefix else None,
             )
-            self._pool.append(_Worker(chosen.remote(spec)))
+            self._pool.append(_Worker(chosen.remote(setup, self.rubric)))
         try:
             described = await self._pool[0].handle.describe.remote()
         except RayActorError as error:
@@ -346,25 +317,22 @@ class RayEngine:
                         found[key] = hit
         return found
 
-    async def _item(self, index: int, item: Item, run_id: str | None) -> None:
+    async def _item(self, index: int, item: Item) -> None:
         judgment = await self._judged(index, item)
-        if run_id is not None and self.store is not None:
-            self.store.save_result(run_id, judgment)
-        self.counters.add(judgment)
-        self.counters.calls += judgment.calls
-        self.counters.cache_hits += judgment.cache_hits
-        if self.on_result is not None:
-            self.on_result(judgment)
+        # No layers on the driver count calls: each judgment brings its own.
+        self.sink.counters.calls += judgment.calls
+        self.sink.counters.cache_hits += judgment.cache_hits
+        self.sink.add(judgment)
 
     async def _judged(self, index: int, item: Item) -> Judgment:
         from ray.exceptions import RayActorError
 
         known = self._known(item)
         if known:
-            cached = _CacheOnly(self._identity, self._name, self._model, known)
+            cached = CacheOnly(self._identity, self._name, self._model, known)
             try:
                 return await judge_item(cached, self.judge, item, index, self.sampling)
-            except _Miss:
+            except CacheMiss:
                 pass
         reason = ""
         for _ in range(self.options.attempts_per_item):
@@ -448,15 +416,15 @@ def _last_line(error: BaseException) -> str:
     return re.sub(r"^[\w.]+(Error|Exception): ", "", lines[-1])
 
 
-def _per_worker(spec: WorkerSpec, workers: int) -> WorkerSpec:
+def per_worker(setup: JudgeSetup, workers: int) -> JudgeSetup:
     """Each worker limits its own calls, so a job's request and token rates are shared out."""
-    run = spec.run
+    calls = setup.calls
     return replace(
-        spec,
-        run=replace(
-            run,
-            rpm=run.rpm / workers if run.rpm else None,
-            tpm=run.tpm / workers if run.tpm else None,
+        setup,
+        calls=replace(
+            calls,
+            rpm=calls.rpm / workers if calls.rpm else None,
+            tpm=calls.tpm / workers if calls.tpm else None,
         ),
     )
 

@@ -2,7 +2,9 @@
 
 Accumulated one judgment at a time (a compact array of values per figure, no tables), with
 the project's one interval method: a percentile bootstrap for means, which never leaves
-the scale, and Wilson intervals for proportions.
+the scale, and Wilson intervals for proportions. `SummaryBuilder.build` gives the plain
+dict (the keys of summary.json); `GradeSummary` is the same figures as a typed report that
+renders itself, like the `jurist meta` reports.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from rich.console import RenderableType
+from rich.table import Table
 
 from jurist.core.judgment import (
     ChecklistJudgment,
@@ -22,7 +27,6 @@ from jurist.core.judgment import (
     PairwiseJudgment,
     PointwiseJudgment,
 )
-from jurist.jury.agreement import JuryTally, is_jury_judgment
 from jurist.stats.intervals import mean_interval, wilson_interval
 
 
@@ -59,6 +63,15 @@ def _proportion() -> Running:
     return Running(proportion=True)
 
 
+class Tally(Protocol):
+    """A feature's own part of the summary (a jury's inter-juror figures), fed every
+    judgment and built under its name."""
+
+    def add(self, judgment: Judgment) -> None: ...
+
+    def build(self) -> dict[str, Any]: ...
+
+
 @dataclass
 class SummaryBuilder:
     statuses: Counter[str] = field(default_factory=Counter)
@@ -78,13 +91,13 @@ class SummaryBuilder:
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    jury: JuryTally | None = None  # a jury's judgments also feed its inter-juror figures
+    # Parts a feature adds by name (a jury run passes {"jury": JuryTally()}).
+    tallies: dict[str, Tally] = field(default_factory=dict)
 
     def add(self, judgment: Judgment) -> None:
         self.statuses[judgment.status] += 1
-        if self.jury is not None or is_jury_judgment(judgment):
-            self.jury = self.jury or JuryTally()
-            self.jury.add(judgment)
+        for tally in self.tallies.values():
+            tally.add(judgment)
         self.calls += judgment.calls
         self.cache_hits += judgment.cache_hits
         self.prompt_tokens += judgment.prompt_tokens
@@ -175,8 +188,8 @@ class SummaryBuilder:
                 "tie": self.verdicts["tie"],
                 "order_consistent": self.consistency.summary(),
             }
-        if self.jury is not None:
-            result["jury"] = self.jury.build()
+        for name, tally in self.tallies.items():
+            result[name] = tally.build()
         if self.top_consistency.n or self.top_slots:
             result["listwise"] = {
                 "n": self.top_consistency.n,
@@ -195,3 +208,173 @@ def summarise(judgments: Iterable[Judgment]) -> dict[str, Any]:
     for judgment in judgments:
         builder.add(judgment)
     return builder.build()
+
+
+# --- the typed report --------------------------------------------------------------------
+
+
+class _Part(BaseModel):
+    """A block of the summary; fields in `_OPTIONAL` are left out of the JSON when None,
+    so the report writes exactly the keys summary.json always had."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    _OPTIONAL: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        return {k: v for k, v in data.items() if not (v is None and k in self._OPTIONAL)}
+
+
+class Mean(_Part):
+    """A mean (or a proportion) with its n, spread and 95% interval."""
+
+    _OPTIONAL = frozenset({"sd"})
+
+    n: int
+    mean: float | None = None
+    sd: float | None = None
+    ci95: list[float] | None = None
+
+    def interval(self) -> str:
+        if self.ci95 is None:
+            return "-"
+        low, high = self.ci95
+        return f"[{low:.3f}, {high:.3f}]"
+
+
+class CriterionSummary(Mean):
+    expected: Mean | None = None
+    parse_error: int = 0
+    failed: int = 0
+
+
+class ChecklistSummary(_Part):
+    score: Mean
+    yes_rate: dict[str, Mean]
+
+
+class PairwiseSummary(_Part):
+    n: int
+    A: int
+    B: int
+    tie: int
+    order_consistent: Mean
+
+
+class ListwiseSummary(_Part):
+    n: int
+    top_consistency: Mean
+    top_tied: Mean
+    top_pick_by_slot: dict[str, list[int]]
+
+
+class GradeSummary(_Part):
+    """A grading run's summary: counts, per-criterion means with intervals, and each
+    mode's own figures; `model_dump()` is summary.json, `render()` the terminal view."""
+
+    _OPTIONAL = frozenset(
+        {"criteria", "overall", "checklist", "pairwise", "jury", "listwise"}
+        | {"run_id", "status", "skipped_rows"}
+    )
+
+    items: int
+    ok: int
+    parse_error: int
+    failed: int
+    model_calls: int
+    cache_hits: int
+    prompt_tokens: int
+    completion_tokens: int
+    criteria: dict[str, CriterionSummary] | None = None
+    overall: Mean | None = None
+    checklist: ChecklistSummary | None = None
+    pairwise: PairwiseSummary | None = None
+    jury: dict[str, Any] | None = None
+    listwise: ListwiseSummary | None = None
+    run_id: str | None = None
+    status: str | None = None
+    skipped_rows: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON values, keyed as in summary.json."""
+        return self.model_dump(mode="json")
+
+    def __getitem__(self, key: str) -> Any:
+        """Read like the summary.json it writes (`summary["items"]`)."""
+        return self.as_dict()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.as_dict()
+
+    def render(self) -> list[RenderableType]:
+        """The summary as lines and tables for the terminal."""
+        skipped = f"; skipped rows {self.skipped_rows}" if self.skipped_rows else ""
+        parts: list[RenderableType] = [
+            f"run [bold]{self.run_id}[/]: {self.items} items - ok {self.ok}, "
+            f"parse_error {self.parse_error}, failed {self.failed}; model calls "
+            f"{self.model_calls}, cache hits {self.cache_hits}{skipped}"
+        ]
+        if self.criteria is not None:
+            parts.append(self._criteria_table(self.criteria))
+        if self.checklist is not None:
+            parts.append(_checklist_table(self.checklist))
+        if self.pairwise is not None:
+            pair, consistent = self.pairwise, self.pairwise.order_consistent
+            parts.append(
+                f"pairwise: n={pair.n}  A better {pair.A}, B better {pair.B}, tie {pair.tie}; "
+                f"order-consistent {_fmt(consistent.mean)} {consistent.interval()} "
+                f"(n={consistent.n})"
+            )
+        if self.listwise is not None:
+            parts.append(_listwise_line(self.listwise))
+        return parts
+
+    def _criteria_table(self, criteria: dict[str, CriterionSummary]) -> Table:
+        table = Table(title="Likert criteria (mean with 95% CI)")
+        for column in ("criterion", "n", "mean", "95% CI", "expected", "parse err", "failed"):
+            table.add_column(column, justify="left" if column == "criterion" else "right")
+        for cid, row in criteria.items():
+            expected = row.expected.mean if row.expected is not None else None
+            table.add_row(
+                cid, str(row.n), _fmt(row.mean), row.interval(), _fmt(expected),
+                str(row.parse_error), str(row.failed),
+            )  # fmt: skip
+        overall = self.overall
+        if overall is not None and overall.n:
+            table.add_row(
+                "overall [0-1]", str(overall.n), _fmt(overall.mean), overall.interval(), "", "", ""
+            )
+        return table
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _checklist_table(checklist: ChecklistSummary) -> Table:
+    table = Table(title="Checklist (score in [0, 1]; yes rate per item)")
+    for column in ("item", "n", "mean", "95% CI"):
+        table.add_column(column, justify="left" if column == "item" else "right")
+    score = checklist.score
+    table.add_row("score", str(score.n), _fmt(score.mean), score.interval())
+    for iid, row in checklist.yes_rate.items():
+        table.add_row(f"  {iid}", str(row.n), _fmt(row.mean), row.interval())
+    return table
+
+
+def _listwise_line(ranked: ListwiseSummary) -> str:
+    agree, tied = ranked.top_consistency, ranked.top_tied
+    slots = "; ".join(
+        f"{n} responses: " + " ".join(f"{chr(65 + s)}={c}" for s, c in enumerate(counts))
+        for n, counts in ranked.top_pick_by_slot.items()
+    )
+    return (
+        f"listwise: n={ranked.n}  top pick agreed across orders "
+        f"{_fmt(agree.mean)} {agree.interval()}; top tied {_fmt(tied.mean)}; "
+        f"top pick by slot: {slots}"
+    )

@@ -1,5 +1,19 @@
-"""Prompt injection against the judge: attacks, a defence, and an audit that measures both."""
+"""Prompt injection against the judge: attacks, a defence, and an audit that measures both.
 
+Modules here are public unless their name starts with `_`; a `_name`, module or
+symbol, is never imported from outside this package (tests included).
+"""
+
+from jurist.core.defence import (
+    JUDGE_NOTE,
+    MARKER,
+    Neutralised,
+    defend_item,
+    detect,
+    neutralise,
+    outside_fences,
+    unfence,
+)
 from jurist.injection.attacks import (
     ATTACK_KINDS,
     BUILTIN_ATTACKS,
@@ -7,16 +21,20 @@ from jurist.injection.attacks import (
     POINTWISE_ATTACKS,
     Attack,
     AttackContext,
+    OrdinaryAnswer,
     attack_by_name,
+    attack_families,
     builtin_attacks,
+    family_attacks,
+    ordinary_answers,
 )
-from jurist.injection.audit import ItemSource, injection_audit
-from jurist.injection.defence import MARKER, Neutralised, defend_item, neutralise
+from jurist.injection.audit import injection_audit
 from jurist.injection.report import Agreement, AttackResult, Figure, InjectionReport, Shift
 
 __all__ = [
     "ATTACK_KINDS",
     "BUILTIN_ATTACKS",
+    "JUDGE_NOTE",
     "MARKER",
     "PAIRWISE_ATTACKS",
     "POINTWISE_ATTACKS",
@@ -26,12 +44,18 @@ __all__ = [
     "AttackResult",
     "Figure",
     "InjectionReport",
-    "ItemSource",
     "Neutralised",
+    "OrdinaryAnswer",
     "Shift",
     "attack_by_name",
+    "attack_families",
     "builtin_attacks",
     "defend_item",
+    "detect",
+    "family_attacks",
     "injection_audit",
     "neutralise",
+    "ordinary_answers",
+    "outside_fences",
+    "unfence",
 ]

@@ -4,13 +4,25 @@ Each attack is a small frozen value, so a user can define their own next to the 
 ones. Templates are `string.Template`s (`$top`, `$bottom`: the rubric's best and worst
 scores; `$self`, `$other`: in pairwise mode, the attacked response's letter and the other
 one's, as the responses stand in the item), which leaves JSON braces free to be literal.
+
+Besides the built-in attacks (the default of an audit), a larger set is grouped into
+families (`attack_families()`, from `attack_families.jsonl` beside this module): plain
+imperatives, fake role tags, zero-width-split and look-alike spellings, HTML comments,
+hidden markdown, other languages, encoded text, fake rubrics, score claims, judge-format
+answers and polite appeals, several variants each, to measure a defence on attacks it was
+not written against. `ordinary_answers()` are answers with no attack in them (code reviews,
+API docs, shell how-tos, product reviews, support replies) that say "ignore", "system" or
+"score" for ordinary reasons: what a defence must leave alone.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from string import Template
-from typing import Literal
+from typing import Literal, cast
 
 from jurist.core.errors import ConfigError
 
@@ -48,6 +60,7 @@ class Attack:
     position: Position
     template: str
     mode: AttackMode = "pointwise"
+    family: str = ""
 
     def text(self, context: AttackContext) -> str:
         # substitute (not safe_substitute): a misspelt placeholder fails loudly.
@@ -167,9 +180,54 @@ def builtin_attacks(mode: AttackMode | None = None) -> tuple[Attack, ...]:
     return tuple(attack for attack in BUILTIN_ATTACKS if mode is None or attack.mode == mode)
 
 
+def _jsonl(name: str) -> list[dict[str, str]]:
+    text = resources.files("jurist.injection").joinpath(name).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@cache
+def attack_families() -> dict[str, tuple[Attack, ...]]:
+    """The family attacks (pointwise), by family, in file order."""
+    families: dict[str, list[Attack]] = {}
+    for row in _jsonl("attack_families.jsonl"):
+        kind, position = cast(AttackKind, row["kind"]), cast(Position, row["position"])
+        attack = Attack(row["name"], kind, position, row["template"], family=row["family"])
+        families.setdefault(attack.family, []).append(attack)
+    return {family: tuple(attacks) for family, attacks in families.items()}
+
+
+def family_attacks(family: str | None = None) -> tuple[Attack, ...]:
+    """One family's attacks (every family's when None)."""
+    families = attack_families()
+    if family is not None and family not in families:
+        raise ConfigError(f"unknown attack family {family!r}; known: {', '.join(families)}")
+    chosen = families.values() if family is None else [families[family]]
+    return tuple(attack for attacks in chosen for attack in attacks)
+
+
+@dataclass(frozen=True)
+class OrdinaryAnswer:
+    """An answer with no attack in it; `kind` says what sort of text it is."""
+
+    id: str
+    kind: str
+    text: str
+
+
+@cache
+def ordinary_answers() -> tuple[OrdinaryAnswer, ...]:
+    """Answers with no attack in them, for a defence's false-positive rate."""
+    return tuple(OrdinaryAnswer(**row) for row in _jsonl("ordinary_answers.jsonl"))
+
+
 def attack_by_name(name: str) -> Attack:
-    for attack in BUILTIN_ATTACKS:
+    """A built-in or family attack by name."""
+    for attack in (*BUILTIN_ATTACKS, *family_attacks()):
         if attack.name == name:
             return attack
     known = ", ".join(attack.name for attack in BUILTIN_ATTACKS)
-    raise ConfigError(f"unknown attack {name!r}; built-in attacks: {known}")
+    families = ", ".join(attack_families())
+    raise ConfigError(
+        f"unknown attack {name!r}; built-in attacks: {known}; "
+        f"family attacks are named FAMILY_N, families: {families}"
+    )

@@ -1,10 +1,10 @@
 """The injection audit: grade items clean and attacked, with and without the defence.
 
 Every variant (clean, each attack, and each of those neutralised) goes through the ordinary
-grading entry, `run_grade`, as one run over a temporary JSONL file, so every judgment is
-cached: re-running an audit makes no model calls, and a variant the defence leaves
-unchanged costs nothing the second time. Variants are matched back to their source item
-by id, so labels and scores are paired per item.
+in-memory grading entry, `jurist.grading.grade`, as one run, so every judgment is cached:
+re-running an audit makes no model calls, and a variant the defence leaves unchanged costs
+nothing the second time; nothing is written but the store. Variants are matched back to
+their source item by id, so labels and scores are paired per item.
 
 Pointwise, the score is the criterion's score (and, where the judge gives token
 probabilities, its expected value). Pairwise, the attack goes into the response people
@@ -14,49 +14,29 @@ response: 1 if it wins, 0.5 for a tie, 0 if it loses.
 
 from __future__ import annotations
 
-import json
 import math
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from itertools import islice
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from jurist.core.data import FieldMap, Item, read_items
+from jurist.core.data import Item
+from jurist.core.defence import defend_item
 from jurist.core.errors import ConfigError
-from jurist.grading import GradeConfig, run_grade
-from jurist.injection.attacks import Attack, AttackContext, attack_by_name, builtin_attacks
-from jurist.injection.defence import defend_item
-from jurist.injection.report import Agreement, AttackResult, Figure, InjectionReport, Shift
 from jurist.core.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
-from jurist.core.rubric import Criterion, Rubric, load_rubric, save_rubric
-from jurist.engine.local import RunCounters
+from jurist.core.rubric import Criterion, Rubric, load_rubric
+from jurist.datasets import ItemSource
+from jurist.engine.sink import RunCounters
+from jurist.grading import grade
+from jurist.injection.attacks import Attack, AttackContext, attack_by_name, builtin_attacks
+from jurist.injection.report import Agreement, AttackResult, Figure, InjectionReport, Shift
+from jurist.session import JudgeSetup
 from jurist.stats import pairwise_accuracy, spearman
-from jurist.store import Store
+from jurist.store import Store, new_run_id
 
 Mode = Literal["pointwise", "pairwise"]
 CLEAN = "clean"
 AgreementOn = Literal["score", "expected", "verdict"]
-
-
-@dataclass(frozen=True)
-class ItemSource:
-    """Where the audited items come from: a data file or a built-in preset."""
-
-    path: str | Path | None = None
-    preset: str | None = None
-    limit: int | None = None
-    fields: FieldMap = field(default_factory=FieldMap)
-
-    def load(self) -> Iterator[Item]:
-        if self.preset is not None:
-            from jurist.datasets import load_preset
-
-            return load_preset(self.preset, limit=self.limit)
-        if self.path is None:
-            raise ConfigError("give a data file or a preset")
-        return islice(read_items(self.path, self.fields), self.limit)
 
 
 @dataclass(frozen=True)
@@ -101,15 +81,16 @@ def injection_audit(
     mode: Mode | None = None,
     label: str | None = None,
     both_orders: bool = True,
-    concurrency: int = 4,
-    max_tokens: int = 384,
-    work_dir: str | Path | None = None,
+    concurrency: int | None = None,
+    setup: JudgeSetup | None = None,
     progress: Callable[[RunCounters, int | None], Any] | None = None,
 ) -> InjectionReport:
     """Grade each item clean and under each attack (and, with `defend`, all of it again with
     the response neutralised) and report the paired score shifts and clean agreement.
 
     `attacks` are Attack values or built-in attack names (default: all of the mode's).
+    `setup` gives the call policy, sampling and prompt options (`judge_spec`, the mode,
+    `both_orders` and `concurrency`, when given, replace its own).
     """
     loaded = load_rubric(rubric) if isinstance(rubric, str | Path) else rubric
     sources = list(items.load() if isinstance(items, ItemSource) else items)
@@ -129,13 +110,13 @@ def injection_audit(
         raise ConfigError(f"attacks {', '.join(wrong_mode)} are not {mode} attacks")
     label_name = label or (chosen.id if mode == "pointwise" else "preference")
     plan = _plan(sources, mode, chosen, chosen_attacks, defend, label_name)
-    with tempfile.TemporaryDirectory(dir=work_dir) as scratch:
-        run_id = _grade(
-            plan, judged_rubric, store, Path(scratch), progress,
-            mode=mode, judge=judge_spec, both_orders=both_orders, concurrency=concurrency,
-            max_tokens=max_tokens,
-        )  # fmt: skip
-    judgments = {judgment.item_id: judgment for judgment in store.iter_results(run_id)}
+    base = setup or JudgeSetup()
+    options = replace(base.options, both_orders=both_orders)
+    calls = base.calls if concurrency is None else replace(base.calls, concurrency=concurrency)
+    chosen_setup = replace(base, judge=judge_spec, mode=mode, options=options, calls=calls)
+    run_id = new_run_id()
+    graded = _grade(plan, judged_rubric, chosen_setup, store, run_id, progress)
+    judgments = {judgment.item_id: judgment for judgment in graded}
     scores = {
         key: _scores(judgments.get(graded_id), chosen, plan.targets[key[0]])
         for key, graded_id in plan.variant_of.items()
@@ -144,7 +125,7 @@ def injection_audit(
         rubric=loaded.name,
         criterion=chosen.id if mode == "pointwise" else None,
         mode=mode,
-        judge=judge_spec or "local",
+        judge=chosen_setup.label,
         run_id=run_id,
         items=len(sources),
         score=(
@@ -237,44 +218,22 @@ def _plan(
 def _grade(
     plan: _Plan,
     rubric: Rubric,
+    setup: JudgeSetup,
     store: Store,
-    scratch: Path,
+    run_id: str,
     progress: Callable[[RunCounters, int | None], Any] | None,
-    **settings: Any,
-) -> str:
-    """One grading run over every distinct variant; `settings` are GradeConfig fields."""
-    rubric_path = scratch / "rubric.yaml"
-    save_rubric(rubric, rubric_path)
-    data_path = scratch / "items.jsonl"
-    with data_path.open("w", encoding="utf-8") as handle:
-        for graded in plan.graded.values():
-            handle.write(json.dumps(_row(graded), ensure_ascii=False) + "\n")
-    has_reference = any(item.reference is not None for item in plan.graded.values())
-    fields = FieldMap(
-        id="id",
-        response_b="response_b" if settings["mode"] == "pairwise" else None,
-        reference="reference" if has_reference else None,
-    )
-    config = GradeConfig(
-        rubric_path=str(rubric_path),
-        data_path=str(data_path),
-        fields=asdict(fields),
-        output_dir=str(scratch / "out"),
-        **settings,
-    )
-    return run_grade(config, store, progress=progress).run_id
+) -> list[Judgment]:
+    """One in-memory grading run over every distinct variant, saved under `run_id`."""
+    counters = RunCounters()
+    total = len(plan.graded)
 
+    def count(judgment: Judgment) -> None:
+        counters.add(judgment)
+        if progress is not None:
+            progress(counters, total)
 
-def _row(item: Item) -> dict[str, Any]:
-    """The graded item as a JSONL row; labels stay with the source item in memory."""
-    chat = item.input if isinstance(item.input, str) else [turn.model_dump() for turn in item.input]
-    return {
-        "id": item.id,
-        "input": chat,
-        "response": item.response,
-        "response_b": item.response_b,
-        "reference": item.reference,
-    }
+    items = list(plan.graded.values())
+    return grade(rubric, items, setup, store=store, run_id=run_id, on_result=count).judgments
 
 
 def _scores(judgment: Judgment | None, criterion: Criterion, target: str) -> _Scores:
@@ -363,9 +322,9 @@ def _agreement(
     def figure(defended: bool, on: AgreementOn) -> Figure:
         clean = [scores[(item.id, CLEAN, defended)] for item in plan.items]
         if on == "verdict":
-            return Figure.estimate(pairwise_accuracy([s.verdict for s in clean], humans))
+            return Figure.of(pairwise_accuracy([s.verdict for s in clean], humans))
         judged = [getattr(s, on) for s in clean]
-        return Figure.estimate(spearman(_floats(judged), _floats(humans)))
+        return Figure.of(spearman(_floats(judged), _floats(humans)))
 
     kinds: tuple[AgreementOn, ...] = ("verdict",) if mode == "pairwise" else ("score", "expected")
     return [

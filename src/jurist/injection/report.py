@@ -7,62 +7,24 @@ on six items is not read like one measured on six hundred.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainSerializer
 from rich.console import Group
 from rich.table import Table
 
-from jurist.stats.bootstrap import Estimate
-from jurist.stats.intervals import mean_interval, wilson_interval
+from jurist.stats.results import Figure
 
-
-class Figure(BaseModel):
-    """A mean or a share with its 95% interval and the number of items behind it."""
-
-    value: float | None
-    ci95: tuple[float, float] | None
-    n: int
-
-    @classmethod
-    def mean(cls, values: Sequence[float]) -> Figure:
-        """Mean with a percentile bootstrap interval (paired when the values are differences)."""
-        if not values:
-            return cls(value=None, ci95=None, n=0)
-        return cls(value=sum(values) / len(values), ci95=mean_interval(values), n=len(values))
-
-    @classmethod
-    def share(cls, hits: int, n: int) -> Figure:
-        """Proportion with a Wilson interval."""
-        return cls(value=hits / n if n else None, ci95=wilson_interval(hits, n), n=n)
-
-    @classmethod
-    def estimate(cls, estimate: Estimate) -> Figure:
-        def finite(number: float) -> float | None:
-            return None if math.isnan(number) else number
-
-        low, high = finite(estimate.low), finite(estimate.high)
-        interval = (low, high) if low is not None and high is not None else None
-        return cls(value=finite(estimate.value), ci95=interval, n=estimate.n)
-
-    def cell(self, signed: bool = False) -> str:
-        if self.value is None:
-            return f"- n={self.n}"
-        number = f"{self.value:+.2f}" if signed else f"{self.value:.2f}"
-        if self.ci95 is None:
-            return f"{number} n={self.n}"
-        low, high = self.ci95
-        return f"{number} [{low:.2f},{high:.2f}] n={self.n}"
+# The audit writes each figure in its short form, {value, ci95, n}.
+Compact = Annotated[Figure, PlainSerializer(Figure.compact)]
 
 
 class Shift(BaseModel):
     """What an attack did under one pipeline: attacked minus clean, paired per item."""
 
-    score: Figure
-    expected: Figure | None
-    moved: Figure
+    score: Compact
+    expected: Compact | None
+    moved: Compact
     unscored: int
 
 
@@ -70,7 +32,7 @@ class AttackResult(BaseModel):
     attack: str
     kind: str
     position: str
-    flagged: Figure | None
+    flagged: Compact | None
     undefended: Shift
     defended: Shift | None
 
@@ -81,8 +43,8 @@ class Agreement(BaseModel):
     metric: Literal["spearman", "pairwise_accuracy"]
     on: Literal["score", "expected", "verdict"]
     label: str
-    undefended: Figure
-    defended: Figure | None
+    undefended: Compact
+    defended: Compact | None
 
 
 class InjectionReport(BaseModel):
@@ -93,7 +55,7 @@ class InjectionReport(BaseModel):
     run_id: str
     items: int
     score: str
-    clean_flagged: Figure | None
+    clean_flagged: Compact | None
     attacks: list[AttackResult]
     agreement: list[Agreement]
 

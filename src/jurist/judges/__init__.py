@@ -2,6 +2,9 @@
 
 A new mode (listwise, a jury) plugs in with `register_judge(mode, cls)`; callers build
 judges with `make_judge` and never branch on the mode themselves.
+
+Modules here are public unless their name starts with `_`; a `_name`, module or
+symbol, is never imported from outside this package (tests included).
 """
 
 from __future__ import annotations
@@ -9,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from jurist.core.errors import ConfigError
+from jurist.core.rubric import Rubric
 from jurist.judges.base import Answer, Call, Judge, JudgeOptions
 from jurist.judges.checklist import ChecklistJudge
 from jurist.judges.listwise import ListwiseJudge, ListwiseOptions
 from jurist.judges.pairwise import PairwiseJudge
 from jurist.judges.pointwise import PointwiseJudge
-from jurist.core.rubric import Rubric
 
 __all__ = [
     "Answer",

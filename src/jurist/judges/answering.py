@@ -13,9 +13,9 @@ from jurist.backends.base import Backend, identity_of
 from jurist.core.completion import Request
 from jurist.core.data import Item
 from jurist.core.errors import BackendError
-from jurist.judges.base import Answer, Call, JointParseError, Judge
 from jurist.core.judgment import Judgment
 from jurist.core.parse import ParseError
+from jurist.judges.base import Answer, Call, JointParseError, Judge
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from jurist.core.completion import Completion, Request, ScoreSlot
 from jurist.core.data import Item
 from jurist.core.judgment import Judgment, Sample, Status
 from jurist.core.parse import ParseError
-from jurist.prompts import render
 from jurist.core.rubric import Rubric
+from jurist.prompts import render
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from jurist.core.answers import YES_NO, AnswerSpec
 from jurist.core.data import Item
 from jurist.core.estimate import checklist_score
+from jurist.core.judgment import ChecklistDecision, ChecklistJudgment, combined_status
+from jurist.core.rubric import ChecklistItem
 from jurist.judges.base import (
     Answer,
     Call,
@@ -14,8 +16,6 @@ from jurist.judges.base import (
     judgment_fields,
     part_of,
 )
-from jurist.core.judgment import ChecklistDecision, ChecklistJudgment, combined_status
-from jurist.core.rubric import ChecklistItem
 
 ANSWER_SLOT = YES_NO.slot()
 

@@ -13,6 +13,9 @@ from typing import Any
 
 from jurist.core.answers import RANK_LABELS, RankingAnswer
 from jurist.core.data import Item
+from jurist.core.judgment import ListwiseJudgment, OrderRanking
+from jurist.core.parse import Parsed
+from jurist.core.rubric import Rubric
 from jurist.judges.base import (
     Answer,
     Call,
@@ -22,11 +25,8 @@ from jurist.judges.base import (
     make_request,
     quoted_texts,
 )
-from jurist.core.judgment import ListwiseJudgment, OrderRanking
-from jurist.core.parse import Parsed
+from jurist.judges.orders import AGGREGATES, Aggregate, aggregate_rankings, presentation_orders
 from jurist.prompts import render
-from jurist.ranking.aggregate import AGGREGATES, Aggregate, aggregate_rankings, presentation_orders
-from jurist.core.rubric import Rubric
 
 
 @dataclass(frozen=True)

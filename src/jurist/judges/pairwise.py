@@ -14,6 +14,8 @@ from jurist.core.estimate import (
     slot_distribution,
     unswap,
 )
+from jurist.core.judgment import VERDICTS, PairVerdict, PairwiseJudgment
+from jurist.core.rubric import Rubric
 from jurist.judges.base import (
     Answer,
     Call,
@@ -23,9 +25,7 @@ from jurist.judges.base import (
     make_request,
     quoted_texts,
 )
-from jurist.core.judgment import VERDICTS, PairVerdict, PairwiseJudgment
 from jurist.prompts import render
-from jurist.core.rubric import Rubric
 
 VERDICT_SLOT = VERDICT.slot()
 ORDERS = ("ab", "ba")

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from jurist.core.answers import AnswerSpec, LikertAnswer
 from jurist.core.data import Item
-from jurist.core.estimate import expected_value, mean_distribution, slot_distribution, summarise_samples
+from jurist.core.estimate import (
+    expected_value,
+    mean_distribution,
+    slot_distribution,
+    summarise_samples,
+)
+from jurist.core.judgment import CriterionScore, PointwiseJudgment, combined_status
+from jurist.core.rubric import Criterion, Rubric
 from jurist.judges.base import (
     Answer,
     Call,
@@ -16,8 +24,6 @@ from jurist.judges.base import (
     judgment_fields,
     part_of,
 )
-from jurist.core.judgment import CriterionScore, PointwiseJudgment, combined_status
-from jurist.core.rubric import Criterion, Rubric
 from jurist.whitebox.fields import criterion_fields
 
 
@@ -56,7 +62,7 @@ class PointwiseJudge(SingleResponseJudge):
         return PointwiseJudgment(
             status=combined_status(statuses),
             criteria=criteria,
-            overall=_overall(self.rubric, criteria),
+            overall=overall_score(self.rubric, criteria),
             raw=joint_raw(answers),
             **judgment_fields(self.rubric, item, index, judge_name, answers),
         )
@@ -86,7 +92,8 @@ def _criterion_score(criterion: Criterion, samples: list[Answer], slot: int) -> 
     if merged is not None:
         result["expected"] = round(expected_value(merged), 6)
         result["distribution"] = {str(p): round(v, 6) for p, v in merged.items()}
-    result.update(criterion_fields(ok[0].completion, slot, criterion.points))
+    if extras := criterion_fields(ok[0].completion, slot, criterion.points):
+        result["extras"] = extras
     if len(scores) > 1:
         summary = summarise_samples(scores)
         result.update(
@@ -100,10 +107,6 @@ def _criterion_score(criterion: Criterion, samples: list[Answer], slot: int) -> 
     return CriterionScore(**result)
 
 
-def _overall(rubric: Rubric, criteria: dict[str, CriterionScore]) -> float | None:
-    """Weighted mean of the criterion scores mapped to [0, 1]; None unless all are ok."""
-    total_weight = sum(c.weight for c in rubric.criteria)
-    if total_weight <= 0 or any(s.score is None for s in criteria.values()):
-        return None
-    weighted = sum(c.weight * c.normalise(criteria[c.id].score or 0.0) for c in rubric.criteria)
-    return round(weighted / total_weight, 6)
+def overall_score(rubric: Rubric, criteria: Mapping[str, CriterionScore]) -> float | None:
+    """The judgment's `overall`: the rubric's combined score of its criteria, to 6 digits."""
+    return rubric.combine({cid: score.score for cid, score in criteria.items()}, digits=6)

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jurist.judges.pointwise import _overall
 from jurist.core.judgment import (
     CriterionScore,
     Judgment,
@@ -22,6 +21,8 @@ from jurist.core.judgment import (
     Status,
     combined_status,
 )
+from jurist.core.rubric import Rubric
+from jurist.judges.pointwise import overall_score
 from jurist.jury.aggregation import (
     Method,
     aggregate,
@@ -31,7 +32,6 @@ from jurist.jury.aggregation import (
     verdict_value,
 )
 from jurist.jury.weights import PAIR
-from jurist.core.rubric import Rubric
 
 USAGE = ("prompt_tokens", "completion_tokens", "latency_s", "calls", "cache_hits")
 
@@ -81,7 +81,7 @@ def combine_judgments(
         return PointwiseJudgment(
             status=combined_status([s.status for s in criteria.values()]),
             criteria=criteria,
-            overall=_overall(rubric, criteria),
+            overall=overall_score(rubric, criteria),
             **base,
         )
     if isinstance(first, PairwiseJudgment):

@@ -1,28 +1,26 @@
-"""A jury at work: every juror's judge behind a layered stack (cache, retries, adaptive
-limits), asked about each item, and the answers combined.
+"""A jury at work: every juror a `JudgeSession`, asked about each item, and the answers
+combined.
 
 All jurors are asked at once, or, for a cascade, one after another until one is confident
-enough. Jurors that name the same backend share it and its stack (one model in memory, one
-limiter that sees all their requests); their cache entries stay apart because their
-prompts or sampling differ.
+enough. Jurors that name the same backend share one root session and so its stack (one model
+in memory, one limiter that sees all their requests); each juror's seat is a `with_options`
+child of it, whose cache entries stay apart because its prompts or sampling differ.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from jurist.backends import Backend, CallStats, layered, make_backend, parse_judge_spec
-from jurist.backends.stack import client_timeout
+from jurist.backends import Backend, CallStats, parse_judge_spec
 from jurist.core.data import Item
 from jurist.core.errors import ConfigError
-from jurist.judges import Judge, JudgeOptions, answering, make_judge
-from jurist.judges.answering import SamplingOptions
-from jurist.session import ItemLike, _as_item
 from jurist.core.judgment import Judgment
+from jurist.core.rubric import Rubric, load_rubric
+from jurist.judges.answering import SamplingOptions
 from jurist.jury.combine import (
     JuryRule,
     cascade_judgment,
@@ -32,20 +30,19 @@ from jurist.jury.combine import (
 )
 from jurist.jury.spec import AGGREGATES, Juror, JurySpec, jury_from_judges, load_jury
 from jurist.jury.weights import load_weights
-from jurist.core.rubric import Rubric, load_rubric
-from jurist.engine.local import RunCounters, Runner, RunOptions
+from jurist.session import ItemLike, JudgeSession, JudgeSetup, judge_all
 from jurist.store import Store
+
+# What a juror may set for itself; unset, the panel's own options apply.
+_JUROR_OPTIONS = ("temperature", "seed", "rationale", "max_tokens")
 
 
 @dataclass(frozen=True)
 class Seat:
-    """One juror ready to judge: its judge, its layered backend and its sampling."""
+    """One juror ready to judge: a session over the stack its backend shares."""
 
     juror: Juror
-    judge: Judge
-    backend: Backend
-    raw: Backend
-    sampling: SamplingOptions
+    session: JudgeSession
 
     @property
     def name(self) -> str:
@@ -53,49 +50,32 @@ class Seat:
 
 
 class JuryPanel:
-    """Judges items with every juror of `spec` and combines their judgments."""
+    """Judges items with every juror of `spec` and combines their judgments; an `ItemJudge`,
+    so an engine schedules it like a single judge's session.
+
+    `setup` gives the mode, options, call policy and sampling every juror starts from; each
+    juror's own `judge` spec replaces `setup.judge`. `store` None: no cache. `backends` gives
+    a juror (by name) a ready backend instead of its spec (borrowed, never closed here).
+    `stats` counts every juror's calls (a progress display passes its counters).
+    """
 
     def __init__(
         self,
         spec: JurySpec,
         rubric: Rubric | str | Path,
+        setup: JudgeSetup | None = None,
         *,
-        mode: str = "pointwise",
         store: Store | None = None,
-        options: JudgeOptions | None = None,
-        run: RunOptions | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
-        logprobs: bool | None = None,
         backends: Mapping[str, Backend] | None = None,
         stats: CallStats | None = None,
     ) -> None:
-        """`backends` gives a juror (by name) a ready backend instead of its `judge` spec."""
-        if mode not in ("pointwise", "pairwise"):
-            raise ConfigError(f"a jury judges pointwise or pairwise, not {mode}")
         self.spec = spec
-        self.mode = mode
+        self.setup = setup or JudgeSetup()
+        if self.setup.mode not in ("pointwise", "pairwise"):
+            raise ConfigError(f"a jury judges pointwise or pairwise, not {self.setup.mode}")
         self.rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
         self.store = store
         self.stats = stats if stats is not None else CallStats()
-        options = options or JudgeOptions()
-        run = run or RunOptions()
-        given = dict(backends or {})
-        # One backend and one stack per distinct backend: its limiter then sees every
-        # request queued at that model, whichever juror sent it.
-        shared: dict[str, tuple[Backend, Backend]] = {}
-        self.seats: list[Seat] = []
-        for juror in spec.jurors:
-            key = f"name:{juror.name}" if juror.name in given else f"judge:{juror.judge or 'local'}"
-            if key not in shared:
-                raw = given.get(juror.name) or make_backend(
-                    juror.judge,
-                    api_key_env=api_key_env,
-                    timeout=client_timeout(run.calls),
-                    logprobs=logprobs,
-                )
-                shared[key] = (raw, layered(raw, store, run.calls, stats=self.stats))
-            self.seats.append(self._seat(juror, *shared[key], options, run))
-        self._owned = [raw for key, (raw, _) in shared.items() if key.startswith("judge:")]
         self.cascade = spec.aggregate == "cascade"
         self.rule = JuryRule(
             method="mean" if self.cascade else spec.aggregate,  # type: ignore[arg-type]
@@ -105,35 +85,61 @@ class JuryPanel:
         )
         self.name = jury_name(spec.aggregate, spec.names)
         self._check()
+        rubrics = [self._juror_rubric(juror) for juror in spec.jurors]
+        given = dict(backends or {})
+        # One root session per distinct backend: its limiter then sees every request queued
+        # at that model, whichever juror sent it.
+        self._roots: dict[str, JudgeSession] = {}
+        self.seats: list[Seat] = []
+        for juror, juror_rubric in zip(spec.jurors, rubrics, strict=True):
+            root = self._root(juror, given.get(juror.name))
+            self.seats.append(Seat(juror, self._seated(root, juror, juror_rubric)))
 
-    def _seat(
-        self, juror: Juror, raw: Backend, backend: Backend, options: JudgeOptions, run: RunOptions
-    ) -> Seat:
-        rubric = self.rubric
-        if juror.rubric is not None:
-            rubric = load_rubric(juror.rubric)
-            if [c.id for c in rubric.criteria] != [c.id for c in self.rubric.criteria]:
-                raise ConfigError(
-                    f"juror {juror.name!r}: rubric {juror.rubric} must phrase the same criteria "
-                    f"({', '.join(c.id for c in self.rubric.criteria)}), in the same order"
-                )
+    def _root(self, juror: Juror, backend: Backend | None) -> JudgeSession:
+        key = f"name:{juror.name}" if backend is not None else f"judge:{juror.judge or 'local'}"
+        if key not in self._roots:
+            self._roots[key] = JudgeSession(
+                self.rubric,
+                replace(self.setup, judge=juror.judge),
+                store=self.store,
+                cache=self.store is not None,
+                backend=backend,
+                stats=self.stats,
+            )
+        return self._roots[key]
+
+    def _seated(self, root: JudgeSession, juror: Juror, rubric: Rubric) -> JudgeSession:
         overrides = {
             name: getattr(juror, name)
-            for name in ("temperature", "seed", "rationale", "max_tokens")
+            for name in _JUROR_OPTIONS
             if getattr(juror, name) is not None
         }
-        judge = make_judge(self.mode, rubric, replace(options, **overrides))
-        sampling = SamplingOptions(
-            juror.samples or run.samples, run.sample_temperature, run.parse_retries
+        sampling = self.setup.sampling
+        if juror.samples:
+            sampling = SamplingOptions(
+                juror.samples, sampling.sample_temperature, sampling.parse_retries
+            )
+        return root.with_options(
+            replace(self.setup.options, **overrides), rubric=rubric, sampling=sampling
         )
-        return Seat(juror, judge, backend, raw, sampling)
+
+    def _juror_rubric(self, juror: Juror) -> Rubric:
+        if juror.rubric is None:
+            return self.rubric
+        rubric = load_rubric(juror.rubric)
+        if [c.id for c in rubric.criteria] != [c.id for c in self.rubric.criteria]:
+            raise ConfigError(
+                f"juror {juror.name!r}: rubric {juror.rubric} must phrase the same criteria "
+                f"({', '.join(c.id for c in self.rubric.criteria)}), in the same order"
+            )
+        return rubric
 
     def _check(self) -> None:
         if self.cascade:
-            for seat in self.seats[:-1]:
-                if seat.juror.escalate_below is None:
+            for juror in self.spec.jurors[:-1]:
+                if juror.escalate_below is None:
                     raise ConfigError(
-                        f"cascade: juror {seat.name!r} needs `escalate_below` (a confidence "
+                        f"cascade: juror {juror.name!r} needs `escalate_below` (a confidence "
                         "threshold; calibrate one with jurist.jury.calibrate_thresholds)"
                     )
         if self.spec.aggregate == "weighted" and not self.rule.weights:
@@ -142,21 +148,22 @@ class JuryPanel:
                 "`weights_from:` / `weight:` in the jury file)"
             )
 
+    @property
+    def in_flight(self) -> int:
+        """Items judged at once: as many as the first juror's backend takes."""
+        return self.seats[0].session.in_flight
+
     async def judge_item(self, item: Item, index: int) -> Judgment:
         if self.cascade:
             return await self._escalating(item, index)
-        found = await asyncio.gather(
-            *(answering.judge_item(s.backend, s.judge, item, index, s.sampling) for s in self.seats)
-        )
+        found = await asyncio.gather(*(s.session.judge_item(item, index) for s in self.seats))
         judgments = dict(zip((s.name for s in self.seats), found, strict=True))
         return combine_judgments(judgments, self.rubric, self.rule, self.name)
 
     async def _escalating(self, item: Item, index: int) -> Judgment:
         asked: dict[str, Judgment] = {}
         for seat in self.seats:
-            judgment = await answering.judge_item(
-                seat.backend, seat.judge, item, index, seat.sampling
-            )
+            judgment = await seat.session.judge_item(item, index)
             asked[seat.name] = judgment
             sure = confidence(judgment)
             threshold = seat.juror.escalate_below
@@ -166,17 +173,15 @@ class JuryPanel:
 
     async def ajudge(self, items: Iterable[ItemLike]) -> list[Judgment]:
         """Jury judgments in the order of `items` (Items or plain mappings)."""
-        found: dict[int, Judgment] = {}
-        runner = JuryRunner(self, None, on_result=lambda j: found.__setitem__(j.index, j))
-        await runner.run(_as_item(item, index) for index, item in enumerate(items))
-        return [found[index] for index in sorted(found)]
+        return await judge_all(self, items)
 
     def __call__(self, items: Iterable[ItemLike]) -> list[Judgment]:
         return asyncio.run(self.ajudge(items))
 
     async def aclose(self) -> None:
-        for backend in self._owned:
-            await backend.aclose()
+        """Close the root sessions (each closes only what it built)."""
+        for root in self._roots.values():
+            await root.aclose()
 
 
 def juror_weights(spec: JurySpec) -> dict[str, dict[str, float]]:
@@ -188,31 +193,6 @@ def juror_weights(spec: JurySpec) -> dict[str, dict[str, float]]:
         elif juror.weight is not None:
             weights[juror.name] = {"*": juror.weight}
     return weights
-
-
-class JuryRunner(Runner):
-    """The grading runner with a jury in the judge's seat: same queue, streaming and
-    counters; each item goes to the whole panel."""
-
-    def __init__(
-        self,
-        panel: JuryPanel,
-        store: Store | None,
-        options: RunOptions | None = None,
-        *,
-        on_result: Callable[[Judgment], None] | None = None,
-    ) -> None:
-        first = panel.seats[0]
-        super().__init__(first.raw, first.judge, store, options, on_result=on_result, layer=False)
-        self.panel = panel
-        if isinstance(panel.stats, RunCounters):
-            self.counters = panel.stats  # the panel's layers count into the progress display
-
-    async def judge_item(self, item: Item, index: int) -> Judgment:
-        return await self.panel.judge_item(item, index)
-
-    async def aclose(self) -> None:
-        await self.panel.aclose()
 
 
 def jury_spec(
@@ -250,30 +230,3 @@ def jury_spec(
         parse_judge_spec(juror.judge)
     juror_weights(spec)  # a missing or malformed report is refused now, not mid-run
     return spec
-
-
-def grading_runner(
-    spec: JurySpec,
-    rubric: Rubric,
-    mode: str,
-    store: Store,
-    options: JudgeOptions,
-    run: RunOptions,
-    *,
-    api_key_env: str,
-    logprobs: bool | None,
-    on_result: Callable[[Judgment], None],
-) -> JuryRunner:
-    """The runner a jury grading run uses; close it with `aclose`."""
-    panel = JuryPanel(
-        spec,
-        rubric,
-        mode=mode,
-        store=store,
-        options=options,
-        run=run,
-        api_key_env=api_key_env,
-        logprobs=logprobs,
-        stats=RunCounters(),
-    )
-    return JuryRunner(panel, store, run, on_result=on_result)

@@ -7,8 +7,12 @@ render themselves (`report.render()`) and export as JSON (`report.model_dump_jso
 `run_agreement`, `run_audit` and `run_compare` do what the CLI commands do. Every figure
 carries its n, and items that failed or could not be parsed are counted and left out,
 never filled in: an imputed score would look like agreement.
+
+Modules here are public unless their name starts with `_`; a `_name`, module or
+symbol, is never imported from outside this package (tests included).
 """
 
+from jurist.core.judgment import VERDICTS
 from jurist.meta.agreement import agreement_report, confusion_on_scale, meta_report
 from jurist.meta.agreement_report import (
     AgreementReport,
@@ -23,7 +27,6 @@ from jurist.meta.compare_report import CompareReport, ModelComparison, PairCompa
 from jurist.meta.errors import MetaInputError
 from jurist.meta.figures import Figure
 from jurist.meta.join import (
-    VERDICTS,
     CriterionData,
     PairData,
     Results,

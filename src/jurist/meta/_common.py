@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from jurist.meta.join import VERDICTS, Results
+from jurist.core.judgment import VERDICTS
+from jurist.meta.join import Results
 from jurist.meta.options import Settings
 from jurist.stats.arrays import FloatArray
 

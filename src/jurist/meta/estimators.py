@@ -265,15 +265,15 @@ def compare_estimators(
 
 
 WHITEBOX_FIELDS = {"LAGER": "expected_lager", "learned head": "probe"}
-"""Shown name -> CriterionScore field of the estimators only a white-box judge writes."""
+"""Shown name -> CriterionScore extra of the estimators only a white-box judge writes."""
 
 
 def _extra_column(results: Results, data: CriterionData, attribute: str) -> NDArray[np.float64]:
-    """One optional CriterionScore field per judgment, NaN unless the criterion is ok."""
+    """One CriterionScore extra per judgment, NaN unless the criterion is ok."""
     out = np.full(len(results), np.nan)
     for i, judgment in enumerate(results.judgments):
         score = (getattr(judgment, "criteria", None) or {}).get(data.criterion)
-        value = None if score is None or data.status[i] != "ok" else getattr(score, attribute)
+        value = None if score is None or data.status[i] != "ok" else score.extras.get(attribute)
         if value is not None:
             out[i] = float(value)
     return out

@@ -20,7 +20,7 @@ from pydantic import (
 from rich.console import Group, RenderableType
 
 from jurist.meta.text import escape, line
-from jurist.stats.results import Estimate
+from jurist.stats.results import Figure
 
 StatusCounts = dict[str, int]
 
@@ -46,25 +46,6 @@ class Part(Section):
 
 PairPart = TypeVar("PairPart", bound=Part)
 CriterionPart = TypeVar("CriterionPart", bound=Part)
-
-
-class Figure(BaseModel):
-    """A point estimate, its interval and the items it rests on (None: not computable)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
-    n: int = 0
-    n_excluded: int = 0
-    se: float | None = None
-    confidence: float = 0.95
-
-    @classmethod
-    def of(cls, estimate: Estimate) -> Figure:
-        """From a jurist.stats Estimate."""
-        return cls.model_validate(estimate.to_dict())
 
 
 class Confusion(BaseModel):

@@ -32,7 +32,6 @@ from jurist.meta.options import Inputs, parse_scale, rubric_scales
 from jurist.stats.arrays import FloatArray
 
 ScoreKind = Literal["parsed", "expected"]
-VERDICTS: tuple[str, str, str] = ("A", "B", "tie")
 
 _VERDICT_SPELLINGS = {
     "a": "A",

@@ -19,9 +19,9 @@ from pydantic import ValidationError
 
 from jurist.core.errors import StorageError
 from jurist.core.judgment import JUDGMENT_TYPES, Judgment, judgment_from_dict
+from jurist.engine.outputs import RESULTS
 from jurist.meta.errors import MetaInputError
 
-RESULTS_FILE = "results.jsonl"
 _MODES = {t.model_fields["mode"].default for t in JUDGMENT_TYPES}
 
 
@@ -96,8 +96,8 @@ def _from_store(run_id: str, store_path: Path) -> LoadedResults | None:
             if not store.has_run(run_id):
                 return None
             folder = store.run_config(run_id).get("output_dir")
-            if folder and (Path(folder) / RESULTS_FILE).is_file():
-                return _file_rows(Path(folder) / RESULTS_FILE)
+            if folder and (Path(folder) / RESULTS).is_file():
+                return _file_rows(Path(folder) / RESULTS)
             judgments = list(store.iter_results(run_id))
     except sqlite3.DatabaseError as error:
         raise StorageError(f"{store_path}: cannot read the store ({error})") from None
@@ -115,11 +115,9 @@ def load_results(source: str | Path, store: str | Path | None = None) -> LoadedR
     """
     path = Path(source)
     if path.is_dir():
-        path = path / RESULTS_FILE
+        path = path / RESULTS
         if not path.is_file():
-            raise MetaInputError(
-                path, None, None, f"file not found (no {RESULTS_FILE} in the folder)"
-            )
+            raise MetaInputError(path, None, None, f"file not found (no {RESULTS} in the folder)")
     if path.is_file():
         return _file_rows(path, str(source) if path == Path(source) else None)
     from jurist.store import default_store_path

@@ -4,13 +4,23 @@ exclusion counts, scales, and markup lines."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from rich.markup import escape as rich_escape
 from rich.text import Text
 
-if TYPE_CHECKING:
-    from jurist.meta.figures import Figure
+
+class Figure(Protocol):
+    """What `est` reads from an estimate; any report figure has these."""
+
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def low(self) -> float | None: ...
+    @property
+    def high(self) -> float | None: ...
+    @property
+    def n(self) -> int: ...
 
 
 def line(markup: str) -> Text:

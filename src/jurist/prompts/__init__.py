@@ -2,6 +2,9 @@
 
 Templates put the most shared text first (instructions and the rubric, then the item, then
 what to grade) so that prefix caches reuse the long part across calls and an item's criteria.
+
+Modules here are public unless their name starts with `_`; a `_name`, module or
+symbol, is never imported from outside this package (tests included).
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
-"""Ranking several responses: pooling shuffled orders, and Swiss tournaments of pairs."""
+"""Ranking several responses: pooling shuffled orders, and Swiss tournaments of pairs.
 
-from jurist.ranking.aggregate import (
+Modules here are public unless their name starts with `_`; a `_name`, module or symbol, is
+never imported from outside this package (tests included).
+"""
+
+from jurist.judges.orders import (
     AGGREGATES,
     Aggregate,
     Aggregated,
@@ -19,7 +23,7 @@ from jurist.ranking.swiss import (
     swiss_tournament,
     tournament_ratings,
 )
-from jurist.ranking.tournament import judged_tournament, session_tournament
+from jurist.ranking.tournament import session_tournament
 
 __all__ = [
     "AGGREGATES",
@@ -33,7 +37,6 @@ __all__ = [
     "bt_scores",
     "default_rounds",
     "implied_wins",
-    "judged_tournament",
     "presentation_orders",
     "session_tournament",
     "swiss_pairings",

@@ -5,6 +5,9 @@ judged through jurist's cached, retried, concurrent judge stack.
 - `implicit_reward`: one holistic Likert score from a judge that sees every criterion
 - `criterion_rewards`: one function per item, with the weights for `reward_weights`
 - `rubric_column=`: each prompt's own checklist from a data-set column
+
+Modules here are public unless their name starts with `_`; a `_name`, module or symbol, is
+never imported from outside this package (tests included).
 """
 
 from jurist.rewards._aggregate import (

@@ -1,4 +1,4 @@
-"""The judge behind rewards: one layered stack (cache, retries, adaptive concurrency) on a
+"""The judge behind rewards: one `JudgeSession` (cache, retries, adaptive concurrency) on a
 thread and event loop of its own.
 
 A trainer calls a reward function from its main thread (synchronous rewards) or from an
@@ -14,17 +14,16 @@ import asyncio
 import threading
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from jurist.backends import Backend, CallStats, layered, make_backend
-from jurist.backends.stack import client_timeout
+from jurist.backends import Backend, CallStats
 from jurist.core.data import Item
-from jurist.judges import Judge, JudgeOptions, make_judge
-from jurist.judges.answering import judge_item
 from jurist.core.judgment import Judgment
 from jurist.core.rubric import Rubric
-from jurist.engine.local import RunOptions
+from jurist.judges import make_judge
+from jurist.session import JudgeSession, JudgeSetup
 from jurist.store import Store, default_store_path
 
 T = TypeVar("T")
@@ -32,19 +31,21 @@ T = TypeVar("T")
 
 class RewardJudge:
     """A judge for reward functions; several reward functions may share one (and so one
-    cache, one model in memory, one concurrency limit)."""
+    cache, one model in memory, one concurrency limit).
+
+    `judge`: a spec (it replaces `setup.judge`) or a ready backend (borrowed: the caller
+    closes it). `setup`: the options, call policy and sampling every reward is judged with.
+    """
 
     def __init__(
         self,
         judge: str | Backend | None = None,
         *,
         store: Store | str | Path | None = None,
-        options: JudgeOptions | None = None,
-        run: RunOptions | None = None,
-        logprobs: bool | None = None,
+        setup: JudgeSetup | None = None,
     ) -> None:
-        self.options = options or JudgeOptions()
-        self.run_options = run or RunOptions()
+        setup = setup or JudgeSetup()
+        self.setup = replace(setup, judge=judge) if isinstance(judge, str) else setup
         self.stats = CallStats()
         # A Store's connection belongs to its thread: the judge opens its own on the same file.
         self.store_path = (
@@ -54,22 +55,20 @@ class RewardJudge:
             if store is not None
             else default_store_path()
         )
-        self._judge = judge
-        self._logprobs = logprobs
-        self._judges: dict[tuple[str, str], Judge] = {}
+        self._backend = None if judge is None or isinstance(judge, str) else judge
+        self._checked: set[tuple[str, str]] = set()
+        self._children: dict[tuple[str, str], JudgeSession] = {}
         self._start_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._backend: Backend | None = None
-        self._store: Store | None = None
+        self._session: JudgeSession | None = None
 
-    def judge_for(self, mode: str, rubric: Rubric) -> Judge:
-        """The judge of `rubric` in `mode`, built once (a bad rubric fails here, early)."""
+    def check(self, mode: str, rubric: Rubric) -> None:
+        """Refuse a rubric that cannot be judged in `mode` now, before any call is made."""
         key = (mode, rubric.content_hash)
-        found = self._judges.get(key)
-        if found is None:
-            found = self._judges[key] = make_judge(mode, rubric, self.options)
-        return found
+        if key not in self._checked:
+            make_judge(mode, rubric, self.setup.options)
+            self._checked.add(key)
 
     def _started(self) -> asyncio.AbstractEventLoop:
         with self._start_lock:
@@ -93,43 +92,41 @@ class RewardJudge:
         """Run `work` on the judge's loop and await it from another loop."""
         return await asyncio.wrap_future(self.submit(work))
 
-    def _stack(self) -> Backend:
+    def _root(self) -> JudgeSession:
         """Built on first use, on the judge's own thread."""
-        if self._backend is None:
-            self._store = Store(self.store_path)
-            raw = (
-                make_backend(
-                    self._judge,
-                    timeout=client_timeout(self.run_options.calls),
-                    logprobs=self._logprobs,
-                )
-                if self._judge is None or isinstance(self._judge, str)
-                else self._judge
+        if self._session is None:
+            self._session = JudgeSession(
+                setup=self.setup,
+                store=self.store_path,
+                backend=self._backend,
+                stats=self.stats,
             )
-            self._backend = layered(raw, self._store, self.run_options.calls, stats=self.stats)
-        return self._backend
+        return self._session
+
+    def _judging(self, mode: str, rubric: Rubric) -> JudgeSession:
+        key = (mode, rubric.content_hash)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = self._root().with_options(rubric=rubric, mode=mode)
+        return found
 
     async def judge(self, work: Sequence[tuple[str, Rubric, Item]]) -> list[Judgment]:
         """Judgments of (mode, rubric, item) triples, in order, judged concurrently (the
-        limiting layer keeps requests in flight within `run.concurrency`)."""
-        backend = self._stack()
-        sampling = self.run_options.sampling
+        limiting layer keeps requests in flight within `setup.calls.concurrency`)."""
         return list(
             await asyncio.gather(
                 *(
-                    judge_item(backend, self.judge_for(mode, rubric), item, index, sampling)
+                    self._judging(mode, rubric).judge_item(item, index)
                     for index, (mode, rubric, item) in enumerate(work)
                 )
             )
         )
 
     async def _aclose(self) -> None:
-        if self._backend is not None:
-            await self._backend.aclose()
-            self._backend = None
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        session, self._session = self._session, None
+        self._children.clear()
+        if session is not None:
+            await session.aclose()  # closes the store it opened and the backend it built
 
     def close(self) -> None:
         """Release the model or connections and stop the judge's thread; a later call

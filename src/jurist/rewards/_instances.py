@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from jurist.core.errors import InputError, RubricError
-from jurist.rewards._samples import WHERE
 from jurist.core.rubric import Rubric, rubric_from_dict
+from jurist.rewards._samples import WHERE
 
 # The middle of each range Rubrics as Rewards gives its labels.
 RAR_WEIGHTS: dict[str, float] = {

@@ -18,6 +18,7 @@ from jurist.backends import Backend
 from jurist.core.data import Item
 from jurist.core.errors import BackendError, ConfigError, InputError
 from jurist.core.judgment import Judgment, Status
+from jurist.core.rubric import Rubric, load_rubric
 from jurist.rewards._aggregate import (
     Aggregation,
     Explicit,
@@ -33,7 +34,6 @@ from jurist.rewards._instances import row_rubric
 from jurist.rewards._length import LengthPenalty
 from jurist.rewards._log import RewardStep, mean_of, pass_rates
 from jurist.rewards._samples import WHERE, completion_lengths, items_from
-from jurist.core.rubric import Rubric, load_rubric
 
 Work = list[tuple[str, Rubric, Item]]
 
@@ -99,7 +99,7 @@ class _RewardBase:
         found = self._judged.get(rubric.content_hash)
         if found is None:
             mode, judged = self.aggregation.judged(rubric)
-            self.judge.judge_for(mode, judged)
+            self.judge.check(mode, judged)
             found = self._judged[rubric.content_hash] = (mode, judged)
         return found
 

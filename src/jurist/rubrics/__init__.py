@@ -1,9 +1,12 @@
 """Rubric authoring: lint, generate, retrieve and refine rubrics.
 
 Nothing here imports torch: the embedding model loads on first use of `embed`.
+
+Modules here are public unless their name starts with `_`; a `_name`, module or symbol, is
+never imported from outside this package (tests included).
 """
 
-from jurist.core.data import ItemSource
+from jurist.datasets import ItemSource
 from jurist.rubrics.answers import GenerationResult
 from jurist.rubrics.batch import (
     GenerateReport,
@@ -20,7 +23,6 @@ from jurist.rubrics.pipeline import (
     PairScores,
     ResponseScore,
     RubricPipeline,
-    ScoreOptions,
 )
 from jurist.rubrics.refine import (
     Alignment,
@@ -65,7 +67,6 @@ __all__ = [
     "Retrieved",
     "RubricIndex",
     "RubricPipeline",
-    "ScoreOptions",
     "SummaryOutcome",
     "apply_refinement",
     "build_index",

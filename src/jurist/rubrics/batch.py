@@ -17,9 +17,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from jurist.core.data import Item, ItemSource
+from jurist.core.data import Item
 from jurist.core.errors import ConfigError
 from jurist.core.rubric import Rubric, save_rubric
+from jurist.datasets import ItemSource
+from jurist.rubrics import embeddings
 from jurist.rubrics.answers import GenerationResult, Style
 from jurist.rubrics.contrastive import generate_contrastive, preference_label
 from jurist.rubrics.generate import generate_instance_rubric
@@ -281,8 +283,6 @@ async def summarise_into(
     rubrics: list[Rubric], pipeline: RubricPipeline, output: Path, settings: GenerateSettings
 ) -> SummaryOutcome:
     """Write summary.yaml, one rubric for the data set, from the instance rubrics."""
-    from jurist.rubrics import embeddings
-
     summary = await summarise_rubrics(
         rubrics,
         pipeline.backend if settings.reword else None,

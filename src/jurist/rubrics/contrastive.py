@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from jurist.backends.base import Backend, BackendError
 from jurist.core.data import Item
 from jurist.core.errors import InputError
-from jurist.prompts import render
 from jurist.core.rubric import Rubric
+from jurist.prompts import render
 from jurist.rubrics.answers import (
     AnswerError,
     GenerationResult,
@@ -79,6 +79,53 @@ def _preferred_side(item: Item, preferred: Literal["A", "B"] | None) -> Literal[
     return "A" if side == "A" else "B"
 
 
+def _contrastive_builder(
+    item: Item, principles: Style, bounds: tuple[int, int]
+) -> Callable[[Any], tuple[Rubric, list[str], list[Finding]]]:
+    """How a contrastive answer becomes a rubric: hard rules as required checklist items,
+    principles as optional items or Likert criteria."""
+
+    def build(data: Any) -> tuple[Rubric, list[str], list[Finding]]:
+        repairs: list[str] = []
+        taken: set[str] = set()
+        _, rules = parts_from_answer(
+            answer_entries(data, "hard_rules", allow_empty=True),
+            "hard_rules",
+            "rule",
+            likert=False,
+            bounds=bounds,
+            taken=taken,
+            repairs=repairs,
+            kind="required",
+            weight=1.0,
+        )
+        criteria, checks = parts_from_answer(
+            answer_entries(data, "principles", allow_empty=True),
+            "principles",
+            "principle",
+            likert=principles == "likert",
+            bounds=bounds,
+            taken=taken,
+            repairs=repairs,
+            kind="optional",
+            weight=1.0,
+        )
+        if not rules and not checks and not criteria:
+            raise AnswerError("the answer has neither hard rules nor principles")
+        rubric, findings = finish_rubric(
+            f"contrastive-{item.id}",
+            f"Derived from the preference pair of item {item.id}.",
+            criteria,
+            [*rules, *checks],
+            repairs=repairs,
+            has_reference=item.reference is not None,
+            has_history=item.is_multi_turn,
+        )
+        return rubric, repairs, findings
+
+    return build
+
+
 async def generate_contrastive(
     item: Item,
     backend: Backend,
@@ -119,44 +166,7 @@ async def generate_contrastive(
         **scale_points(bounds),
     )
 
-    def build(data: Any) -> tuple[Rubric, list[str], list[Finding]]:
-        repairs: list[str] = []
-        taken: set[str] = set()
-        _, rules = parts_from_answer(
-            answer_entries(data, "hard_rules", allow_empty=True),
-            "hard_rules",
-            "rule",
-            likert=False,
-            bounds=bounds,
-            taken=taken,
-            repairs=repairs,
-            kind="required",
-            weight=1.0,
-        )
-        criteria, checks = parts_from_answer(
-            answer_entries(data, "principles", allow_empty=True),
-            "principles",
-            "principle",
-            likert=principles == "likert",
-            bounds=bounds,
-            taken=taken,
-            repairs=repairs,
-            kind="optional",
-            weight=1.0,
-        )
-        if not rules and not checks and not criteria:
-            raise AnswerError("the answer has neither hard rules nor principles")
-        rubric, findings = finish_rubric(
-            f"contrastive-{item.id}",
-            f"Derived from the preference pair of item {item.id}.",
-            criteria,
-            [*rules, *checks],
-            repairs=repairs,
-            has_reference=item.reference is not None,
-            has_history=item.is_multi_turn,
-        )
-        return rubric, repairs, findings
-
+    build = _contrastive_builder(item, principles, bounds)
     schema = contrastive_schema(principles, bounds, max_rules, max_principles)
     request = RubricRequest(
         prompt, schema, build, f"rubric-contrastive:{item.id}", temperature, seed, max_tokens

@@ -8,8 +8,8 @@ from typing import Any
 
 from jurist.backends.base import Backend
 from jurist.core.data import Item
-from jurist.prompts import render
 from jurist.core.rubric import Rubric
+from jurist.prompts import render
 from jurist.rubrics.answers import (
     GenerationResult,
     RubricRequest,

@@ -149,21 +149,7 @@ def _is_bare_label(descriptor: str) -> bool:
 
 
 def _descriptor_findings(criterion: Criterion) -> list[Finding]:
-    findings = []
-    seen: dict[tuple[str, ...], int] = {}
-    for point, descriptor in criterion.scale.items():
-        key = tuple(tokens(descriptor))
-        if key and key in seen:
-            findings.append(
-                Finding.error(
-                    criterion.id,
-                    "repeated-descriptor",
-                    f"scores {seen[key]} and {point} have the same descriptor",
-                    f"say what distinguishes a {point} from a {seen[key]}",
-                )
-            )
-        seen.setdefault(key, point)
-
+    findings = _repeated_descriptors(criterion)
     bare = [point for point, text in criterion.scale.items() if _is_bare_label(text)]
     if bare:
         every = len(bare) == len(criterion.scale)
@@ -190,11 +176,33 @@ def _descriptor_findings(criterion: Criterion) -> list[Finding]:
                 "describe the observable features of a response at each point",
             )
         )
+    return findings + _direction_findings(criterion)
 
+
+def _repeated_descriptors(criterion: Criterion) -> list[Finding]:
+    findings = []
+    seen: dict[tuple[str, ...], int] = {}
+    for point, descriptor in criterion.scale.items():
+        key = tuple(tokens(descriptor))
+        if key and key in seen:
+            findings.append(
+                Finding.error(
+                    criterion.id,
+                    "repeated-descriptor",
+                    f"scores {seen[key]} and {point} have the same descriptor",
+                    f"say what distinguishes a {point} from a {seen[key]}",
+                )
+            )
+        seen.setdefault(key, point)
+    return findings
+
+
+def _direction_findings(criterion: Criterion) -> list[Finding]:
+    """Whether the descriptors get better as the score rises, read from their wording."""
     rated = [(point, valence(text)) for point, text in criterion.scale.items()]
     scored = [(point, value) for point, value in rated if value is not None]
     if len(scored) < 2:
-        return findings
+        return []
     concordant = discordant = 0
     for i, (_, low_value) in enumerate(scored):
         for _, high_value in scored[i + 1 :]:
@@ -203,7 +211,7 @@ def _descriptor_findings(criterion: Criterion) -> list[Finding]:
             elif high_value < low_value - 1e-9:
                 discordant += 1
     if discordant > concordant:
-        findings.append(
+        return [
             Finding.warning(
                 criterion.id,
                 "reversed-scale",
@@ -213,24 +221,23 @@ def _descriptor_findings(criterion: Criterion) -> list[Finding]:
                 "scores are combined as if higher were better",
                 "reverse the descriptors so the top score is the best response",
             )
-        )
-        return findings
+        ]
     drops = [
         (before[0], after[0])
         for before, after in itertools.pairwise(scored)
         if after[1] < before[1] - _MONOTONIC_TOLERANCE
     ]
-    if drops:
-        pairs = ", ".join(f"{low} -> {high}" for low, high in drops)
-        findings.append(
-            Finding.warning(
-                criterion.id,
-                "non-monotonic",
-                f"descriptors get worse as the score rises at {pairs}",
-                "order the descriptors from worst (lowest score) to best",
-            )
+    if not drops:
+        return []
+    pairs = ", ".join(f"{low} -> {high}" for low, high in drops)
+    return [
+        Finding.warning(
+            criterion.id,
+            "non-monotonic",
+            f"descriptors get worse as the score rises at {pairs}",
+            "order the descriptors from worst (lowest score) to best",
         )
-    return findings
+    ]
 
 
 def _checklist_findings(item: ChecklistItem) -> list[Finding]:

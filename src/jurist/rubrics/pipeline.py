@@ -2,14 +2,14 @@
 
 The authoring functions take their judge as a callback (`refine_rubric(grade_fn=...)`,
 `generate_contrastive(judge_prefers=...)`) so they can be tested without one. Here those
-callbacks are the real thing: the judges of `jurist.judges`, asked through the one layered
-backend (cache, retries, adaptive limits) that grading uses, so every call is cached like a
-grading run's, and a re-run (or a second command over the same responses) makes no model
-calls. Rubric-writing calls go through the same layers via `pipeline.backend`.
+callbacks are the real thing: the judges of `jurist.judges`, asked through a `JudgeSession`
+(cache, retries, adaptive limits, as grading uses), so every call is cached like a grading
+run's, and a re-run (or a second command over the same responses) makes no model calls.
+Rubric-writing calls go through the same layers via `pipeline.backend`.
 
 A pair is decided by grading each response alone under the rubric (pointwise) and
 comparing, so a rubric's weights, scale descriptors and required checklist items all take
-part; `mode="pairwise"` asks the judge to compare the two directly instead.
+part; a session whose setup has `mode="pairwise"` asks the judge to compare the two directly.
 """
 
 from __future__ import annotations
@@ -18,64 +18,24 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from jurist.backends.base import Backend, CallStats
-from jurist.backends.stack import layered
 from jurist.core.data import Item
-from jurist.judges.answering import judge_item
-from jurist.judges.base import JudgeOptions
-from jurist.judges.checklist import ChecklistJudge
-from jurist.judges.pairwise import PairwiseJudge
-from jurist.judges.pointwise import PointwiseJudge
 from jurist.core.judgment import Judgment, Status, Verdict, combined_status
 from jurist.core.rubric import Rubric
 from jurist.rubrics.contrastive import preference_label
 from jurist.rubrics.refine import pair_sides
-from jurist.engine.local import RunOptions
-from jurist.stats.bootstrap import Estimate
+from jurist.session import JudgeSession
+from jurist.stats import Estimate, pairwise_accuracy
 from jurist.store import Store
 
 Mode = Literal["pointwise", "pairwise"]
 
 # Two combined scores closer than this are a tie: float noise must not pick a winner.
 TIE_TOLERANCE = 1e-9
-
-
-@dataclass(frozen=True)
-class ScoreOptions:
-    """How responses are judged under a rubric.
-
-    `expected` uses the score expected from token probabilities (and P(yes) for checklist
-    items) where the backend gives them, for verdicts and for refinement alike: a small
-    judge that writes the same integer for every response often still leans one way, and
-    without that lean no pair is decided and no criterion's alignment can be judged. A
-    criterion that separates nothing is still found, by the spread of its scores.
-    """
-
-    mode: Mode = "pointwise"
-    joint: bool = False
-    expected: bool = True
-    both_orders: bool = True
-    max_tokens: int = 384
-    rationale_chars: int = 400
-    temperature: float = 0.0
-    seed: int = 0
-    logprobs: bool = True
-    concurrency: int = 1
-
-    def judge_options(self) -> JudgeOptions:
-        return JudgeOptions(
-            joint=self.joint,
-            both_orders=self.both_orders,
-            max_tokens=self.max_tokens,
-            rationale_chars=self.rationale_chars,
-            temperature=self.temperature,
-            seed=self.seed,
-            want_logprobs=self.logprobs,
-        )
 
 
 Usage = CallStats  # calls made, answers from the cache, retries: over all a pipeline ran
@@ -143,37 +103,50 @@ def _weighted(parts: list[tuple[float, float]]) -> float | None:
 
 
 class RubricPipeline:
-    """Judges responses under rubrics through the runner and store; supplies `grade` (a
-    refine `grade_fn`), `prefers` (a contrastive `judge_prefers`) and `score_pairs`."""
+    """Judges responses under rubrics through one session's stack; supplies `grade` (a
+    refine `grade_fn`), `prefers` (a contrastive `judge_prefers`) and `score_pairs`.
 
-    def __init__(
-        self,
-        backend: Backend,
-        store: Store,
-        options: ScoreOptions | None = None,
-        run_options: RunOptions | None = None,
-    ) -> None:
-        self.options = options or ScoreOptions()
-        self.run_options = run_options or RunOptions(concurrency=self.options.concurrency)
-        self.store = store
-        self.usage = CallStats()
-        self.backend = layered(backend, store, self.run_options.calls, stats=self.usage)
+    The session has no rubric of its own (rubrics come and go); its setup's mode, pointwise
+    or pairwise, decides how a pair is judged. `expected` uses the score expected from token
+    probabilities (and P(yes) for checklist items) where the backend gives them, for
+    verdicts and for refinement alike: a small judge that writes the same integer for every
+    response often still leans one way, and without that lean no pair is decided and no
+    criterion's alignment can be judged. A criterion that separates nothing is still found,
+    by the spread of its scores. Closing the session is its opener's job.
+    """
 
-    async def aclose(self) -> None:
-        await self.backend.aclose()
+    def __init__(self, session: JudgeSession, *, expected: bool = True) -> None:
+        self.session = session
+        self.expected = expected
 
-    async def _judge_with(self, judge: Any, item: Item) -> Judgment:
-        return await judge_item(self.backend, judge, item, 0, self.run_options.sampling)
+    @property
+    def backend(self) -> Backend:
+        """The layered stack, for rubric-writing calls."""
+        return self.session.backend
+
+    @property
+    def store(self) -> Store | None:
+        return self.session.store
+
+    @property
+    def usage(self) -> Usage:
+        return self.session.stats
+
+    @property
+    def mode(self) -> Mode:
+        return "pairwise" if self.session.setup.mode == "pairwise" else "pointwise"
+
+    async def _judge_with(self, mode: str, rubric: Rubric, item: Item) -> Judgment:
+        return await self.session.with_options(rubric=rubric, mode=mode).judge_item(item, 0)
 
     async def judge(self, rubric: Rubric, item: Item) -> ResponseScore:
         """Grade one response: Likert criteria pointwise, checklist items yes/no."""
-        options = self.options.judge_options()
         judgments: list[Judgment] = []
         parts: dict[str, float] = {}
         combined: list[tuple[float, float]] = []
         complete = True
         if rubric.criteria:
-            judgment = await self._judge_with(PointwiseJudge(rubric, options), item)
+            judgment = await self._judge_with("pointwise", rubric, item)
             judgments.append(judgment)
             likert: list[tuple[float, float]] = []
             for criterion in rubric.criteria:
@@ -182,7 +155,7 @@ class RubricPipeline:
                     complete = False
                     continue
                 use = score.score
-                if self.options.expected and score.expected is not None:
+                if self.expected and score.expected is not None:
                     use = score.expected
                 parts[criterion.id] = use
                 likert.append((criterion.weight, criterion.normalise(use)))
@@ -190,16 +163,16 @@ class RubricPipeline:
                 combined.append((sum(c.weight for c in rubric.criteria), value))
         required_failed = 0
         if rubric.checklist:
-            judgment = await self._judge_with(ChecklistJudge(rubric, options), item)
+            judgment = await self._judge_with("checklist", rubric, item)
             judgments.append(judgment)
             for check_id, decision in judgment.checklist.items():
-                if self.options.expected and decision.p_yes is not None:
+                if self.expected and decision.p_yes is not None:
                     parts[check_id] = decision.p_yes
                 elif decision.answer is not None:
                     parts[check_id] = 1.0 if decision.answer == "yes" else 0.0
             required_failed = len(judgment.required_failed)
             value = judgment.checklist_score
-            if self.options.expected and judgment.checklist_expected is not None:
+            if self.expected and judgment.checklist_expected is not None:
                 value = judgment.checklist_expected
             if value is None:
                 complete = False
@@ -233,15 +206,13 @@ class RubricPipeline:
 
     async def decide(self, rubric: Rubric, pair: Item) -> tuple[Verdict | None, str | None]:
         """The verdict, or None and the reason there is none."""
-        if self.options.mode == "pairwise":
-            judgment = await self._judge_with(
-                PairwiseJudge(rubric, self.options.judge_options()), pair
-            )
+        if self.mode == "pairwise":
+            judgment = await self._judge_with("pairwise", rubric, pair)
             if judgment.status != "ok" or judgment.pair is None:
                 error = judgment.pair.error if judgment.pair else None
                 return None, f"pairwise {judgment.status}: {error}"
             p_a = judgment.pair.p_a
-            if self.options.expected and p_a is not None:
+            if self.expected and p_a is not None:
                 return ("A" if p_a > 0.5 else "B" if p_a < 0.5 else "tie"), None
             return judgment.pair.verdict, None
         first, second = pair_sides(pair)
@@ -283,8 +254,6 @@ class RubricPipeline:
         pair has no rubric, and counts as excluded), and accuracy with a bootstrap 95% CI.
         Pairs labelled 'tie' are left out of accuracy; a judge tie on a decided pair is
         wrong."""
-        from jurist.stats.agreement import pairwise_accuracy
-
         per_pair = [rubrics] * len(pairs) if isinstance(rubrics, Rubric) else list(rubrics)
         if len(per_pair) != len(pairs):
             raise ValueError(f"{len(per_pair)} rubrics for {len(pairs)} pairs")

@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 
 from jurist.backends.base import Backend
 from jurist.core.data import Item
-from jurist.prompts import render
 from jurist.core.rubric import ChecklistItem, Criterion, Rubric, RubricError, rubric_from_dict
+from jurist.prompts import render
 from jurist.rubrics.answers import (
     AnswerError,
     RubricRequest,
@@ -441,45 +441,14 @@ def plan_pruning(
 # --- judge-driven decomposition ---------------------------------------------------------
 
 
-async def decompose_criterion(
-    rubric: Rubric,
-    criterion_id: str,
-    backend: Backend,
-    *,
-    samples: Sequence[Item] = (),
-    reason: str = "",
-    taken: set[str] | None = None,
-    min_parts: int = 2,
-    max_parts: int = 4,
-    temperature: float = 0.7,
-    seed: int = 0,
-    max_tokens: int = 1536,
-) -> Split | Rejection:
-    """Ask the judge to split one criterion into finer sub-criteria on the same scale.
-
-    Sub-criteria ids are `PARENT.NAME`; each gets an equal share of the parent's weight.
-    An answer with fewer than `min_parts` usable sub-criteria, or one the linter rejects
-    (after dropping exact duplicates), is a Rejection with the reason.
-    """
-    parent = rubric.criterion(criterion_id)
-    low, high = parent.bounds
-    if taken is None:
-        taken = {c.id for c in rubric.criteria} | {c.id for c in rubric.checklist}
-    others = [c for c in rubric.criteria if c.id != criterion_id]
-    prompt = render(
-        "rubric_decompose.j2",
-        criterion=parent,
-        samples=list(samples),
-        min_parts=min_parts,
-        max_parts=max_parts,
-        **scale_points(parent.bounds),
-    )
-    schema = {
+def _parts_schema(bounds: tuple[int, int], min_parts: int, max_parts: int) -> dict[str, Any]:
+    """The answer a decomposition asks for: a list of sub-criteria on the parent's scale."""
+    return {
         "type": "object",
         "properties": {
             "criteria": {
                 "type": "array",
-                "items": criterion_schema((low, high)),
+                "items": criterion_schema(bounds),
                 "minItems": min_parts,
                 "maxItems": max_parts,
             }
@@ -487,6 +456,14 @@ async def decompose_criterion(
         "required": ["criteria"],
         "additionalProperties": False,
     }
+
+
+def _split_builder(
+    rubric: Rubric, parent: Criterion, taken: set[str], min_parts: int, max_parts: int
+) -> Callable[[Any], tuple[Rubric, list[str], list[Finding]]]:
+    """How a decomposition answer becomes the rubric with the parent's sub-criteria."""
+    low, high = parent.bounds
+    others = [c for c in rubric.criteria if c.id != parent.id]
 
     def build(data: Any) -> tuple[Rubric, list[str], list[Finding]]:
         entries = data.get("criteria") if isinstance(data, dict) else None
@@ -527,6 +504,43 @@ async def decompose_criterion(
             )
         return candidate, repairs, findings
 
+    return build
+
+
+async def decompose_criterion(
+    rubric: Rubric,
+    criterion_id: str,
+    backend: Backend,
+    *,
+    samples: Sequence[Item] = (),
+    reason: str = "",
+    taken: set[str] | None = None,
+    min_parts: int = 2,
+    max_parts: int = 4,
+    temperature: float = 0.7,
+    seed: int = 0,
+    max_tokens: int = 1536,
+) -> Split | Rejection:
+    """Ask the judge to split one criterion into finer sub-criteria on the same scale.
+
+    Sub-criteria ids are `PARENT.NAME`; each gets an equal share of the parent's weight.
+    An answer with fewer than `min_parts` usable sub-criteria, or one the linter rejects
+    (after dropping exact duplicates), is a Rejection with the reason.
+    """
+    parent = rubric.criterion(criterion_id)
+    if taken is None:
+        taken = {c.id for c in rubric.criteria} | {c.id for c in rubric.checklist}
+    others = [c for c in rubric.criteria if c.id != criterion_id]
+    prompt = render(
+        "rubric_decompose.j2",
+        criterion=parent,
+        samples=list(samples),
+        min_parts=min_parts,
+        max_parts=max_parts,
+        **scale_points(parent.bounds),
+    )
+    schema = _parts_schema(parent.bounds, min_parts, max_parts)
+    build = _split_builder(rubric, parent, taken, min_parts, max_parts)
     tag = f"rubric-decompose:{criterion_id}"
     request = RubricRequest(prompt, schema, build, tag, temperature, seed, max_tokens)
     result = await request.ask(backend)

@@ -15,9 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from jurist.core.data import Item, ItemSource
+from jurist.core.data import Item
 from jurist.core.errors import InputError
 from jurist.core.rubric import Rubric, load_rubric, save_rubric
+from jurist.datasets import ItemSource
+from jurist.rubrics import embeddings
 from jurist.rubrics.refine import Embed, RefineReport, pair_sides, refine_rubric
 from jurist.rubrics.session import JudgeSettings, open_pipeline, writing
 
@@ -76,8 +78,6 @@ def _wording_model(settings: RefineSettings) -> tuple[Embed | None, list[str]]:
     """The embedding function for the wording check, or a note saying why there is none."""
     if not (settings.embeddings and settings.prune):
         return None, []
-    from jurist.rubrics import embeddings
-
     if embeddings.available():
         return embeddings.embed, []
     return None, [f"wording not compared: {embeddings.INSTALL_HINT}"]

@@ -25,6 +25,7 @@ import numpy as np
 
 from jurist.core.errors import InputError, JuristError
 from jurist.core.rubric import Rubric, RubricError, load_rubric
+from jurist.rubrics import embeddings
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -66,18 +67,14 @@ def rubric_text(rubric: Rubric) -> str:
 
 
 def _default_embed(texts: list[str]) -> np.ndarray:
-    from jurist.rubrics.embeddings import embed
-
-    return embed(texts)
+    return embeddings.embed(texts)
 
 
 def _model_name(embed: Embed | None, model_name: str | None) -> str:
     if model_name is not None:
         return model_name
     if embed is None:
-        from jurist.rubrics.embeddings import MODEL_NAME
-
-        return MODEL_NAME
+        return embeddings.MODEL_NAME
     return str(
         getattr(embed, "model_name", None)
         or f"{getattr(embed, '__module__', '?')}.{getattr(embed, '__qualname__', repr(embed))}"

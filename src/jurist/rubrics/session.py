@@ -6,62 +6,50 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from jurist.backends import make_backend, parse_judge_spec
+from jurist.backends import CallPolicy
 from jurist.core.data import Item
-from jurist.core.errors import StorageError
+from jurist.core.errors import ConfigError, StorageError
 from jurist.prompts import transcript
-from jurist.rubrics.pipeline import Mode, RubricPipeline, ScoreOptions
-from jurist.engine.local import RetryPolicy, RunOptions
-from jurist.store import Store
+from jurist.rubrics.pipeline import RubricPipeline
+from jurist.session import JudgeSession, JudgeSetup
+
+
+def _one_at_a_time() -> JudgeSetup:
+    # A rubric command asks one question at a time unless told otherwise: its runs are
+    # small, and a local model answers no faster with more requests queued.
+    return JudgeSetup(calls=CallPolicy(concurrency=1))
 
 
 @dataclass(frozen=True)
 class JudgeSettings:
-    """Which judge grades, how pairs are decided, and how hard calls are retried."""
+    """Which judge grades and how (`setup`: its mode, pointwise or pairwise, decides how a
+    pair is judged), where its calls are cached, and whether expected scores are read."""
 
-    judge: str | None = None
-    mode: Mode = "pointwise"
-    concurrency: int = 1
-    timeout: float = 120.0
-    max_attempts: int = 6
-    api_key_env: str = "OPENAI_API_KEY"
-    logprobs: bool | None = None
+    setup: JudgeSetup = field(default_factory=_one_at_a_time)
     store: Path | None = None
+    expected: bool = True
 
     @property
     def label(self) -> str:
-        return self.judge or "local"
+        return self.setup.label
 
 
 @asynccontextmanager
 async def open_pipeline(settings: JudgeSettings) -> AsyncIterator[RubricPipeline]:
     """A pipeline over the judge and store that `settings` name, closed on the way out."""
-    kind = parse_judge_spec(settings.judge).kind
-    # As in `jurist grade`: token probabilities on for the embedded model, off for servers.
-    logprobs = settings.logprobs if settings.logprobs is not None else kind == "local"
-    with Store(settings.store) as store:
-        backend = make_backend(
-            settings.judge,
-            api_key_env=settings.api_key_env,
-            timeout=settings.timeout,
-            logprobs=logprobs,
-        )
-        options = ScoreOptions(
-            mode=settings.mode, logprobs=logprobs, concurrency=settings.concurrency
-        )
-        run_options = RunOptions(
-            concurrency=settings.concurrency,
-            timeout=settings.timeout,
-            retry=RetryPolicy(max_attempts=settings.max_attempts),
-        )
-        pipeline = RubricPipeline(backend, store, options, run_options)
-        try:
-            yield pipeline
-        finally:
-            await pipeline.aclose()
+    setup = settings.setup
+    if setup.mode not in ("pointwise", "pairwise"):
+        raise ConfigError(f"a rubric pipeline judges pointwise or pairwise, not {setup.mode}")
+    # Token probabilities are asked for only where the backend reads them (the setup says).
+    options = replace(setup.options, want_logprobs=setup.reads_logprobs)
+    session = JudgeSession(setup=replace(setup, options=options), store=settings.store)
+    try:
+        yield RubricPipeline(session, expected=settings.expected)
+    finally:
+        await session.aclose()
 
 
 def query_text(item: Item) -> str:

@@ -11,8 +11,8 @@ import numpy as np
 
 from jurist.backends.base import Backend, BackendError
 from jurist.core.completion import Request
-from jurist.prompts import render
 from jurist.core.rubric import ChecklistItem, Criterion, Rubric, RubricError, rubric_from_dict
+from jurist.prompts import render
 from jurist.rubrics.answers import (
     QUESTION_MAX,
     AnswerError,
@@ -121,6 +121,38 @@ async def _merge_wording(
         return representative
 
 
+Chosen = tuple[int, Criterion | ChecklistItem, list[_Part]]
+
+
+def _representatives(
+    rubrics: Sequence[Rubric], embed: Embed, threshold: float, min_support: int
+) -> list[Chosen]:
+    """(support, most central member, cluster) per cluster found in `min_support` rubrics,
+    most supported first; criteria, rewarding and penalising items cluster apart."""
+    groups: dict[str, list[_Part]] = {"likert": [], "reward": [], "penalty": []}
+    for source, rubric in enumerate(rubrics):
+        for criterion in rubric.criteria:
+            groups["likert"].append(_Part(source=source, part=criterion))
+        for check in rubric.checklist:
+            groups["penalty" if check.weight < 0 else "reward"].append(
+                _Part(source=source, part=check)
+            )
+    chosen: list[Chosen] = []
+    for parts in groups.values():
+        if not parts:
+            continue
+        vectors = _unit(embed([part.text for part in parts]))
+        for members in _clusters(vectors, threshold):
+            support = len({parts[i].source for i in members})
+            if support < min_support:
+                continue
+            similarity = vectors[members] @ vectors[members].T
+            central = members[int(np.argmax(similarity.mean(axis=1)))]
+            chosen.append((support, parts[central].part, [parts[i] for i in members]))
+    chosen.sort(key=lambda entry: -entry[0])  # stable: ties keep their first-seen order
+    return chosen
+
+
 async def summarise_rubrics(
     rubrics: Sequence[Rubric],
     backend: Backend | None = None,
@@ -145,28 +177,7 @@ async def summarise_rubrics(
     """
     if not rubrics:
         raise RubricError("no rubrics to summarise")
-    groups: dict[str, list[_Part]] = {"likert": [], "reward": [], "penalty": []}
-    for source, rubric in enumerate(rubrics):
-        for criterion in rubric.criteria:
-            groups["likert"].append(_Part(source=source, part=criterion))
-        for check in rubric.checklist:
-            groups["penalty" if check.weight < 0 else "reward"].append(
-                _Part(source=source, part=check)
-            )
-
-    chosen: list[tuple[int, Criterion | ChecklistItem, list[_Part]]] = []
-    for parts in groups.values():
-        if not parts:
-            continue
-        vectors = _unit(embed([part.text for part in parts]))
-        for members in _clusters(vectors, threshold):
-            support = len({parts[i].source for i in members})
-            if support < min_support:
-                continue
-            similarity = vectors[members] @ vectors[members].T
-            central = members[int(np.argmax(similarity.mean(axis=1)))]
-            chosen.append((support, parts[central].part, [parts[i] for i in members]))
-    chosen.sort(key=lambda entry: -entry[0])  # stable: ties keep their first-seen order
+    chosen = _representatives(rubrics, embed, threshold, min_support)
     if max_parts is not None:
         chosen = chosen[:max_parts]
     if not chosen:

@@ -2,6 +2,9 @@
 
 Pure functions, no I/O. Missing values (NaN / None) are dropped and counted, and every
 figure carries its n and a 95% interval: Wilson for rates, bootstrap or t otherwise.
+
+Modules here are public unless their name starts with `_`; a `_name`, module or
+symbol, is never imported from outside this package (tests included).
 """
 
 from jurist.stats.agreement import (

@@ -10,13 +10,12 @@ from typing import Literal, Unpack
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from jurist.core.judgment import VERDICTS
 from jurist.stats.arrays import IntArray
 from jurist.stats.kappa import kappa_from_indices
 from jurist.stats.proportion import proportion
 from jurist.stats.resampling import Resampling, resampling
 from jurist.stats.results import Estimate, Result
-
-VERDICTS: tuple[str, str, str] = ("A", "B", "tie")
 
 
 def verdict_codes(verdicts: ArrayLike) -> IntArray:

@@ -3,9 +3,12 @@ preference pairs, DPO and SFT with LoRA, the judge -> pairs -> DPO -> evaluate l
 export of the trained judge to GGUF for llama.cpp.
 
 Needs the `train` extra (transformers, trl, peft, datasets); imported lazily by the CLI.
+
+Modules here are public unless their name starts with `_`; a `_name`, module or symbol, is
+never imported from outside this package (tests included).
 """
 
-from jurist.core.data import ItemSource
+from jurist.datasets import ItemSource
 from jurist.train.dpo import DPOSettings, train_dpo
 from jurist.train.export import (
     ConverterUnavailable,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jurist.core.errors import BackendError, ConfigError, StorageError
+from jurist.core.paths import cache_dir
 
 CONVERTER_ENV = "LLAMA_CPP_CONVERTER"
 CONVERTER_SCRIPT = "convert_hf_to_gguf.py"
@@ -62,8 +63,7 @@ class GgufExport:
 
 
 def converter_cache() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "jurist" / "llama.cpp-converter"
+    return cache_dir("llama.cpp-converter")
 
 
 def locate_converter(
@@ -145,7 +145,7 @@ def fetch_converter(version: str, *, log: Log | None = None) -> Path:
                 f"\npass --converter PATH/{CONVERTER_SCRIPT} or set {CONVERTER_ENV}"
             )
         unpacked = Path(scratch) / "converter"
-        _unpack_converter(archives[0], unpacked)
+        unpack_converter(archives[0], unpacked)
         try:
             unpacked.rename(target)
         except OSError:
@@ -154,7 +154,8 @@ def fetch_converter(version: str, *, log: Log | None = None) -> Path:
     return target / CONVERTER_SCRIPT
 
 
-def _unpack_converter(archive: Path, into: Path) -> None:
+def unpack_converter(archive: Path, into: Path) -> None:
+    """Extract only the converter's own files from a source archive into `into`."""
     with tarfile.open(archive, "r:gz") as tar:
         for member in tar.getmembers():
             parts = PurePosixPath(member.name).parts

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jurist.core.data import ItemSource
 from jurist.core.errors import ConfigError
 from jurist.core.rubric import Rubric, load_rubric
+from jurist.datasets import ItemSource
 from jurist.train.pairs import PairSet, SamplingSettings, build_pairs, write_pairs
 
 

@@ -8,6 +8,7 @@ judge's calls are cached), so it continues where it stopped.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -21,9 +22,9 @@ from typing import Any
 
 from jurist.core.data import Item
 from jurist.core.errors import InputError
-from jurist.session import JudgeSession
 from jurist.core.judgment import PairwiseJudgment, PointwiseJudgment
 from jurist.core.rubric import Rubric
+from jurist.session import JudgeSession
 from jurist.store import Store
 from jurist.train.dpo import DPOSettings, train_dpo
 from jurist.train.lora import HF_PREFIX
@@ -35,7 +36,6 @@ from jurist.train.pairs import (
     curate_units,
     judge_options,
     label_of,
-    local_run_options,
     position,
     write_pairs,
 )
@@ -210,7 +210,7 @@ class SelfRationalizationLoop:
         # The folder's name is the transformers backend's cache identity: make it unique.
         digest = hashlib.sha256(
             json.dumps(
-                [name, asdict(self.settings.dpo), self.settings.sampling.seed], default=str
+                [name, asdict(self.settings.dpo), self.settings.sampling.options.seed], default=str
             ).encode()
         ).hexdigest()[:8]
         return self.workdir / "models" / f"{name}-{digest}"
@@ -223,13 +223,12 @@ class SelfRationalizationLoop:
         }
 
     async def _greedy(self, model: str) -> dict[str, Any]:
+        s = self.settings
+        setup = s.sampling.setup(model, s.mode, parse_retries=0)
         session = JudgeSession(
             self.rubric,
-            judge=model,
-            mode=self.settings.mode,
+            setup.with_changes(options=judge_options(s.mode, s.sampling)),
             store=self.store,
-            options=judge_options(self.settings.mode, self.settings.sampling),
-            run=local_run_options(self.settings.sampling, parse_retries=0),
         )
         try:
             judgments = await session.ajudge(self.test_items)
@@ -245,15 +244,11 @@ class SelfRationalizationLoop:
         }
 
     def evaluate(self, model: str) -> dict[str, Any]:
-        import asyncio
-
         return asyncio.run(self._greedy(model))
 
     def sample_baselines(self) -> dict[str, Any]:
         """Self-consistency (mean of N samples) and best-of-N (the sample whose own score
         the judge gave the highest probability) from the same N base-model samples."""
-        import asyncio
-
         s = self.settings
         units = asyncio.run(
             asample(
@@ -287,8 +282,6 @@ class SelfRationalizationLoop:
         }
 
     def pairs(self, round_number: int, model: str) -> dict[str, Any]:
-        import asyncio
-
         s = self.settings
         units = asyncio.run(
             asample(

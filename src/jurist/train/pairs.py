@@ -1,9 +1,10 @@
 """Preference pairs from the judge's own rationales (self-rationalization).
 
 The judge answers each training item several times (temperature > 0, a distinct seed per
-sample) through the same cached layers that grade; the answer closest to the human label
-becomes `chosen`, the furthest `rejected`. The pair's `prompt` is the very text the judge
-sees at grade time, taken from the judge's own request, so what is trained is what is judged.
+sample) through a `JudgeSession`, the same cached layers that grade; the answer closest to
+the human label becomes `chosen`, the furthest `rejected`. The pair's `prompt` is the very
+text the judge sees at grade time, taken from the judge's own request, so what is trained is
+what is judged.
 """
 
 from __future__ import annotations
@@ -13,22 +14,22 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from jurist.backends import Backend, make_backend
+from jurist.backends import Backend, CallPolicy
 from jurist.backends.hf import chat_prompt
 from jurist.core.completion import Request
 from jurist.core.data import Item
 from jurist.core.errors import ConfigError, InputError
-from jurist.judges import JudgeOptions, make_judge
-from jurist.session import JudgeSession
 from jurist.core.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
 from jurist.core.rubric import Criterion, Rubric
-from jurist.engine.local import RunOptions
+from jurist.judges import JudgeOptions, make_judge
+from jurist.judges.answering import SamplingOptions
+from jurist.session import JudgeSession, JudgeSetup
 from jurist.store import Store
 
 PAIR_KEY = "ab"  # pairwise samples are drawn in the original order only
@@ -178,15 +179,46 @@ def grade_prompts(judge: Any, item: Item) -> dict[str, str]:
 # --- sampling ------------------------------------------------------------------------------
 
 
+def _varied_options() -> JudgeOptions:
+    # Short answers at a temperature that varies them: N different rationales per unit.
+    return JudgeOptions(temperature=0.8, seed=1, max_tokens=160, rationale_chars=300)
+
+
+def _patient_calls() -> CallPolicy:
+    # No per-call timeout: a local model on a busy CPU is slow, not broken, and a call
+    # abandoned half-way would be paid again.
+    return CallPolicy(concurrency=4, timeout=None)
+
+
 @dataclass(frozen=True)
 class SamplingSettings:
+    """`samples` judgments per unit, one per seed: `options.seed`, then 7919 further each
+    time, at `options.temperature`. `calls` and `per_call` (re-asks of an unparseable
+    answer) are how each sample is asked."""
+
     samples: int = 4
-    temperature: float = 0.8
-    seed: int = 1
-    max_tokens: int = 160
-    rationale_chars: int = 300
-    concurrency: int = 4
-    parse_retries: int = 1
+    options: JudgeOptions = field(default_factory=_varied_options)
+    calls: CallPolicy = field(default_factory=_patient_calls)
+    per_call: SamplingOptions = field(default_factory=lambda: SamplingOptions(parse_retries=1))
+
+    def with_options(self, **changes: Any) -> SamplingSettings:
+        """These settings with some judge options changed (temperature, seed, max_tokens...)."""
+        return replace(self, options=replace(self.options, **changes))
+
+    @property
+    def seeds(self) -> list[int]:
+        return [self.options.seed + 7919 * n for n in range(self.samples)]
+
+    def setup(
+        self, judge: str | None, mode: str, *, parse_retries: int | None = None
+    ) -> JudgeSetup:
+        """The setup a sampling (or grading) session of `judge` starts from."""
+        per_call = self.per_call
+        if parse_retries is not None:
+            per_call = replace(per_call, parse_retries=parse_retries)
+        return JudgeSetup(
+            judge=judge, mode=mode, options=self.options, calls=self.calls, sampling=per_call
+        )
 
 
 def _options(
@@ -194,27 +226,19 @@ def _options(
 ) -> JudgeOptions:
     # Score-token probabilities are read only where a method needs them (best-of-N): a
     # white-box backend pays for them with every layer's hidden states.
-    return JudgeOptions(
+    return replace(
+        settings.options,
         temperature=temperature,
         seed=seed,
-        max_tokens=settings.max_tokens,
-        rationale_chars=settings.rationale_chars,
         both_orders=mode != "pairwise",
         want_logprobs=logprobs,
     )
 
 
-def local_run_options(settings: SamplingSettings, parse_retries: int | None = None) -> RunOptions:
-    """No per-call timeout: a local model on a busy CPU is slow, not broken, and a call
-    abandoned half-way would be paid again."""
-    retries = settings.parse_retries if parse_retries is None else parse_retries
-    return RunOptions(concurrency=settings.concurrency, parse_retries=retries, timeout=None)
-
-
 def judge_options(mode: str, settings: SamplingSettings) -> JudgeOptions:
     """The greedy options the trained judge is graded with (same prompt as the samples),
     reading the score distribution too: the loop reports expected scores beside parsed."""
-    return _options(mode, settings, settings.seed, 0.0, logprobs=True)
+    return _options(mode, settings, settings.options.seed, 0.0, logprobs=True)
 
 
 def label_of(item: Item, key: str, label_fields: Mapping[str, str], mode: str, row: int = 0) -> Any:
@@ -240,7 +264,8 @@ def label_of(item: Item, key: str, label_fields: Mapping[str, str], mode: str, r
         ) from None
 
 
-def _candidates(judgment: Judgment, key: str, seed: int) -> Candidate | None:
+def candidate_from(judgment: Judgment, key: str, seed: int) -> Candidate | None:
+    """The sample a judgment gives for `key`, or None where it has no parsed value."""
     if isinstance(judgment, PointwiseJudgment):
         score = judgment.criteria.get(key)
         if score is None or score.status != "ok" or score.score is None or not score.raw:
@@ -264,11 +289,23 @@ def _keys(rubric: Rubric, mode: str) -> list[str]:
     return [c.id for c in rubric.criteria]
 
 
+JudgeLike = str | Backend | JudgeSession
+
+
+def _root(judge: JudgeLike, setup: JudgeSetup, store: Store | str | Path | None) -> JudgeSession:
+    """A session of `judge`: a spec or a backend (lent), in `setup`'s terms."""
+    if isinstance(judge, JudgeSession):
+        return judge
+    if isinstance(judge, str):
+        return JudgeSession(setup=replace(setup, judge=judge), store=store)
+    return JudgeSession(setup=setup, store=store, backend=judge)
+
+
 async def asample(
     rubric: Rubric,
     items: Sequence[Item],
     *,
-    judge: str | Backend,
+    judge: JudgeLike,
     mode: str = "pointwise",
     settings: SamplingSettings | None = None,
     store: Store | str | Path | None = None,
@@ -277,37 +314,33 @@ async def asample(
     logprobs: bool = False,
 ) -> list[Unit]:
     """N judgments per item and criterion, one session pass per seed so every sample
-    keeps its own raw answer and rationale; all calls are cached by the store."""
+    keeps its own raw answer and rationale; all calls are cached by the store. `judge`: a
+    spec or a backend (a session on `store` is opened and closed here), or an open session
+    whose stack is shared (its owner closes it)."""
     settings = settings or SamplingSettings()
     label_fields = label_fields or {}
-    heat = settings.temperature if temperature is None else temperature
+    heat = settings.options.temperature if temperature is None else temperature
     keys = _keys(rubric, mode)
-    backend = make_backend(judge) if isinstance(judge, str) else _Borrowed(judge)
-    seeds = [settings.seed + 7919 * n for n in range(settings.samples)]
-    session = JudgeSession(
-        rubric,
-        judge=backend,
-        mode=mode,
-        store=store,
-        options=_options(mode, settings, seeds[0], heat, logprobs),
-        run=local_run_options(settings),
-    )
+    root = _root(judge, settings.setup(None, mode), store)
     found: dict[tuple[int, str], list[Candidate]] = {}
     errors: Counter[tuple[int, str]] = Counter()
     try:
-        for seed in seeds:
+        for seed in settings.seeds:
             options = _options(mode, settings, seed, heat, logprobs)
-            session.judge = make_judge(mode, rubric, options)
+            session = root.with_options(
+                options, rubric=rubric, mode=mode, sampling=settings.per_call
+            )
             for judgment in await session.ajudge(items):
                 for key in keys:
-                    candidate = _candidates(judgment, key, seed)
+                    candidate = candidate_from(judgment, key, seed)
                     if candidate is None:
                         errors[(judgment.index, key)] += 1
                     else:
                         found.setdefault((judgment.index, key), []).append(candidate)
     finally:
-        await session.aclose()
-    prompter = make_judge(mode, rubric, _options(mode, settings, seeds[0], heat))
+        if root is not judge:
+            await root.aclose()
+    prompter = make_judge(mode, rubric, _options(mode, settings, settings.seeds[0], heat))
     units = []
     for index, item in enumerate(items):
         prompts = grade_prompts(prompter, item)
@@ -354,10 +387,15 @@ def meta_rubric(criterion: Criterion | None) -> Rubric:
 
 
 async def ameta_choose(
-    units: Sequence[Unit], rubric: Rubric, *, judge: str | Backend, store: Any = None
+    units: Sequence[Unit],
+    rubric: Rubric,
+    *,
+    judge: JudgeLike,
+    store: Store | str | Path | None = None,
 ) -> dict[int, Choice]:
     """For units without a label: the judge compares its two most different answers (both
-    orders); the one it prefers consistently is chosen, a tie or a flip gives no pair."""
+    orders); the one it prefers consistently is chosen, a tie or a flip gives no pair.
+    `judge` as for `asample`."""
     asks: list[tuple[int, Candidate, Candidate, Item]] = []
     for number, unit in enumerate(units):
         if unit.label is not None or len(unit.candidates) < 2:
@@ -377,18 +415,23 @@ async def ameta_choose(
         return {}
     criteria = {c.id: c for c in rubric.criteria}
     chosen: dict[int, Choice] = {}
-    session = JudgeSession(
-        meta_rubric(criteria.get(units[asks[0][0]].key)),
-        judge=make_backend(judge) if isinstance(judge, str) else _Borrowed(judge),
+    meta = JudgeSetup(
         mode="pairwise",
-        store=store,
         options=JudgeOptions(max_tokens=200, rationale_chars=300),
-        run=RunOptions(timeout=None),
+        calls=CallPolicy(timeout=None),
+    )
+    root = _root(judge, meta, store)
+    session = root.with_options(
+        meta.options,
+        rubric=meta_rubric(criteria.get(units[asks[0][0]].key)),
+        mode="pairwise",
+        sampling=meta.sampling,
     )
     try:
         judgments = await session.ajudge([ask[3] for ask in asks])
     finally:
-        await session.aclose()
+        if root is not judge:
+            await root.aclose()
     for (number, low, high, _), judgment in zip(asks, judgments, strict=True):
         verdict = (
             judgment.pair.verdict
@@ -480,50 +523,22 @@ def build_pairs(
 ) -> PairSet:
     """Sample, (optionally) meta-judge the unlabelled units, and curate."""
     listed = list(items)
-    backend = make_backend(judge) if isinstance(judge, str) else judge
-    shared = store if isinstance(store, Store) else Store(store)
+    settings = settings or SamplingSettings()
 
     async def run() -> PairSet:
-        units = await asample(
-            rubric,
-            listed,
-            judge=backend,
-            mode=mode,
-            settings=settings,
-            store=shared,
-            label_fields=label_fields,
-        )
-        meta = await ameta_choose(units, rubric, judge=backend, store=shared) if meta_judge else {}
+        async with _root(judge, settings.setup(None, mode), store) as root:
+            units = await asample(
+                rubric,
+                listed,
+                judge=root,
+                mode=mode,
+                settings=settings,
+                label_fields=label_fields,
+            )
+            meta = await ameta_choose(units, rubric, judge=root) if meta_judge else {}
         return curate_units(units, group_by=group_by, min_margin=min_margin, meta_choices=meta)
 
-    try:
-        return asyncio.run(run())
-    finally:
-        asyncio.run(backend.aclose())
-        if shared is not store:
-            shared.close()
-
-
-class _Borrowed:
-    """A backend lent to a session that must not close it (it serves several sessions)."""
-
-    def __init__(self, backend: Backend) -> None:
-        self._backend = backend
-        self.name = backend.name
-        self.model = backend.model
-        identity = getattr(backend, "identity", None)
-        if identity is not None:
-            self.identity = identity
-
-    def __getattr__(self, name: str) -> Any:
-        # Capabilities such as `max_in_flight` are the lender's.
-        return getattr(self._backend, name)
-
-    async def complete(self, request: Request) -> Any:
-        return await self._backend.complete(request)
-
-    async def aclose(self) -> None:
-        return None
+    return asyncio.run(run())
 
 
 DATASET_COLUMNS = ("prompt", "chosen", "rejected")

@@ -2,6 +2,9 @@
 (`jurist view`), and one self-contained HTML report per run (`jurist report`).
 
 The web parts need the `view` extra (FastAPI, uvicorn) and are imported when used.
+
+Modules here are public unless their name starts with `_`; a `_name`, module or
+symbol, is never imported from outside this package (tests included).
 """
 
 from jurist.view.annotations import AnnotationStore, annotator_agreement

@@ -23,9 +23,9 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from jurist.core.errors import InputError, JuristError
 from jurist.core.judgment import PairwiseJudgment
+from jurist.core.rubric import Rubric
 from jurist.meta import Results
 from jurist.meta.load import LoadedResults
-from jurist.core.rubric import Rubric
 from jurist.view.annotations import (
     AnnotationStore,
     annotator_agreement,
@@ -37,11 +37,15 @@ from jurist.view.choices import (
     labels_from_annotations,
     valid_value,
 )
+from jurist.view.compare import compare_runs
 from jurist.view.figures import Section, histogram_svg, meta_sections
 from jurist.view.index import PAGE_SIZE, SORTS, Filters, RunIndex, open_index, scale_points
 from jurist.view.peek import peek_run
 from jurist.view.sources import RunSource, resolve_source, source_rubric, stored_runs
 from jurist.view.templating import environment
+
+# Renders a template with the viewer token filled in.
+Page = Callable[..., HTMLResponse]
 
 HERE = Path(__file__).parent
 TOKEN_HEADER = "X-Jurist-Token"
@@ -177,6 +181,26 @@ def create_app(viewer: Viewer) -> FastAPI:
         template = env.get_template(name)
         return HTMLResponse(template.render(token=viewer.token, **context))
 
+    _browse_routes(app, viewer, page)
+    _annotation_routes(app, viewer, page)
+    _analysis_routes(app, viewer, page)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> HTMLResponse:
+        template = env.get_template("error.html")
+        return HTMLResponse(
+            template.render(
+                token=viewer.token, title="Error", status=error.status_code, detail=error.detail
+            ),
+            status_code=error.status_code,
+        )
+
+    return app
+
+
+def _browse_routes(app: FastAPI, viewer: Viewer, page: Page) -> None:
+    """The run list, a run's page of judgments and one item's page."""
+
     @app.get("/", response_class=HTMLResponse)
     def runs_page() -> HTMLResponse:
         rows = [peek_run(s, viewer.cache_dir) for s in viewer.sources]
@@ -255,6 +279,10 @@ def create_app(viewer: Viewer) -> FastAPI:
             saved=saved,
         )
 
+
+def _annotation_routes(app: FastAPI, viewer: Viewer, page: Page) -> None:
+    """Saving, listing and exporting human annotations."""
+
     @app.post("/api/annotations")
     async def annotate(request: Request) -> JSONResponse:
         try:
@@ -307,6 +335,10 @@ def create_app(viewer: Viewer) -> FastAPI:
             headers={"Content-Disposition": f'attachment; filename="annotations-{key}.jsonl"'},
         )
 
+
+def _analysis_routes(app: FastAPI, viewer: Viewer, page: Page) -> None:
+    """Judge-vs-human figures for a run, and two runs side by side."""
+
     @app.get("/run/{key}/meta", response_class=HTMLResponse)
     def meta_page(key: str, request: Request) -> HTMLResponse:
         index = viewer.index(key)
@@ -347,8 +379,6 @@ def create_app(viewer: Viewer) -> FastAPI:
         a, b = viewer.index(q.get("a", "")), viewer.index(q.get("b", ""))
         only = q.get("disagree") == "1"
         offset = max(_int(q.get("offset")), 0)
-        from jurist.view.compare import compare_runs
-
         table = compare_runs(a, b, only_disagreements=only, offset=offset, limit=PAGE_SIZE)
         return page(
             "compare.html",
@@ -361,15 +391,3 @@ def create_app(viewer: Viewer) -> FastAPI:
             page_size=PAGE_SIZE,
             base=urlencode({"a": a.info.key, "b": b.info.key}),
         )
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException) -> HTMLResponse:
-        template = env.get_template("error.html")
-        return HTMLResponse(
-            template.render(
-                token=viewer.token, title="Error", status=error.status_code, detail=error.detail
-            ),
-            status_code=error.status_code,
-        )
-
-    return app

@@ -11,8 +11,8 @@ from typing import Any
 
 from jurist.core.errors import InputError
 from jurist.core.judgment import ChecklistJudgment
-from jurist.meta import Labels, read_labels
 from jurist.core.rubric import Rubric
+from jurist.meta import Labels, read_labels
 from jurist.view.annotations import AnnotationStore
 from jurist.view.index import RunIndex, scale_points
 

@@ -22,9 +22,10 @@ import numpy as np
 
 from jurist.core.errors import JuristError
 from jurist.core.judgment import ChecklistJudgment, Judgment, PairwiseJudgment, judgment_from_json
+from jurist.core.paths import cache_dir
+from jurist.engine.summary import summarise
 from jurist.meta.join import Results
 from jurist.meta.load import LoadedResults, load_results
-from jurist.engine.summary import summarise
 from jurist.view.sources import RunSource, iter_source_items
 
 _SCHEMA = """
@@ -65,8 +66,7 @@ SORTS = ("position", "score", "-score", "disagreement", "status", "item_id")
 
 
 def default_cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "jurist" / "view"
+    return cache_dir("view")
 
 
 @dataclass(frozen=True)

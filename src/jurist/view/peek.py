@@ -15,12 +15,13 @@ from jurist.view.sources import RunSource
 
 def peek_run(source: RunSource, cache_dir: Path | None = None) -> dict[str, Any]:
     config = source.config or {}
+    setup = config.get("setup") or config  # nested since runs store a JudgeSetup; flat before
     row: dict[str, Any] = {
         "key": source.key,
         "label": source.label,
         "rubric": Path(str(config["rubric_path"])).stem if config.get("rubric_path") else None,
-        "judge": config.get("judge") or ("local" if source.config is not None else None),
-        "mode": config.get("mode"),
+        "judge": setup.get("judge") or ("local" if source.config is not None else None),
+        "mode": setup.get("mode"),
         "n": None,
         "ok": None,
         "parse_error": None,

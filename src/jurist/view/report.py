@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jurist.meta import Results, read_labels
 from jurist.engine.outputs import write_lines
 from jurist.engine.summary import summarise
+from jurist.meta import Results, read_labels
 from jurist.view.figures import meta_sections
 from jurist.view.index import load_source
 from jurist.view.sources import RunSource, iter_source_items, resolve_source

@@ -11,14 +11,15 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from jurist.core.data import FieldMap, Item, ReadReport, read_items
 from jurist.core.errors import JuristError
-from jurist.meta.load import RESULTS_FILE
-from jurist.engine.outputs import OWNER, SUMMARY, current_owner
+from jurist.core.rubric import load_rubric
+from jurist.engine.outputs import OWNER, RESULTS, SUMMARY, current_owner
+from jurist.grading import GradeConfig
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def resolve_source(source: str, store_path: Path, data_path: Path | None = None)
     results: Path | None = None
     run_id: str | None = None
     if path.is_dir():
-        results = path / RESULTS_FILE
+        results = path / RESULTS
         run_id = current_owner(path)
     elif path.is_file():
         results = path
@@ -138,8 +139,8 @@ def resolve_source(source: str, store_path: Path, data_path: Path | None = None)
     config, created = record if record is not None else (None, None)
     if results is None and config is not None:
         folder = config.get("output_dir")
-        if folder and (Path(folder) / RESULTS_FILE).is_file():
-            results = Path(folder) / RESULTS_FILE
+        if folder and (Path(folder) / RESULTS).is_file():
+            results = Path(folder) / RESULTS
     if results is not None and created is None and results.is_file():
         created = results.stat().st_mtime
     key = run_id if run_id is not None and record is not None else _url_key(str(path.resolve()))
@@ -166,16 +167,13 @@ def iter_source_items(source: RunSource) -> tuple[Iterator[Item] | None, str | N
         return read_items(source.data_path, FieldMap(), skip_bad_rows=True), None
     if source.config is None:
         return None, "the run's settings are not in the store, so its data file is unknown"
-    from jurist.grading import GradeConfig, iter_config_items
-
-    known = {k: v for k, v in source.config.items() if k in GradeConfig.model_fields}
     try:
-        config = GradeConfig(**known)
-        if config.data_path is not None and not Path(config.data_path).is_file():
-            return None, f"{config.data_path}: the run's data file is no longer there"
-        return iter_config_items(
-            config.model_copy(update={"skip_bad_rows": True}), ReadReport()
-        ), None
+        config = GradeConfig.model_validate(source.config)
+        data = config.items.data
+        if data is not None and not Path(data).is_file():
+            return None, f"{data}: the run's data file is no longer there"
+        items = replace(config.items, skip_bad_rows=True)
+        return config.model_copy(update={"items": items}).iter_items(ReadReport()), None
     except (JuristError, ValueError, OSError) as error:
         return None, f"the run's data cannot be read: {error}"
 
@@ -184,8 +182,6 @@ def source_rubric(source: RunSource) -> Any:
     """The run's Rubric when its file is still there, else None."""
     if source.config is None or not source.config.get("rubric_path"):
         return None
-    from jurist.core.rubric import load_rubric
-
     try:
         return load_rubric(source.config["rubric_path"])
     except (JuristError, OSError, ValueError):

@@ -1,8 +1,13 @@
-"""White-box judging on local models through transformers: per-layer score distributions,
-LAGER layer aggregation, learned heads on hidden states, and the disk cache they share.
+"""White-box judging on local models through transformers: loading a model (a folder or a
+GGUF), per-layer score distributions, LAGER layer weights and learned heads on hidden states,
+and the disk cache they share. This is the runtime the `hf` backend runs on, so it imports
+nothing above `core`; fitting the weights and heads from a graded run is `meta.calibrate`.
 
-Names load on first use: judges import `jurist.whitebox.fields` on every run, and that must
-not pull in the statistics and fitting code."""
+Names load on first use: `jurist.whitebox.fields` is read on every pointwise judgment, and
+that must not pull in the fitting code (torch, scipy).
+
+Modules here are public unless their name starts with `_`; a `_name`, module or
+symbol, is never imported from outside this package (tests included)."""
 
 from __future__ import annotations
 
@@ -12,8 +17,6 @@ from typing import Any
 _EXPORTS = {
     "HiddenCache": "cache",
     "hidden_key": "cache",
-    "CalibrationReport": "calibrate",
-    "calibrate": "calibrate",
     "Calibration": "calibration",
     "calibration_dir": "calibration",
     "PrefixForward": "forward",

@@ -13,20 +13,26 @@ from jurist.core.estimate import expected_value, slot_distribution
 def criterion_fields(
     completion: Completion | None, slot: int, points: Sequence[int]
 ) -> dict[str, Any]:
-    """The optional CriterionScore fields one answer's slot supports; {} for black boxes."""
+    """The CriterionScore extras one answer's slot supports (read from the completion's
+    extras); {} for black boxes."""
     if completion is None:
         return {}
+    read = completion.extras
+    layer_logprobs = read.get("layer_logprobs") or []
+    lager_logprobs = read.get("lager_logprobs") or []
+    probe_values = read.get("probe_values") or []
+    hidden_keys = read.get("hidden_keys") or []
     fields: dict[str, Any] = {}
-    if len(completion.layer_logprobs) > slot:
-        layers = [slot_distribution(lp, points) for lp in completion.layer_logprobs[slot]]
+    if len(layer_logprobs) > slot:
+        layers = [slot_distribution(lp, points) for lp in layer_logprobs[slot]]
         if all(d is not None for d in layers):
             fields["layer_expected"] = [round(expected_value(d), 6) for d in layers if d]
-    if len(completion.lager_logprobs) > slot:
-        mixed = slot_distribution(completion.lager_logprobs[slot], points)
+    if len(lager_logprobs) > slot:
+        mixed = slot_distribution(lager_logprobs[slot], points)
         if mixed is not None:
             fields["expected_lager"] = round(expected_value(mixed), 6)
-    if len(completion.probe_values) > slot:
-        fields["probe"] = completion.probe_values[slot]
-    if len(completion.hidden_keys) > slot:
-        fields["hidden_key"] = completion.hidden_keys[slot]
+    if len(probe_values) > slot:
+        fields["probe"] = probe_values[slot]
+    if len(hidden_keys) > slot:
+        fields["hidden_key"] = hidden_keys[slot]
     return fields

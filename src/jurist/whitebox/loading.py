@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from jurist.core.errors import BackendError, ConfigError
+from jurist.core.paths import cache_dir, default_model_path
 
 EMBEDDED = "embedded"
 _LOCK = threading.Lock()
@@ -25,16 +26,14 @@ def _missing_extra() -> BackendError:
 
 
 def cache_root() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "jurist" / "hf"
+    """Converted models and hidden states of the `hf` backend."""
+    return cache_dir("hf")
 
 
 def resolve_model_path(target: str | None) -> Path:
     """The folder or `.gguf` file a `hf:` target names; `embedded` (or nothing) is the
     packaged Gemma GGUF."""
     if not target or target == EMBEDDED:
-        from jurist.backends.llamacpp import default_model_path
-
         return default_model_path()
     path = Path(target).expanduser()
     if not path.exists():

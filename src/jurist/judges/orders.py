@@ -1,4 +1,5 @@
-"""Turning one item's rankings from several presentation orders into one ranking.
+"""The listwise judge's presentation orders, and turning one item's rankings from those
+orders into one ranking.
 
 A judge that ranks a list favours some slots; showing the list in K shuffled orders and
 pooling the answers cancels that. Borda counts positions; Bradley-Terry reads every ranking

@@ -28,11 +28,13 @@ class ConnectionFailed(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    """Where requests go: host, port and the base path, from a plain-http base URL."""
+    """Where requests go: host, port and the base path, from a plain-http base URL, and
+    the query string every request carries (`api-version=...`; encoded, without `?`)."""
 
     host: str
     port: int
     path: str
+    query: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class Response:
 
 def plain_http_target(base_url: str | None) -> Target | None:
     """The target of a base URL this client can serve: plain http, no credentials or query
-    in the URL, and no proxy configured for its host; None means the SDK's client."""
+    in the URL (a caller that splits the query off gives it as `Target.query`), and no
+    proxy configured for its host; None means the SDK's client."""
     if not base_url:
         return None
     parts = urlsplit(base_url.strip())
@@ -87,7 +90,7 @@ class PlainHttpClient:
             reusable = False
             try:
                 writer.write(
-                    b"POST " + (self.target.path + path).encode("latin-1") + b" HTTP/1.1\r\n"
+                    b"POST " + self._request_target(path) + b" HTTP/1.1\r\n"
                     + self._head + b"Content-Length: %d\r\n\r\n" % len(body) + body
                 )  # fmt: skip
                 response, reusable = await _read_response(reader)
@@ -100,6 +103,11 @@ class PlainHttpClient:
                 else:
                     writer.close()
         return response
+
+    def _request_target(self, path: str) -> bytes:
+        """The request line's target: the base path, `path`, and the target's query."""
+        query = f"?{self.target.query}" if self.target.query else ""
+        return (self.target.path + path + query).encode("latin-1")
 
     async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """The most recently used idle connection the server has not closed, or a new one."""

@@ -1,7 +1,10 @@
 """Fitting a model's white-box estimators from a graded run: LAGER layer weights or a probe
 per criterion, from the hidden states the `hf` backend kept on disk (no forward pass), with
 the fit's cross-validated agreement (grouped by source document) reported beside the
-final-layer expected score's, then saved beside the model for grading to apply."""
+final-layer expected score's, then saved beside the model for grading to apply.
+
+It lives with the reports, not in `whitebox/`, because it reads a graded run and compares
+estimators against human labels; `whitebox/` is the model runtime the `hf` backend runs on."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from jurist.whitebox.cache import HiddenCache
 from jurist.whitebox.calibration import LAGER_FILE, PROBE_FILE, calibration_dir
 from jurist.whitebox.lager import LagerFile, fit_lager
 from jurist.whitebox.layers import choice_token_ids, layer_logits, log_softmax
+from jurist.whitebox.loading import load_causal_lm
 from jurist.whitebox.probe import ProbeFile, cross_validated, fit_probe, grouped_folds
 
 Kind = Literal["lager", "probe"]
@@ -54,9 +58,9 @@ def _collect(source: str | Path, group_field: str, cache: HiddenCache) -> dict[s
         criteria = getattr(judgment, "criteria", None) or {}
         for name, score in criteria.items():
             label = judgment.labels.get(name)
-            if score.status != "ok" or label is None or score.hidden_key is None:
+            if score.status != "ok" or label is None or score.extras.get("hidden_key") is None:
                 continue
-            states = cache.get(score.hidden_key)
+            states = cache.get(score.extras["hidden_key"])
             if states is None:
                 raise InputError(
                     loaded.source,
@@ -101,8 +105,6 @@ def calibrate(
     folder = out or calibration_dir(judge)
     comparisons: list[EstimatorComparison] = []
     if kind == "lager":
-        from jurist.whitebox.loading import load_causal_lm
-
         lm, tok = model or load_causal_lm(judge)
         lager = LagerFile(str(judge or "embedded"))
         for name, entry in rows.items():
