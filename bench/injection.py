@@ -234,11 +234,13 @@ def family_table(
                     shifts[defended].append(attacked - clean)
         mean = {key: sum(v) / len(v) if v else 0.0 for key, v in shifts.items()}
         removed = f"{1 - mean[True] / mean[False]:.0%}" if abs(mean[False]) > 1e-9 else "-"
-        halved = abs(mean[True]) <= abs(mean[False]) / 2 if abs(mean[False]) > 1e-9 else None
+        # No undefended shift to halve when its interval includes 0.
+        low, high = mean_interval(shifts[False]) or (0.0, 0.0)
+        halved = abs(mean[True]) <= abs(mean[False]) / 2 if low > 0 or high < 0 else None
         table.add_row(
             f"{family} ({len(attacks)})", str(len(shifts[False])), f"{flagged[family]}/{len(items)}",
             interval(shifts[False]), interval(shifts[True]), removed,
-            "-" if halved is None else ("yes" if halved else "NO"),
+            "no shift" if halved is None else ("yes" if halved else "NO"),
         )  # fmt: skip
     return table
 

@@ -4,8 +4,11 @@ Uploaded JSONL files are kept; a batch stays `in_progress` for `polls` polls (or
 `hold` is cleared) and then ends as `ending(n)` says for the n-th batch created: "completed"
 (each request answered or failed as `behave(prompt)` says) or "expired" (the first request
 answered, the others failed with `batch_expired`, as OpenAI reports them) or "failed"
-(refused as a whole, with the reason in `errors`). It runs in a
-background thread and counts what it was asked, so tests can check from the server side.
+(refused as a whole, with the reason in `errors`). Batches keep the `metadata` they were
+created with and are listed newest first (`GET /v1/batches`, paged by `after`); with
+`stall_creates` the first batches created never get their answer back, as when the client
+is killed between creating a batch and learning its id. It runs in a background thread and
+counts what it was asked (`created`, `bought`), so tests can check from the server side.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from scripted_server import LoopbackServer, http
 
@@ -32,12 +37,15 @@ class BatchServer(LoopbackServer):
         ending: Callable[[int], str] = lambda n: "completed",
         polls: int = 1,
         logprobs: list[dict[str, Any]] | None = None,
+        stall_creates: int = 0,
     ) -> None:
-        """`logprobs` is the token list every answer carries when its request asks for it."""
+        """`logprobs` is the token list every answer carries when its request asks for it;
+        the first `stall_creates` batches are created but their creator never hears back."""
         self._behave = behave
         self._ending = ending
         self._polls = polls
         self._logprobs = logprobs
+        self._stall_creates = stall_creates
         self.hold = threading.Event()
         self.hold.set()
         self.files: dict[str, bytes] = {}
@@ -58,6 +66,8 @@ class BatchServer(LoopbackServer):
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             self.authorizations.add(headers.get("authorization", ""))
             status, payload, kind = self._route(method, path, headers, body)
+            if kind == "batch-stalled":
+                await asyncio.Event().wait()  # the batch exists; its id never reaches the client
             writer.write(http(status, payload, {"X-Kind": kind}))
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -68,11 +78,16 @@ class BatchServer(LoopbackServer):
     def _route(
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[str, bytes, str]:
-        parts = path.strip("/").split("/")  # v1, files|batches, id, content
+        url = urlsplit(path)
+        parts = url.path.strip("/").split("/")  # v1, files|batches, id, content
         if method == "POST" and parts[1:] == ["files"]:
             return "200 OK", self._upload(headers["content-type"], body), "file"
         if method == "POST" and parts[1:] == ["batches"]:
-            return "200 OK", self._create(json.loads(body)), "batch"
+            created = self._create(json.loads(body))
+            stalled = len(self.created) <= self._stall_creates
+            return "200 OK", created, "batch-stalled" if stalled else "batch"
+        if method == "GET" and parts[1:] == ["batches"]:
+            return "200 OK", self._list(parse_qs(url.query)), "list"
         if method == "GET" and parts[1] == "batches" and parts[2] in self.batches:
             return "200 OK", json.dumps(self._poll(parts[2])).encode(), "batch"
         if (
@@ -113,6 +128,7 @@ class BatchServer(LoopbackServer):
         batch_id = f"batch-{len(self.created)}"
         self.batches[batch_id] = {
             "id": batch_id,
+            "metadata": request.get("metadata"),
             "object": "batch",
             "endpoint": request["endpoint"],
             "errors": None,
@@ -121,12 +137,33 @@ class BatchServer(LoopbackServer):
             "status": "validating",
             "output_file_id": None,
             "error_file_id": None,
-            "created_at": 0,
+            "created_at": int(time.time()),
             "polled": 0,
             "number": len(self.created),
             "lines": lines,
         }
         return json.dumps(self._public(batch_id)).encode()
+
+    @property
+    def bought(self) -> int:
+        """Requests paid for: every line of every batch created."""
+        return sum(len(ids) for ids in self.created)
+
+    def _list(self, query: dict[str, list[str]]) -> bytes:
+        """Batches newest first, `limit` at a time, after the batch id `after`."""
+        newest_first = sorted(self.batches, key=lambda b: self.batches[b]["number"], reverse=True)
+        if "after" in query:
+            newest_first = newest_first[newest_first.index(query["after"][0]) + 1 :]
+        limit = int(query.get("limit", ["20"])[0])
+        page = [self._public(batch_id) for batch_id in newest_first[:limit]]
+        listing = {
+            "object": "list",
+            "data": page,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+            "has_more": len(newest_first) > limit,
+        }
+        return json.dumps(listing).encode()
 
     def _public(self, batch_id: str) -> dict[str, Any]:
         batch = self.batches[batch_id]

@@ -172,6 +172,18 @@ def test_validate_command_reads_utf16_and_reports_bad_bytes(tmp_path: Path) -> N
     bad = tmp_path / "bad.yaml"
     bad.write_bytes(b"name: caf\xe9\n")
     result = CliRunner().invoke(app, ["rubric", "validate", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad input, the README's convention (it was 1)
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "byte offset 9" in result.output
+
+
+def test_rubric_validate_exits_1_on_an_invalid_rubric(tmp_path: Path) -> None:
+    """An invalid rubric is bad input: exit 2 and one `error:` line naming the file."""
+    from jurist.cli import app
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: r\ncriteria:\n  - id: a\n    question: Q?\n    scale: {1: x}\n")
+    result = CliRunner().invoke(app, ["rubric", "validate", str(bad)])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "bad.yaml" in lines[0], lines

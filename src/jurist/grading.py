@@ -56,7 +56,9 @@ from jurist.session import ItemJudge, ItemLike, JudgeSession, JudgeSetup, as_ite
 from jurist.store import Store, new_run_id
 
 __all__ = [
+    "FLAT_NAMES",
     "RESUME_HONOURED",
+    "RESUME_REFUSED",
     "EnginePart",
     "GradeConfig",
     "GradeResult",
@@ -72,10 +74,22 @@ __all__ = [
 
 Progress = Callable[[RunCounters, int | None], Any]
 
-# What a resumed run may take from the command line without changing its results.
+# What a resumed run may take from the command line: where results go and how fast and
+# where the job runs, never what is asked or counted. (`--progress` and `--format` only
+# change what is shown, and never reach the job.)
 RESUME_HONOURED = frozenset(
     {"output_dir", "timeout", "concurrency", "rpm", "tpm", "max_attempts"}
     | {"engine", "address", "workers"}
+)
+# What a resumed run refuses when it differs: it changes what is asked (the items, the
+# prompts, the judge, its sampling) or what is counted, so half the run would be one job
+# and half another. A name in neither set is refused too.
+RESUME_REFUSED = frozenset(
+    {"rubric_path", "data_path", "preset", "fields", "limit", "skip_bad_rows"}
+    | {"defend_injection", "judge", "mode", "api_key_env", "logprobs"}
+    | {"joint", "both_orders", "max_tokens", "temperature", "seed", "rationale", "layout"}
+    | {"orders", "aggregate", "samples", "sample_temperature", "parse_retries"}
+    | {"jury", "jurors", "jury_aggregate", "weights"}
 )
 # Stored beside the config: what the run's results were computed from.
 _HASHES = ("rubric_hash", "templates_hash", "input_hash")
@@ -524,7 +538,7 @@ def _open_run(
             return False
         return _job_identity(store.run_config(owner)) == _job_identity(stored)
 
-    inputs = [Path(config.items.data)] if config.items.data else []
+    inputs = _input_files(config)
     claim_output_dir(
         Path(config.output_dir), run_id, inputs, resume=resume, overwrite=overwrite,
         same_job=same_job,
@@ -534,6 +548,13 @@ def _open_run(
     else:
         store.create_run(run_id, stored)
     return run_id
+
+
+def _input_files(config: GradeConfig) -> list[Path]:
+    """Every file the job reads, none of which an output may ever replace."""
+    jury = config.jury or JuryPart()
+    named = [config.rubric_path, config.items.data, jury.file, *jury.weights]
+    return [Path(name) for name in named if name]
 
 
 def _sink(
@@ -613,9 +634,12 @@ def _job_identity(stored: dict[str, Any]) -> dict[str, Any]:
     return json.loads(scrub(json.dumps(kept, sort_keys=True, default=str)))
 
 
-def resume_config(stored: dict[str, Any], given: dict[str, Any]) -> tuple[GradeConfig, list[str]]:
+def resume_config(
+    stored: dict[str, Any], given: dict[str, Any], run_id: str | None = None
+) -> tuple[GradeConfig, list[str]]:
     """The stored run's config with the options given now that cannot change its results
-    (output folder, timeout, concurrency); refuses any other option that differs.
+    (`RESUME_HONOURED`); refuses, naming each, any other option that differs, so no option
+    is ever silently ignored.
 
     Runs stored before the config had parts are read from their flat names."""
     try:
@@ -639,10 +663,10 @@ def resume_config(stored: dict[str, Any], given: dict[str, Any]) -> tuple[GradeC
         else:
             refused.append(f"--{name.replace('_', '-')}")
     if refused:
+        run = f"run {run_id}" if run_id else "the run"
         raise ConfigError(
-            "resuming keeps the run's settings; these would change its results: "
-            + ", ".join(refused)
-            + " (start a new run instead)"
+            f"resuming {run} keeps its settings; {', '.join(refused)} would change what it "
+            "asks or counts: start a new run instead (without --resume)"
         )
     if "judge" in changes:
         config = config.model_copy(update={"setup": replace(config.setup, judge=changes["judge"])})
@@ -684,7 +708,12 @@ def grade_job(
     rubric and mode, or merges with a resumed run's stored settings, then runs it."""
     notes: list[str] = []
     if resume is not None:
-        config, notes = resume_config(store.run_config(resume), given)
+        if not store.has_run(resume):
+            raise ConfigError(
+                f"no run {resume!r} in {store.path}: give the id a run printed, and the "
+                "--store it used"
+            )
+        config, notes = resume_config(store.run_config(resume), given, resume)
         run_id = resume
     else:
         config = GradeConfig.from_flat(_new_job_options(given))

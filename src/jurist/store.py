@@ -12,7 +12,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -160,6 +160,24 @@ class Store:
                 (key, backend, model, text, time.time()),
             )
         )
+
+    def put_completions(self, rows: Iterable[tuple[str, str, str, Completion]]) -> None:
+        """Many (key, backend, model, completion) in one transaction: a collected batch's
+        answers are cached all together or not at all."""
+        now = time.time()
+        values = [
+            (key, backend, model, completion.model_dump_json(exclude={"cached"}), now)
+            for key, backend, model, completion in rows
+        ]
+
+        def insert() -> None:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?)", values
+                )
+
+        self._guard(insert)
 
     def completion_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]

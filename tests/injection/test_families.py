@@ -26,7 +26,9 @@ MAX_FALSE_POSITIVE_RATE = 0.01  # measured: 0 of 260
 OBFUSCATED = {"zero_width_split", "homoglyph", "encoded"}
 HIDDEN = {"html_comment", "markdown_hidden"}
 # The marks, written out independently of the code that adds them.
-MARKS = re.compile(rf"⟦{MARKER} [0-9a-f]{{8}} begins: [^⟧]*⟧ | ⟦{MARKER} [0-9a-f]{{8}} ends⟧")
+MARKS = re.compile(
+    rf"⟦{MARKER} [0-9a-f]{{8}} begins: [^⟧]*⟧ | ⟦{MARKER} [0-9a-f]{{8}} ends: [^⟧]*⟧"
+)
 BASES = [answer.text for answer in ordinary_answers()[:: len(ordinary_answers()) // 6]]
 ALL_FAMILY_ATTACKS = family_attacks()
 

@@ -45,3 +45,28 @@ def test_report_names_what_it_cannot_read(tmp_path):
     assert result.exit_code != 0
     assert "nope" in result.output and "not found" in result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_annotation_api_takes_json_true_as_label_1(view_run, tmp_path):
+    """A JSON boolean is not a score: `true` must not be stored as the label 1."""
+    from fastapi.testclient import TestClient
+
+    from jurist.view.app import TOKEN_HEADER, create_app, make_viewer
+
+    viewer = make_viewer(
+        [str(view_run.folder)], view_run.store, token="t0ken", cache_dir=tmp_path / "cache"
+    )
+    client = TestClient(create_app(viewer), headers={TOKEN_HEADER: "t0ken"})
+    key = viewer.sources[0].key
+
+    def post(value: object) -> object:
+        body = {"run": key, "item_id": "q0", "annotator": "dana", "field": "helpfulness"}
+        return client.post("/api/annotations", json={**body, "value": value})
+
+    for value in (True, False):
+        refused = post(value)
+        assert refused.status_code == 400, refused.text
+        assert "value" in refused.json()["error"]
+    assert post(1).json() == {"ok": True}
+    (line,) = client.get(f"/run/{key}/annotations.jsonl").text.splitlines()
+    assert '"helpfulness": 1' in line

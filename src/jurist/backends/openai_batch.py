@@ -7,15 +7,22 @@ request. Every request's `custom_id` is its cache key, so an answer lands in the
 as the online backend's would.
 
 Which batch holds which request is kept in the store file (table `batch_requests`), so a run
-killed while a batch is in progress resumes by collecting that batch instead of paying for
-it twice. An expired batch fails its unanswered requests as retryable: the retry layer sends
-them again, in a new batch.
+killed at any point resumes by collecting instead of paying twice:
+- before a batch is created its requests are recorded under an intent id, which the batch
+  carries in its `metadata`; a run killed before it learned the batch's id finds the batch
+  again by listing batches (none found: the batch was never created, and is sent now);
+- while a batch is in progress its requests are recorded as `sent` to it;
+- when it ends, each answer is put in the cache before its request is marked `answered`, so
+  a run killed while collecting finds every answer either in the cache or in the batch.
+An expired batch fails its unanswered requests as retryable: the retry layer sends them
+again, in a new batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -29,10 +36,16 @@ from jurist.core.completion import Completion, Request
 from jurist.core.errors import BackendError, StorageError
 from jurist.store import Store
 
+__all__ = ["BatchLedger", "OpenAIBatchBackend"]
+
 ENDPOINT = "/v1/chat/completions"
 # Statuses after which a batch changes no more; the others are still worth polling.
 _ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 _RESUMABLE = "sent"  # a request's status while its batch may still answer it
+_INTENDED = "intent"  # before its batch is created: `batch_id` holds the intent id
+_INTENT_KEY = "jurist_intent"  # the batch metadata naming the intent it was created for
+# How far back (seconds) before an intent the batch listing is searched, for clock skew.
+_INTENT_SLACK = 3600.0
 _POLL_FAILURES = 10  # transient poll errors in a row before the waiting requests fail
 
 _SCHEMA = """
@@ -46,14 +59,6 @@ CREATE TABLE IF NOT EXISTS batch_requests (
 
 # A line of an output or error file, or the error every unanswered request gets.
 Outcome = dict[str, Any] | BackendError
-
-
-def _answered(record: Outcome | None) -> bool:
-    """Whether a file line holds an answer (not an error)."""
-    if record is None or isinstance(record, BackendError):
-        return False
-    response = record.get("response") or {}
-    return response.get("status_code") == 200 and not record.get("error")
 
 
 class BatchLedger:
@@ -70,13 +75,40 @@ class BatchLedger:
         except sqlite3.DatabaseError as error:
             raise StorageError(f"{path}: cannot keep batch ids: {error}") from None
 
-    def batch_of(self, custom_id: str) -> str | None:
-        """The batch that may still answer this request, if any."""
+    def batch_of(self, custom_id: str) -> tuple[str, bool] | None:
+        """The batch that may still answer this request, if any, and whether that is only
+        an intent (the id of a batch being created, which its creator may never have
+        learned)."""
         row = self._db.execute(
-            "SELECT batch_id FROM batch_requests WHERE custom_id = ? AND status = ?",
-            (custom_id, _RESUMABLE),
+            "SELECT batch_id, status FROM batch_requests WHERE custom_id = ? AND status IN (?, ?)",
+            (custom_id, _RESUMABLE, _INTENDED),
+        ).fetchone()
+        return (row[0], row[1] == _INTENDED) if row else None
+
+    def intended_since(self, intent: str) -> float | None:
+        """When the intent was recorded (None: no request holds it any more)."""
+        row = self._db.execute(
+            "SELECT MIN(updated) FROM batch_requests WHERE batch_id = ? AND status = ?",
+            (intent, _INTENDED),
         ).fetchone()
         return row[0] if row else None
+
+    def settle_intent(self, intent: str, batch_id: str | None) -> None:
+        """The batch an intent became (its requests are `sent` to it), or None: it was never
+        created, so its requests are forgotten and sent again when asked."""
+        with self._db:
+            self._db.execute("BEGIN")
+            if batch_id is None:
+                self._db.execute(
+                    "DELETE FROM batch_requests WHERE batch_id = ? AND status = ?",
+                    (intent, _INTENDED),
+                )
+            else:
+                self._db.execute(
+                    "UPDATE batch_requests SET batch_id = ?, status = ?, updated = ? "
+                    "WHERE batch_id = ? AND status = ?",
+                    (batch_id, _RESUMABLE, time.time(), intent, _INTENDED),
+                )
 
     def record(self, custom_ids: Iterable[str], batch_id: str, status: str) -> None:
         now = time.time()
@@ -114,6 +146,7 @@ class OpenAIBatchBackend(OpenAIBackend):
         self.flush_after = flush_after
         self.poll_interval = poll_interval
         self.ledger: BatchLedger | None = None
+        self.cache: Store | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reset()
 
@@ -129,9 +162,13 @@ class OpenAIBatchBackend(OpenAIBackend):
         self._collected: dict[str, tuple[dict[str, Outcome], BackendError]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._flush_timer: asyncio.Task[None] | None = None
+        self._finding: dict[str, list[str]] = {}  # intent -> custom ids awaiting its batch
+
 
     def use_store(self, store: Store) -> None:
-        """Keep batch ids in `store`'s file, so a killed run collects instead of resending."""
+        """Keep batch ids in `store`'s file, and each answer in its cache the moment its batch
+        is collected, so a killed run collects instead of resending."""
+        self.cache = store
         if self.ledger is not None:
             if self.ledger.path == store.path:
                 return
@@ -162,15 +199,19 @@ class OpenAIBatchBackend(OpenAIBackend):
                 self._queued.pop(custom_id, None)
 
     def _route(self, custom_id: str, request: Request) -> None:
-        """Join the batch that already holds this request, or queue it for a new one."""
+        """Join the batch that already holds this request (found again by its intent when
+        its creator was killed before learning its id), or queue it for a new one."""
         self._awaited.setdefault(custom_id, (request, time.perf_counter()))
-        batch_id = self.ledger.batch_of(custom_id) if self.ledger else None
-        if batch_id is not None:
-            collected = self._collected.get(batch_id)
+        held = self.ledger.batch_of(custom_id) if self.ledger else None
+        if held is not None and held[1]:
+            self._find_intent(held[0], custom_id)
+            return
+        if held is not None:
+            collected = self._collected.get(held[0])
             if collected is None:
-                self._watch(batch_id, [custom_id])
+                self._watch(held[0], [custom_id])
             else:
-                self._settle(batch_id, [custom_id], *collected)
+                self._settle(held[0], [custom_id], *collected)
             return
         self._queued[custom_id] = request
         if len(self._queued) >= self.batch_size:
@@ -184,12 +225,53 @@ class OpenAIBatchBackend(OpenAIBackend):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _resolve(self, custom_id: str, outcome: Outcome) -> None:
+    def _find_intent(self, intent: str, custom_id: str) -> None:
+        """Wait for the batch an intent became, looked up once for all its requests."""
+        waiting = self._finding.get(intent)
+        if waiting is None:
+            self._finding[intent] = waiting = []
+            self._spawn(self._look_up(intent))
+        waiting.append(custom_id)
+
+    async def _look_up(self, intent: str) -> None:
+        """Find the batch created for `intent` by its metadata, then route its requests
+        again: to that batch, or (never created) into a new one."""
+        try:
+            batch_id = await self._batch_with_intent(intent)
+        except BackendError as error:
+            if error.retryable:
+                # Not known now: the retry layer asks again, and the lookup is tried again.
+                for custom_id in self._finding.pop(intent, []):
+                    self._resolve(custom_id, error)
+                return
+            batch_id = None  # batches cannot be listed here: send the requests again
+        if self.ledger is not None:
+            self.ledger.settle_intent(intent, batch_id)
+        for custom_id in self._finding.pop(intent, []):
+            awaited = self._awaited.get(custom_id)
+            if awaited is not None:
+                self._route(custom_id, awaited[0])
+
+    async def _batch_with_intent(self, intent: str) -> str | None:
+        """The id of the batch whose metadata names `intent`, searched newest first back to
+        shortly before the intent was recorded."""
+        since = self.ledger.intended_since(intent) if self.ledger else None
+        oldest = (since or time.time()) - _INTENT_SLACK
+        try:
+            async for batch in self._client.batches.list(limit=100):
+                if (batch.metadata or {}).get(_INTENT_KEY) == intent:
+                    return batch.id
+                if batch.created_at and batch.created_at < oldest:
+                    break
+        except (openai.APIError, json.JSONDecodeError, ValueError) as error:
+            raise self._error(error) from None
+        return None
+
+    def _resolve(self, custom_id: str, answer: Completion | BackendError) -> None:
         awaited = self._awaited.pop(custom_id, None)
         if awaited is None:
             return
-        request, since = awaited
-        answer = outcome if isinstance(outcome, BackendError) else self._outcome(outcome, request)
+        _, since = awaited
         # Popped, so that a request asked again from now on is routed afresh.
         for future in self._waiters.pop(custom_id, []):
             if future.done():
@@ -220,8 +302,12 @@ class OpenAIBatchBackend(OpenAIBackend):
         for custom_id, _ in chosen:
             del self._queued[custom_id]
         custom_ids = [custom_id for custom_id, _ in chosen]
+        intent = f"{_INTENDED}-{secrets.token_hex(8)}"
+        if self.ledger is not None:
+            # Before the batch exists: a run killed from here on finds it by this intent.
+            self.ledger.record(custom_ids, intent, _INTENDED)
         try:
-            batch_id = await self._submit(chosen)
+            batch_id = await self._submit(chosen, intent)
         except BackendError as error:
             for custom_id in custom_ids:
                 self._resolve(custom_id, error)
@@ -232,7 +318,7 @@ class OpenAIBatchBackend(OpenAIBackend):
         if self._queued and self._flush_timer is None:
             self._flush_timer = self._spawn(self._flush_later())
 
-    async def _submit(self, chosen: list[tuple[str, Request]]) -> str:
+    async def _submit(self, chosen: list[tuple[str, Request]], intent: str) -> str:
         lines = [
             json.dumps(
                 {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": self.body(r)}
@@ -245,7 +331,10 @@ class OpenAIBatchBackend(OpenAIBackend):
                 file=("jurist-batch.jsonl", data, "application/jsonl"), purpose="batch"
             )
             batch = await self._client.batches.create(
-                input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window="24h"
+                input_file_id=uploaded.id,
+                endpoint=ENDPOINT,
+                completion_window="24h",
+                metadata={_INTENT_KEY: intent},
             )
         except (openai.APIError, json.JSONDecodeError, ValueError) as error:
             raise self._error(error) from None
@@ -355,16 +444,36 @@ class OpenAIBatchBackend(OpenAIBackend):
         outcomes: dict[str, Outcome],
         missing: BackendError,
     ) -> None:
-        custom_ids = list(custom_ids)
+        answers = self._answers(custom_ids, outcomes, missing)
         if self.ledger is not None:
             # Answers nobody has asked for yet stay `sent`: a later request collects them.
-            done = [c for c in custom_ids if _answered(outcomes.get(c))]
+            done = [c for c, answer in answers.items() if isinstance(answer, Completion)]
+            if self.cache is not None:
+                # Cached before marked answered: a run killed in between collects again.
+                self.cache.put_completions(
+                    (c, self.name, self.model, answers[c]) for c in done  # type: ignore[misc]
+                )
             # Failed or unanswered requests are sent again when asked again, as online.
-            ended = [c for c in custom_ids if c not in done]
+            ended = [c for c in answers if c not in done]
             self.ledger.record(done, batch_id, "answered")
             self.ledger.record(ended, batch_id, "ended")
+        for custom_id, answer in answers.items():
+            self._resolve(custom_id, answer)
+
+    def _answers(
+        self, custom_ids: Iterable[str], outcomes: dict[str, Outcome], missing: BackendError
+    ) -> dict[str, Completion | BackendError]:
+        """What each awaited request gets from an ended batch."""
+        answers: dict[str, Completion | BackendError] = {}
         for custom_id in custom_ids:
-            self._resolve(custom_id, outcomes.get(custom_id, missing))
+            awaited = self._awaited.get(custom_id)
+            if awaited is None:
+                continue
+            outcome = outcomes.get(custom_id, missing)
+            answers[custom_id] = (
+                outcome if isinstance(outcome, BackendError) else self._outcome(outcome, awaited[0])
+            )
+        return answers
 
     def _outcome(self, record: dict[str, Any], request: Request) -> Completion | BackendError:
         """One line of an output or error file as the answer or the error it is."""

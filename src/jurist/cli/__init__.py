@@ -13,10 +13,12 @@ import typer
 import typer.core
 
 from jurist.cli.calibrate import calibrate_app
+from jurist.cli.gate import gate_command
 from jurist.cli.grade import grade, models
 from jurist.cli.injection import injection
 from jurist.cli.meta import register as register_meta
 from jurist.cli.rubric import rubric_app
+from jurist.cli.run import run
 from jurist.cli.train import train_app
 from jurist.cli.view import register as register_view
 
@@ -42,6 +44,8 @@ app.add_typer(calibrate_app, name="calibrate")
 app.add_typer(train_app, name="train")
 register_meta(app)
 register_view(app)
+app.command(epilog="Example: jurist run --format markdown -o summary.md")(run)
+app.command("gate", epilog="Example: jurist gate runs/base runs/new")(gate_command)
 
 
 def _plain_help_when_narrow() -> None:

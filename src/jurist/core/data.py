@@ -112,25 +112,53 @@ def undecodable(text: str, codec: str) -> tuple[int, str] | None:
     return line, problem
 
 
-def undecodable_field(value: Any, path: str = "") -> tuple[str, str] | None:
-    """(key path such as `input[1].content`, its text) of the first string in a parsed row
-    that holds undecodable bytes, or None."""
+def _field_matching(value: Any, pattern: re.Pattern[str], path: str = "") -> tuple[str, str] | None:
+    """(key path such as `input[1].content`, its text) of the first string in a parsed row,
+    key or value, that `pattern` finds something in, or None."""
     if isinstance(value, str):
-        return (path, value) if _UNDECODABLE.search(value) else None
+        return (path, value) if pattern.search(value) else None
     if isinstance(value, dict):
         for key, inner in value.items():
             name = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and _UNDECODABLE.search(key):
+            if isinstance(key, str) and pattern.search(key):
                 return name, key
-            found = undecodable_field(inner, name)
+            found = _field_matching(inner, pattern, name)
             if found is not None:
                 return found
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         for index, inner in enumerate(value):
-            found = undecodable_field(inner, f"{path}[{index}]")
+            found = _field_matching(inner, pattern, f"{path}[{index}]")
             if found is not None:
                 return found
     return None
+
+
+def undecodable_field(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(key path such as `input[1].content`, its text) of the first string in a parsed row
+    that holds undecodable bytes, or None."""
+    return _field_matching(value, _UNDECODABLE, path)
+
+
+# A JSON escape such as "\ud83d" without its other half decodes to a lone surrogate: not a
+# character, so no UTF-8 writer (store, request, results) can encode it. Rows whose bytes
+# were undecodable are reported before this check, so their markers never reach it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate_field(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(key path, its text) of the first string holding a lone surrogate, or None."""
+    return _field_matching(value, _LONE_SURROGATE, path)
+
+
+def lone_surrogate_problem(text: str) -> str:
+    """What is wrong with `text`, for an error line: which escape, at which character."""
+    found = _LONE_SURROGATE.search(text)
+    if found is None:
+        return "holds a lone surrogate"
+    return (
+        f"holds a lone surrogate \\u{ord(found.group()):04x} at character {found.start() + 1} "
+        "(half of a UTF-16 pair, not a character: fix the text or its JSON escape)"
+    )
 
 
 # --- items ---------------------------------------------------------------------------------
@@ -225,9 +253,10 @@ class Item(BaseModel):
 
 
 class DataError(InputError):
-    """A row that cannot become an item; the message names the file, row and field."""
+    """A row that cannot become an item; the message names the file, row and field
+    (no row: the file as a whole)."""
 
-    def __init__(self, path: str, row: int, field: str | None, problem: str) -> None:
+    def __init__(self, path: str, row: int | None, field: str | None, problem: str) -> None:
         super().__init__(path, row, field, problem)
 
 
@@ -379,14 +408,21 @@ def _iter_csv(path: Path) -> Iterator[RawRow]:
 
 
 def _iter_parquet(path: Path) -> Iterator[RawRow]:
+    """Rows of a Parquet file, streamed by batch; a file that is not Parquet, or whose
+    pages are damaged, is one DataError naming it (and the first row it could not read)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path)
     number = 0
-    for batch in parquet.iter_batches(batch_size=1024):
-        for row in batch.to_pylist():
-            number += 1
-            yield number, row
+    try:
+        parquet = pq.ParquetFile(path)
+        for batch in parquet.iter_batches(batch_size=1024):
+            for row in batch.to_pylist():
+                number += 1
+                yield number, row
+    except (pa.ArrowException, OSError) as error:
+        problem = f"not a readable Parquet file ({error})"
+        raise DataError(str(path), number + 1 if number else None, None, problem) from None
 
 
 _READERS: dict[Format, Callable[[Path], Iterator[RawRow]]] = {
@@ -492,6 +528,24 @@ def _to_item(path: str, number: int, row: dict[str, Any], fields: FieldMap) -> I
     return Item(**values)
 
 
+def _parsed_texts(item: Item, fields: FieldMap) -> dict[str, Any]:
+    """The texts an item got by parsing JSON held in a cell (a chat, a list of responses),
+    keyed by their column, for checks the raw row could not make."""
+    texts: dict[str, Any] = {}
+    if isinstance(item.input, list):
+        texts[fields.input] = [message.model_dump() for message in item.input]
+    if item.responses:
+        texts[fields.responses[0] if len(fields.responses) == 1 else "responses"] = item.responses
+    return texts
+
+
+def _refuse_lone_surrogates(path: str, number: int, row: dict[str, Any]) -> None:
+    found = lone_surrogate_field(row)
+    if found is not None:
+        name, text = found
+        raise DataError(path, number, name or None, lone_surrogate_problem(text))
+
+
 def read_items(
     path: str | Path,
     fields: FieldMap | None = None,
@@ -516,7 +570,9 @@ def read_items(
         try:
             if isinstance(row, DataError):
                 raise row
+            _refuse_lone_surrogates(str(path), number, row)
             item = _to_item(str(path), number, row, fields)
+            _refuse_lone_surrogates(str(path), number, _parsed_texts(item, fields))
             if item.id in seen_ids:
                 raise DataError(str(path), number, fields.id or "id", f"duplicate id {item.id!r}")
             seen_ids.add(item.id)

@@ -85,7 +85,7 @@ class ItemSource:
                 total = pq.ParquetFile(path).metadata.num_rows
             else:
                 return self.limit
-        except OSError:
+        except (OSError, ValueError):  # unreadable: the reader names the problem, row by row
             return self.limit
         return min(total, self.limit) if self.limit is not None else total
 

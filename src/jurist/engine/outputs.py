@@ -1,8 +1,8 @@
 """The output folder of a grading run: never destroys an input or another run's results.
 
 A run owns its folder through `run.json` (its id). Another run's results are replaced only
-with `overwrite`, an output path that is also an input is refused before anything is
-opened for writing, and every file is created readable by its owner only (results hold
+with `overwrite`, an output path (or the temporary file written beside it) that is also an
+input (data, rubric, jury file) is refused before anything is opened for writing, and every file is created readable by its owner only (results hold
 prompts and responses). Write failures (a full disk, a folder that vanished) become one
 `StorageError` naming the file.
 """
@@ -27,6 +27,7 @@ SUMMARY = "summary.json"
 SKIPPED = "skipped_rows.txt"
 OWNER = "run.json"
 OUTPUT_FILES = (RESULTS, SUMMARY, SKIPPED, OWNER)
+TEMPORARY = ".tmp"  # beside each output while it is written, renamed over it when whole
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -56,7 +57,7 @@ def claim_output_dir(
     taken over: its results are reproduced from the cache, so nothing is lost."""
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{folder}: the output path is a file; -o needs a folder")
-    for name in OUTPUT_FILES:
+    for name in (*OUTPUT_FILES, *(name + TEMPORARY for name in OUTPUT_FILES)):
         for source in inputs:
             if _same_file(folder / name, source):
                 raise ConfigError(
@@ -96,7 +97,7 @@ def current_owner(folder: Path) -> str | None:
 
 def _private_temporary(path: Path) -> tuple[TextIO, Path]:
     """A temporary file beside `path`, owner-readable only, to be renamed over it."""
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = path.with_name(path.name + TEMPORARY)
     descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     return os.fdopen(descriptor, "w", encoding="utf-8"), temporary
 

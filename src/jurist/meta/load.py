@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from jurist.core.data import open_text, undecodable, undecodable_row_error
 from jurist.core.errors import StorageError
 from jurist.core.judgment import JUDGMENT_TYPES, Judgment, judgment_from_dict
 from jurist.engine.outputs import RESULTS
@@ -46,22 +47,40 @@ def _validation_problem(error: ValidationError) -> tuple[str | None, str]:
     return ".".join(loc) or None, first["msg"]
 
 
+def _decoded(path: Path, number: int, record: Any, codec: str) -> Any:
+    """`record` when its text decoded cleanly; else the error naming the field holding
+    the bytes that did not (a results or labels file saved in another encoding)."""
+    bad = undecodable_row_error(path, number, record, codec)
+    if bad is not None:
+        raise MetaInputError(path, number, bad.field, bad.problem)
+    return record
+
+
+def _json_line(path: Path, number: int, line: str, codec: str) -> Any:
+    """One JSON line, parsed; bad JSON or undecodable bytes name the line (and field)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        bad = undecodable(line, codec)
+        problem = bad[1] if bad else f"not valid JSON ({error.msg} at column {error.colno})"
+        raise MetaInputError(path, number, None, problem) from None
+    return _decoded(path, number, record, codec)
+
+
 def read_results(path: str | Path) -> list[tuple[int, Judgment]]:
-    """(line number, Judgment) for every non-blank line of a results.jsonl."""
+    """(line number, Judgment) for every non-blank line of a results.jsonl, read in the
+    encoding its byte order mark announces (UTF-8 without one)."""
     path = Path(path)
     if not path.is_file():
         raise MetaInputError(path, None, None, "file not found")
     out: list[tuple[int, Judgment]] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open_text(path) as handle:
+        for number, raw_line in enumerate(handle, start=1):
+            line = raw_line.lstrip("\ufeff")
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                problem = f"not valid JSON ({error.msg} at column {error.colno})"
-                raise MetaInputError(path, number, None, problem) from None
+            record = _json_line(path, number, line, handle.encoding)
             if not isinstance(record, dict):
                 problem = f"expected a JSON object, got {type(record).__name__}"
                 raise MetaInputError(path, number, None, problem)
@@ -151,19 +170,31 @@ class Labels:
     first_line: dict[str, int]
 
 
+def _table_records(path: Path) -> Iterable[tuple[int, Any]]:
+    """Rows of a CSV / TSV labels file, numbered as an editor shows them (line 1 is the
+    header); undecodable bytes name their line and column."""
+    with open_text(path, newline="") as handle:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        header = {name: name for name in reader.fieldnames or []}
+        _decoded(path, 1, header, handle.encoding)
+        for number, row in enumerate(reader, start=2):
+            if None in row:
+                raise MetaInputError(path, number, None, "more cells than header columns")
+            yield number, _decoded(path, number, row, handle.encoding)
+
+
 def _label_records(path: Path) -> Iterable[tuple[int, Any]]:
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle, delimiter="\t" if suffix == ".tsv" else ",")
-            # Line 1 is the header, so rows are numbered as an editor shows them.
-            for number, row in enumerate(reader, start=2):
-                if None in row:
-                    raise MetaInputError(path, number, None, "more cells than header columns")
-                yield number, row
+    if path.suffix.lower() in (".csv", ".tsv"):
+        yield from _table_records(path)
         return
-    text = path.read_text(encoding="utf-8")
-    if suffix == ".json" and text.lstrip().startswith("["):
+    with open_text(path) as handle:
+        codec = handle.encoding
+        text = handle.read().lstrip("\ufeff")
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        bad = undecodable(text, codec)
+        if bad is not None:
+            raise MetaInputError(path, bad[0], None, bad[1])
         try:
             document = json.loads(text)
         except json.JSONDecodeError as error:
@@ -172,13 +203,8 @@ def _label_records(path: Path) -> Iterable[tuple[int, Any]]:
         yield from ((index, record) for index, record in enumerate(document, start=1))
         return
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as error:
-            problem = f"not valid JSON ({error.msg} at column {error.colno})"
-            raise MetaInputError(path, number, None, problem) from None
+        if line.strip():
+            yield number, _json_line(path, number, line.lstrip("\ufeff"), codec)
 
 
 def _label_id(value: Any) -> str | None:

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from jurist.backends import Backend, CallPolicy
 from jurist.backends.hf import chat_prompt
 from jurist.core.completion import Request
-from jurist.core.data import Item
+from jurist.core.data import DataError, Item, iter_jsonl, open_text, read_json_document
 from jurist.core.errors import ConfigError, InputError
 from jurist.core.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
 from jurist.core.rubric import Criterion, Rubric
@@ -569,26 +569,74 @@ def _row(pair: PreferencePair) -> dict[str, Any]:
     return row
 
 
-def load_pairs(path: str | Path) -> Any:
-    """The pairs file as a `datasets.Dataset`; a file without the DPO columns is an
-    InputError naming the missing column."""
-    from datasets import load_dataset
+def _first_character(path: Path) -> str:
+    """The file's first non-blank character ('' for a blank file): '[' is a JSON document."""
+    with open_text(path) as handle:
+        for line in handle:
+            text = line.lstrip("\ufeff").lstrip()
+            if text:
+                return text[0]
+    return ""
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(str(path), 0, None, "file not found")
-    kind = "parquet" if path.suffix == ".parquet" else "json"
-    dataset = load_dataset(kind, data_files=str(path), split="train")
+
+def _pair_records(path: Path) -> Iterable[tuple[int, Any]]:
+    """(line or record number, parsed record) of a pairs file; what cannot be read at all
+    is a DataError naming the file and line."""
+    if path.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except (pa.ArrowException, OSError) as error:
+            raise DataError(
+                str(path), None, None, f"not a readable Parquet file ({error})"
+            ) from None
+        return enumerate(rows, start=1)
+    if _first_character(path) == "[":
+        document, _ = read_json_document(path)
+        return enumerate(document, start=1)
+    return iter_jsonl(path)
+
+
+def _read_pairs(path: Path) -> list[dict[str, Any]]:
+    """Every pair of the file as a dict, checked before any training library sees it, so a
+    bad file is one line naming the file, line and column rather than a parser's traceback."""
+    rows: list[dict[str, Any]] = []
+    for number, record in _pair_records(path):
+        if isinstance(record, DataError):
+            raise record
+        if not isinstance(record, dict):
+            problem = f"a pair must be a JSON object, got {type(record).__name__}"
+            raise DataError(str(path), number, None, problem)
+        rows.append(record)
+    if not rows:
+        raise DataError(
+            str(path), None, None, "no pairs in the file (write some with `jurist train pairs`)"
+        )
+    columns = {name for row in rows for name in row}
     for column in DATASET_COLUMNS:
-        if column not in dataset.column_names:
+        if column not in columns:
             raise InputError(
                 str(path),
                 0,
                 column,
                 "missing column (a pairs file needs prompt, chosen and rejected)",
             )
-    for number, row in enumerate(dataset, start=1):
+    for number, row in enumerate(rows, start=1):
         for column in DATASET_COLUMNS:
-            if not isinstance(row[column], str) or not row[column]:
+            if not isinstance(row.get(column), str) or not row[column]:
                 raise InputError(str(path), number, column, "expected non-empty text")
-    return dataset
+    return rows
+
+
+def load_pairs(path: str | Path) -> Any:
+    """The pairs file (JSON lines, a JSON list, or Parquet) as a `datasets.Dataset`; a file
+    that is empty, not JSON, or without the DPO columns is an InputError naming the file,
+    the line and the column."""
+    from datasets import Dataset
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(str(path), 0, None, "file not found")
+    return Dataset.from_list(_read_pairs(path))
