@@ -1,10 +1,10 @@
-"""Benchmark loaders against the shared data, and their errors on corrupted copies."""
+"""Benchmark loaders against the labelled sets (full, or the slices in tests/fixtures),
+and their errors on corrupted copies."""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -34,12 +34,8 @@ EXAMPLES = REPO / "examples"
 
 
 @pytest.fixture(scope="module")
-def shared() -> Path:
-    configured = os.environ.get("JURIST_SHARED_DATA")
-    path = Path(configured) if configured else REPO.parent / "shared" / "data"
-    if not path.is_dir():
-        pytest.skip(f"shared benchmark data not found at {path}; set JURIST_SHARED_DATA")
-    return path
+def shared(data_root: Path) -> Path:
+    return data_root
 
 
 # --- every preset on the real data ---------------------------------------------------------
@@ -70,6 +66,7 @@ def test_preset_rubric_is_valid(name: str) -> None:
         assert [criterion.id for criterion in rubric.criteria] == list(preset.labels)
 
 
+@pytest.mark.full_data
 def test_full_sizes_match_the_data_readme(shared: Path) -> None:
     sizes = {name: sum(1 for _ in load_preset(name, shared)) for name in PRESETS}
     assert sizes == {

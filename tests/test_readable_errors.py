@@ -254,6 +254,28 @@ def test_meta_with_labels_not_utf8_names_file_and_line(tmp_path: Path) -> None:
     assert "labels.csv" in error and "line 3" in error
 
 
+def test_labels_document_errors_name_the_line_of_the_element(tmp_path: Path) -> None:
+    path = tmp_path / "labels.json"
+    path.write_text('[\n  {"id": "q0", "q": 3},\n\n  {"id": "q1",\n   "q": 4}, 5]', "utf-8")
+    with pytest.raises(MetaInputError, match="expected an object") as caught:
+        read_labels(path)
+    assert caught.value.line == 5
+    path.write_text('[{"id": "q0", "q": 3},\n {"id": "q1", "q": true}]', "utf-8")
+    with pytest.raises(MetaInputError) as caught:
+        read_labels(path)
+    assert (caught.value.line, caught.value.field) == (2, "q")
+
+
+def test_results_line_without_a_mode_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    record = {"item_id": "x", "index": 0, "status": "ok", "judge": "j", "rubric": "r"}
+    path.write_text(json.dumps({**record, "mode": "pointwise", "rubric_hash": "0"}) + "\n"
+                    + json.dumps({**record, "rubric_hash": "0"}) + "\n", "utf-8")  # fmt: skip
+    with pytest.raises(MetaInputError, match="missing") as caught:
+        read_results(path)
+    assert (caught.value.line, caught.value.field) == (2, "mode")
+
+
 def test_labels_in_utf16_read_like_utf8(tmp_path: Path) -> None:
     path = tmp_path / "labels.csv"
     path.write_bytes("id,human\nq0,3\n".encode("utf-16"))

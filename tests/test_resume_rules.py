@@ -112,7 +112,8 @@ def test_resume_refusal_from_the_command_line_is_one_line(tmp_path, rubric, serv
 
 def test_resume_of_an_unknown_run_is_a_one_line_error(tmp_path):
     store = str(tmp_path / "s.sqlite")
-    result = CliRunner().invoke(app, ["grade", "--resume", "no-such-run", "--store", store])
+    args = ["grade", "--resume", "no-such-run", "--store", store, "--no-progress"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
     assert "no-such-run" in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
@@ -203,7 +204,7 @@ def test_a_rubric_at_the_summary_path_is_refused_and_kept(tmp_path, server, stor
     )
     before = rubric.read_bytes()
     data = write_jsonl(tmp_path / "d.jsonl", rows(2))
-    with pytest.raises(ConfigError, match="summary.json"):
+    with pytest.raises(ConfigError, match=r"summary\.json"):
         grade_job(options(rubric, data, out, server), store)
     assert rubric.read_bytes() == before
     assert not (out / "results.jsonl").exists()

@@ -14,9 +14,8 @@ from pydantic import BaseModel
 
 import jurist
 from jurist.backends import CallPolicy, RetryPolicy
+from jurist.judges import JudgeOptions, ListwiseOptions
 from jurist.judges.answering import SamplingOptions
-from jurist.judges.base import JudgeOptions
-from jurist.judges.listwise import ListwiseOptions
 
 SUFFIXES = ("Options", "Settings", "Config", "Policy", "Spec")
 OWNERS = (JudgeOptions, ListwiseOptions, CallPolicy, SamplingOptions, RetryPolicy)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -64,6 +66,7 @@ __all__ = [
     "GradeResult",
     "GradeRun",
     "JuryPart",
+    "Terminated",
     "agrade",
     "grade",
     "grade_job",
@@ -461,6 +464,33 @@ def _summary(
 # --- the job with files ---------------------------------------------------------------------
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (sent by `timeout`, systemd, Kubernetes, CI runners): the run ends as on
+    Ctrl-C, and the process exits with 128 + 15."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While a run is held, SIGTERM raises `Terminated` in the main thread: sending stops,
+    what is answered is kept, and the run is marked interrupted with its summary written.
+    A second SIGTERM during that cleanup is ignored; the previous handler comes back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_grade(
     config: GradeConfig,
     store: Store,
@@ -470,11 +500,33 @@ def run_grade(
     progress: Progress | None = None,
     overwrite: bool = False,
 ) -> GradeResult:
-    """Run (or resume) a grading job and return where its results are and their summary."""
+    """Run (or resume) a grading job and return where its results are and their summary.
+
+    The run is held by this process until it ends (a second process is refused), and in
+    the main thread SIGTERM ends it as Ctrl-C does (`Terminated`)."""
     rubric = load_rubric(config.rubric_path)
     config.setup.check()  # an unknown judge is refused before anything is written
     jury = _jury_spec(config)
-    run_id = _open_run(store, config, rubric, run_id, resume=resume, overwrite=overwrite)
+    if resume and run_id is None:
+        raise ConfigError("resuming needs a run id")
+    run_id = run_id or new_run_id()
+    with _terminate_as_interrupt(), store.run_lock(run_id):
+        _open_run(store, config, rubric, run_id, resume=resume, overwrite=overwrite)
+        return _run_held(config, rubric, jury, store, run_id, resume=resume, progress=progress)
+
+
+def _run_held(
+    config: GradeConfig,
+    rubric: Rubric,
+    jury: JurySpec | None,
+    store: Store,
+    run_id: str,
+    *,
+    resume: bool,
+    progress: Progress | None,
+) -> GradeResult:
+    """Judge the run this process holds: results streamed out, the run's status and its
+    summary written whatever ends it."""
     output_dir = Path(config.output_dir)
     summary = SummaryBuilder(tallies=_tallies(jury))
     report = ReadReport()
@@ -515,20 +567,17 @@ def _open_run(
     store: Store,
     config: GradeConfig,
     rubric: Rubric,
-    run_id: str | None,
+    run_id: str,
     *,
     resume: bool,
     overwrite: bool,
-) -> str:
+) -> None:
     """Check that the run may start (or resume), claim its output folder and save its
-    config; returns the run id."""
+    config."""
     fingerprint = config.fingerprint()
     if resume:
-        if run_id is None:
-            raise ConfigError("resuming needs a run id")
         _check_resumable(store, run_id, config, rubric.content_hash, fingerprint)
     else:
-        run_id = run_id or new_run_id()
         if store.has_run(run_id):
             raise ConfigError(f"run {run_id} already exists; continue it with --resume {run_id}")
     stored = config.stored(rubric)
@@ -547,7 +596,6 @@ def _open_run(
         store.update_run_config(run_id, stored)
     else:
         store.create_run(run_id, stored)
-    return run_id
 
 
 def _input_files(config: GradeConfig) -> list[Path]:

@@ -2,14 +2,17 @@
 
 Every completion is saved the moment it arrives (WAL mode, one short transaction each), so a
 run killed at any point, even by SIGKILL, loses at most the calls that were in flight.
-Results are keyed by (run, item index), so a resumed run can never write an item twice.
+Results are keyed by (run, item index), so a resumed run can never write an item twice, and
+a run is held by one process at a time (`run_lock`), so two resumes never both pay.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jurist.core.completion import Completion
-from jurist.core.errors import StorageError
+from jurist.core.errors import ConfigError, StorageError
 from jurist.core.judgment import Judgment, judgment_from_json
 from jurist.core.paths import cache_dir
 from jurist.core.secrets import scrub
@@ -50,6 +53,12 @@ CREATE TABLE IF NOT EXISTS results (
     judgment TEXT NOT NULL,
     PRIMARY KEY (run_id, item_index)
 );
+CREATE TABLE IF NOT EXISTS run_locks (
+    run_id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    since REAL NOT NULL
+);
 """
 
 
@@ -80,6 +89,29 @@ def private_file(path: Path) -> None:
     """Create an empty file readable by its owner only, unless it exists."""
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def process_alive(pid: int, host: str) -> bool:
+    """Whether the process that took a run lock still runs; one on another machine cannot
+    be checked, so it counts as alive."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    try:
+        # A killed process its parent has not reaped yet is a zombie: dead all the same.
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+class RunBusy(ConfigError):
+    """The run is held by another live process."""
 
 
 def _is_lock(error: sqlite3.OperationalError) -> bool:
@@ -224,6 +256,44 @@ class Store:
                 (status, time.time(), run_id),
             )
         )
+
+    @contextlib.contextmanager
+    def run_lock(self, run_id: str) -> Iterator[None]:
+        """Hold `run_id` for this process while the block runs, or raise RunBusy naming the
+        live process that holds it; a lock left by a process that died is taken over."""
+        holder = self._guard(lambda: self._take_lock(run_id))
+        if holder is not None:
+            pid, host = holder
+            where = "" if host == socket.gethostname() else f" on {host}"
+            raise RunBusy(
+                f"run {run_id} is being run by process {pid}{where}; wait for it to end "
+                "(or stop it) before resuming it"
+            )
+        try:
+            yield
+        finally:
+            with contextlib.suppress(StorageError):
+                self._guard(
+                    lambda: self._db.execute(
+                        "DELETE FROM run_locks WHERE run_id = ? AND pid = ? AND host = ?",
+                        (run_id, os.getpid(), socket.gethostname()),
+                    )
+                )
+
+    def _take_lock(self, run_id: str) -> tuple[int, str] | None:
+        """Take the lock in one transaction; returns the live holder when it is not ours."""
+        me = (os.getpid(), socket.gethostname())
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute(
+                "SELECT pid, host FROM run_locks WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            if row is not None and tuple(row) != me and process_alive(*row):
+                return int(row[0]), str(row[1])
+            self._db.execute(
+                "INSERT OR REPLACE INTO run_locks VALUES (?, ?, ?, ?)", (run_id, *me, time.time())
+            )
+        return None
 
     def runs(self) -> list[tuple[str, str, float]]:
         return self._db.execute(

@@ -36,6 +36,8 @@ def real_responses(shared_data) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.full_data
+@pytest.mark.slow
 def test_false_positive_rate_on_clean_real_responses(shared_data) -> None:
     for name, texts in real_responses(shared_data).items():
         flagged = [text for text in texts if neutralise(text).changed]

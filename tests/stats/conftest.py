@@ -1,4 +1,6 @@
-"""Real human-labelled data for the statistics tests, read from <repo>/../shared/data.
+"""Real human-labelled data for the statistics tests: the full sets in <repo>/../shared/data
+(or $JURIST_SHARED_DATA), else their slices in tests/fixtures/data (see the `data_root`
+fixture).
 
 Judge-like values are derived deterministically from the data itself (another annotator,
 another criterion, a seeded noisy copy, a length heuristic), so every figure the tests
@@ -8,7 +10,6 @@ compare is computed, never typed in.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,16 +18,11 @@ import pandas as pd
 import pytest
 
 
-def _data_root() -> Path:
-    env = os.environ.get("JURIST_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
-def _need(relative: str) -> Path:
-    path = _data_root() / relative
+def _need(root: Path, relative: str) -> Path:
+    path = root / relative
     if not path.exists():
         pytest.skip(
-            f"shared data set {relative} not found under {_data_root()} "
+            f"data set {relative} not found under {root} "
             "(set JURIST_SHARED_DATA to the folder holding summeval/, llm-rubric/, autoj/)"
         )
     return path
@@ -63,8 +59,8 @@ class AutoJ:
 
 
 @pytest.fixture(scope="session")
-def summeval() -> SummEval:
-    rows = json.loads(_need("summeval/summeval_bartscore.json").read_text())
+def summeval(data_root: Path) -> SummEval:
+    rows = json.loads(_need(data_root, "summeval/summeval_bartscore.json").read_text())
     scores = {k: np.array([r["scores"][k] for r in rows]) for k in rows[0]["scores"]}
     return SummEval(
         doc=np.array([r["doc_id"] for r in rows]),
@@ -75,9 +71,13 @@ def summeval() -> SummEval:
 
 
 @pytest.fixture(scope="session")
-def llm_rubric() -> RubricData:
-    human = pd.read_csv(_need("llm-rubric/human_judges_real_convs_FIXED_ANON.tsv"), sep="\t")
-    judge = pd.read_csv(_need("llm-rubric/gpt-3.5-turbo-16k_real_evaluations_FIXED.tsv"), sep="\t")
+def llm_rubric(data_root: Path) -> RubricData:
+    human = pd.read_csv(
+        _need(data_root, "llm-rubric/human_judges_real_convs_FIXED_ANON.tsv"), sep="\t"
+    )
+    judge = pd.read_csv(
+        _need(data_root, "llm-rubric/gpt-3.5-turbo-16k_real_evaluations_FIXED.tsv"), sep="\t"
+    )
     judge = judge[judge.criterion == "Q0"].set_index("text_id").reindex(human.text_id)
     probs = judge[[f"answer{k}_prob" for k in range(1, 5)]].to_numpy()
     expected = (probs * np.arange(1, 5)).sum(axis=1) / probs.sum(axis=1)
@@ -90,16 +90,18 @@ def llm_rubric() -> RubricData:
 
 
 @pytest.fixture(scope="session")
-def annotators() -> np.ndarray:
+def annotators(data_root: Path) -> np.ndarray:
     """LLM-Rubric synthetic dialogues: (annotators, dialogues) Q0 matrix, NaN where an
     annotator did not rate a dialogue (about 3 ratings per dialogue)."""
-    table = pd.read_csv(_need("llm-rubric/human_judges_synth_all_FIXED_ANON.tsv"), sep="\t")
+    table = pd.read_csv(
+        _need(data_root, "llm-rubric/human_judges_synth_all_FIXED_ANON.tsv"), sep="\t"
+    )
     return table.pivot_table(index="annotator_id", columns="text_id", values="Q0").to_numpy()
 
 
 @pytest.fixture(scope="session")
-def autoj() -> AutoJ:
-    lines = _need("autoj/autoj_pairwise.json").read_text().splitlines()
+def autoj(data_root: Path) -> AutoJ:
+    lines = _need(data_root, "autoj/autoj_pairwise.json").read_text().splitlines()
     rows = [json.loads(line) for line in lines if line.strip()]
     return AutoJ(
         labels=np.array(["A", "B", "tie"])[[r["label"] for r in rows]],

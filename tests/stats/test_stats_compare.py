@@ -69,6 +69,7 @@ def test_paired_difference_matches_ttest_rel(summeval):
     assert f"n={x.size} prompts: {words} at α=0.05" in diff.sentence()
 
 
+@pytest.mark.full_data
 def test_compare_models_aligns_prompts_and_counts_unshared(summeval):
     keep = ~((summeval.system == "M0") & (np.arange(summeval.doc.size) % 10 == 0))
     args = (summeval.coherence[keep], summeval.system[keep], summeval.doc[keep])

@@ -17,8 +17,18 @@ from judgment_builders import judgment, write_results
 from jurist.cli import app
 from jurist.core.errors import EXIT_INPUT
 from jurist.core.judgment import Judgment
+from jurist.core.rubric import rubric_from_dict
 from jurist.stats.multiple import holm
-from jurist.testing.gate import JudgeMismatch, compare_arrays, gate, load_run, row_values
+from jurist.testing.gate import (
+    JudgeMismatch,
+    compare_arrays,
+    gate,
+    load_run,
+    paired_differences,
+    row_values,
+    spreads_for,
+)
+from jurist.testing.sequential import gate_sequential
 
 runner = CliRunner()
 CRITERIA = ("accuracy", "clarity")
@@ -31,7 +41,8 @@ def scored_run(
     ids = ids or [f"item-{i}" for i in range(len(scores))]
     out = []
     for i, (item_id, row) in enumerate(zip(ids, scores, strict=True)):
-        criteria = {c: {"status": "ok", "score": float(v)} for c, v in zip(CRITERIA, row)}
+        values = zip(CRITERIA, row, strict=True)
+        criteria = {c: {"status": "ok", "score": float(v)} for c, v in values}
         overall = float(np.mean((row - 1) / 4))
         out.append(judgment(item_id, i, criteria=criteria, overall=overall, judge=judge))
     return out
@@ -145,8 +156,10 @@ def test_unpaired_items_are_counted_and_named() -> None:
 def test_unscored_items_are_excluded_per_row() -> None:
     base, cand = shifted(20, 0.0, seed=8)
     candidate = scored_run(cand)
-    broken = candidate[4].criteria["accuracy"].model_copy(
-        update={"status": "parse_error", "score": None}
+    broken = (
+        candidate[4]
+        .criteria["accuracy"]
+        .model_copy(update={"status": "parse_error", "score": None})
     )
     candidate[4] = candidate[4].model_copy(
         update={"criteria": {**candidate[4].criteria, "accuracy": broken}, "overall": None}
@@ -275,3 +288,39 @@ def test_table_render_names_the_decision_and_method() -> None:
     console.print(report.render())
     text = console.export_text()
     assert "paired bootstrap (2000 resamples, seed 0)" in text and "gate:" in text
+
+
+def test_too_few_items_or_none_shared_decide_nothing() -> None:
+    base, cand = shifted(9, -2.0, seed=14)
+    report = gate(scored_run(base), scored_run(cand))
+    assert {r.decision for r in report.rows} == {"inconclusive"}
+    disjoint = scored_run(cand, [f"other-{i}" for i in range(9)])
+    empty = gate(scored_run(base), disjoint)
+    assert empty.rows == [] and empty.decision == "inconclusive" and empty.n_paired == 0
+    assert "share no item ids" in empty.notes[0] and not empty.different_judge
+
+
+def test_paired_differences_feed_the_sequential_gate() -> None:
+    base, cand = shifted(200, -1.0, seed=15)
+    batch = paired_differences(scored_run(base), scored_run(cand[:150]))
+    assert list(batch) == [*CRITERIA, "overall"] and len(batch["accuracy"]) == 150
+    assert batch["accuracy"][0] == cand[0, 0] - base[0, 0]
+    rubric = rubric_from_dict(
+        {
+            "name": "r",
+            "criteria": [
+                {"id": c, "question": "?", "scale": {1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}}
+                for c in CRITERIA
+            ],
+        }
+    )
+    spreads = spreads_for(rubric)
+    assert spreads == {"accuracy": 4.0, "clarity": 4.0, "overall": 1.0}
+    assert spreads_for(rubric, "pairwise") == {"win_rate": 1.0}
+    offered = iter([batch])
+    report = gate_sequential(
+        lambda size: next(offered, None), spreads=spreads, budget=500, max_drop={
+            "accuracy": 0.2, "clarity": 0.2, "overall": 0.05,
+        }, batch_size=500,
+    )  # fmt: skip
+    assert report.decision == "regressed" and report.n_paired == 150

@@ -88,6 +88,7 @@ def test_strict_suite_fails_when_inconclusive(tmp_path, server):
 
 def test_gate_against_the_baseline_run(tmp_path, server):
     folder = project(tmp_path, f"openai:{server.url}#m", baseline="base", max_drop=0.5)
+    widen(folder, 3)  # 12 items: the gate decides nothing on fewer than 10 pairs
     first = jurist_run(folder)
     assert first.exit_code == 0, first.output
     assert "baseline base not found (a first run?): not gated" in first.output
@@ -96,7 +97,7 @@ def test_gate_against_the_baseline_run(tmp_path, server):
     assert same.exit_code == 0, same.output
     assert same.output.startswith("## jurist run: **pass**")
     assert "| accuracy (mean) | 5.00" in same.output and "### jurist gate: **pass**" in same.output
-    spoil(folder, 4)
+    spoil(folder, 12)
     worse = run_suites(folder / "jurist.yaml").suites[0]
     assert worse.gate is not None and worse.gate.decision == "regressed"
     assert worse.decision == "fail" and worse.exit_code == 1
@@ -118,3 +119,30 @@ def write(folder: Path, config: dict) -> Path:
     path = folder / "other.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def widen(folder: Path, copies: int) -> None:
+    """The example's answers repeated under new ids: enough items to gate in batches."""
+    path = folder / "answers.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    many = [{**row, "id": f"{row['id']}-{k}"} for k in range(copies) for row in rows]
+    path.write_text("".join(json.dumps(row) + "\n" for row in many))
+
+
+def test_until_decided_grades_in_batches_and_stops_when_settled(tmp_path, server):
+    folder = project(tmp_path, f"openai:{server.url}#m", baseline="base", max_drop=0.5)
+    widen(folder, 20)  # 80 items
+    assert jurist_run(folder).exit_code == 0
+    shutil.copytree(folder / "jurist-runs" / "answers", folder / "base")
+    spoil_all = [json.loads(line) for line in (folder / "answers.jsonl").read_text().splitlines()]
+    for row in spoil_all:
+        row["answer"] = "Ask in Sydney."
+    (folder / "answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in spoil_all))
+    calls = server.total
+    worse = run_suites(folder / "jurist.yaml", budget=80, batch_size=10).suites[0]
+    assert worse.gate is not None and worse.gate.decision == "regressed"
+    graded = (server.total - calls) // 2  # two criteria per item
+    assert 0 < graded < 80  # settled before the budget was spent
+    assert worse.exit_code == 1
+    result = jurist_run(folder, "--until-decided", "--budget", "80")
+    assert result.exit_code == 1, result.output

@@ -164,7 +164,6 @@ class OpenAIBatchBackend(OpenAIBackend):
         self._flush_timer: asyncio.Task[None] | None = None
         self._finding: dict[str, list[str]] = {}  # intent -> custom ids awaiting its batch
 
-
     def use_store(self, store: Store) -> None:
         """Keep batch ids in `store`'s file, and each answer in its cache the moment its batch
         is collected, so a killed run collects instead of resending."""
@@ -447,14 +446,13 @@ class OpenAIBatchBackend(OpenAIBackend):
         answers = self._answers(custom_ids, outcomes, missing)
         if self.ledger is not None:
             # Answers nobody has asked for yet stay `sent`: a later request collects them.
-            done = [c for c, answer in answers.items() if isinstance(answer, Completion)]
+            kept = [(c, a) for c, a in answers.items() if isinstance(a, Completion)]
             if self.cache is not None:
                 # Cached before marked answered: a run killed in between collects again.
-                self.cache.put_completions(
-                    (c, self.name, self.model, answers[c]) for c in done  # type: ignore[misc]
-                )
+                self.cache.put_completions((c, self.name, self.model, a) for c, a in kept)
+            done = [custom_id for custom_id, _ in kept]
             # Failed or unanswered requests are sent again when asked again, as online.
-            ended = [c for c in answers if c not in done]
+            ended = [c for c in answers if c not in set(done)]
             self.ledger.record(done, batch_id, "answered")
             self.ledger.record(ended, batch_id, "ended")
         for custom_id, answer in answers.items():

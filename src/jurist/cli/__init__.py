@@ -10,13 +10,13 @@ import shutil
 from functools import partialmethod
 
 import typer
-import typer.core
 
 from jurist.cli.calibrate import calibrate_app
 from jurist.cli.gate import gate_command
 from jurist.cli.grade import grade, models
 from jurist.cli.injection import injection
 from jurist.cli.meta import register as register_meta
+from jurist.cli.output import OneLineErrors, click
 from jurist.cli.rubric import rubric_app
 from jurist.cli.run import run
 from jurist.cli.train import train_app
@@ -26,6 +26,7 @@ _BOXED_HELP_COLUMNS = 100
 
 app = typer.Typer(
     name="jurist",
+    cls=OneLineErrors,
     help="Grade LLM outputs with LLM judges against explicit rubrics.",
     no_args_is_help=True,
     add_completion=False,
@@ -55,11 +56,7 @@ def _plain_help_when_narrow() -> None:
     if shutil.get_terminal_size((_BOXED_HELP_COLUMNS, 24)).columns >= _BOXED_HELP_COLUMNS:
         return
     app.rich_markup_mode = None
-    # Typer formats help with its own copy of click where it ships one, else with click.
-    vendored = getattr(typer.core, "_click", None)
-    if vendored is None:
-        import click as vendored
-    formatter = vendored.HelpFormatter
+    formatter = click.HelpFormatter
     formatter.write_dl = partialmethod(formatter.write_dl, col_max=0)
 
 

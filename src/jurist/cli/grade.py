@@ -6,22 +6,17 @@ merges a resumed run's stored settings, and refuses what a resume may not change
 
 from __future__ import annotations
 
-import os
+import functools
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
+from jurist.backends.catalog import backend_statuses
 from jurist.cli.options import (
+    JUDGE_SPECS,
+    ApiKeyEnvOpt,
     ConcurrencyOpt,
     DataArg,
     FormatOpt,
@@ -29,6 +24,7 @@ from jurist.cli.options import (
     InputFieldOpt,
     KeepFieldsOpt,
     LabelFieldsOpt,
+    LimitOpt,
     LogprobsOpt,
     MaxAttemptsOpt,
     PresetOpt,
@@ -42,9 +38,9 @@ from jurist.cli.options import (
 )
 from jurist.cli.output import console, errors, exit_on_error, print_grade_summary
 from jurist.core.data import FieldMap
-from jurist.core.errors import EXIT_BACKEND, EXIT_FAILURES, EXIT_INTERRUPTED
-from jurist.core.secrets import redact_urls
-from jurist.engine.sink import RunCounters
+from jurist.core.errors import EXIT_INTERRUPTED
+from jurist.datasets import PRESETS
+from jurist.engine.progress import progress_bar
 from jurist.grading import GradeResult, grade_job
 from jurist.judges.base import Layout, Rationale
 from jurist.jury.render import jury_lines
@@ -61,11 +57,7 @@ def grade(
         typer.Option(help="Default: pointwise, or the preset's."),
     ] = None,
     judge: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="local (default: embedded Gemma 3 270M), local:PATH.gguf, openai:MODEL, "
-            "openai:URL#MODEL; repeat it for a jury that grades every item with each"
-        ),
+        list[str] | None, typer.Option(help=f"{JUDGE_SPECS}; repeat it for a jury of them all")
     ] = None,
     jury: Annotated[
         Path | None,
@@ -101,7 +93,7 @@ def grade(
     label_field: LabelFieldsOpt = None,
     keep_field: KeepFieldsOpt = None,
     preset: PresetOpt = None,
-    limit: Annotated[int | None, typer.Option(help="Grade only the first N items.")] = None,
+    limit: LimitOpt = None,
     skip_bad_rows: Annotated[
         bool | None, typer.Option(help="Record bad rows and go on instead of stopping.")
     ] = None,
@@ -158,9 +150,7 @@ def grade(
     tpm: TpmOpt = None,
     timeout: TimeoutOpt = None,
     max_attempts: MaxAttemptsOpt = None,
-    api_key_env: Annotated[
-        str | None, typer.Option(help="Environment variable holding the API key.")
-    ] = None,
+    api_key_env: ApiKeyEnvOpt = None,
     engine: Annotated[
         Literal["asyncio", "ray"] | None,
         typer.Option(
@@ -219,11 +209,11 @@ def grade(
                 result = _run_with_progress(
                     given, db, run_id, resume, overwrite, progress and not as_json
                 )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (`Terminated`, exit 143)
             errors.print(
                 f"[yellow]interrupted[/]: finished items are saved; continue with --resume {run_id}"
             )
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise typer.Exit(getattr(stop, "exit_code", EXIT_INTERRUPTED)) from None
     _report(result, as_json, allow_failures)
 
 
@@ -251,8 +241,7 @@ def _report(result: GradeResult, as_json: bool, allow_failures: bool) -> None:
             errors.print(f"  {line}", highlight=False)
     if not as_json:
         console.print(f"results: {result.results_path}")
-    if summary.failed and not allow_failures:
-        code = EXIT_BACKEND if summary.failed == summary.items else EXIT_FAILURES
+    if code := summary.exit_code(allow_failures):
         errors.print(
             f"[red]{summary.failed} of {summary.items} items failed[/] (see the errors in the "
             "results; --allow-failures exits 0)"
@@ -261,72 +250,17 @@ def _report(result: GradeResult, as_json: bool, allow_failures: bool) -> None:
 
 
 def _run_with_progress(
-    given: dict[str, Any],
-    db: Store,
-    run_id: str,
-    resume: str | None,
-    overwrite: bool,
-    show: bool,
+    given: dict[str, Any], db: Store, run_id: str, resume: str | None, overwrite: bool, show: bool
 ) -> GradeResult:
-    def run(progress: Any = None) -> GradeResult:
-        return grade_job(
-            given, db, resume=resume, run_id=run_id, overwrite=overwrite, progress=progress
-        )
-
+    job = functools.partial(grade_job, given, db, resume=resume, run_id=run_id, overwrite=overwrite)
     if not show:
-        return run()
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn(
-            "cache {task.fields[hits]}  failed {task.fields[failed]}  "
-            "parse_error {task.fields[bad]}"
-        ),
-    )
-    with Progress(*columns, console=errors, transient=False) as bar:
-        task = bar.add_task("grading", total=None, rate="", hits=0, failed=0, bad=0)
-
-        def update(counters: RunCounters, total: int | None) -> None:
-            elapsed = bar.tasks[0].elapsed or 0.0
-            rate = f"{counters.items / elapsed:.2f} items/s" if elapsed > 0 else ""
-            bar.update(
-                task,
-                completed=counters.items,
-                total=total,
-                rate=rate,
-                hits=counters.cache_hits,
-                failed=counters.failed,
-                bad=counters.parse_error,
-            )
-
-        return run(update)
+        return job()
+    with progress_bar(errors) as update:
+        return job(progress=update)
 
 
 def models() -> None:
     """List the judge backends and models available on this machine."""
-    from jurist.backends.llamacpp import DEFAULT_MODEL_FILE
-
-    try:
-        import llama_cpp  # noqa: F401
-
-        local = f"available ({DEFAULT_MODEL_FILE}; a tiny base model for trying jurist offline)"
-    except ImportError:
-        local = "missing: pip install 'jurist[local]'"
-    console.print(f"[bold]local[/]            {local}")
-    key = "set" if os.environ.get("OPENAI_API_KEY") else "not set"
-    base = redact_urls(os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1"))
-    console.print(f"[bold]openai:MODEL[/]     {base} (OPENAI_API_KEY {key})")
-    console.print(
-        "[bold]openai:URL#MODEL[/] any OpenAI-compatible server, e.g. vLLM or llama-server;"
-        " URL?chat_template=NAME sends --rationale none --logprobs scores as one token"
-    )
-    try:
-        from jurist.datasets import PRESETS
-
-        console.print("[bold]presets[/]          " + ", ".join(sorted(PRESETS)))
-    except ImportError:
-        pass
+    for backend in backend_statuses():
+        console.print(f"[bold]{backend.spec:<17}[/]{backend.status}", highlight=False)
+    console.print("[bold]presets[/]          " + ", ".join(sorted(PRESETS)))

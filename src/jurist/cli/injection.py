@@ -20,7 +20,7 @@ from jurist.cli.options import (
     judge_setup,
     option_groups,
 )
-from jurist.cli.output import console, exit_on_error
+from jurist.cli.output import exit_on_error, show
 from jurist.core.data import FieldMap
 from jurist.datasets import ItemSource
 from jurist.injection import injection_audit
@@ -86,7 +86,4 @@ def injection(
         )
     if output is not None:
         output.write_text(report.to_json() + "\n", encoding="utf-8")
-    if output_format == "json":
-        typer.echo(report.to_json())
-    else:
-        console.print(report.render())
+    show(report, output_format == "json")

@@ -17,16 +17,16 @@ import typer
 from pydantic import BaseModel
 
 from jurist.cli.options import FormatOpt, StoreOpt, option_groups
-from jurist.cli.output import console, exit_on_error
+from jurist.cli.output import exit_on_error, show
 from jurist.meta import (
     Inputs,
     PlotOptions,
     Settings,
     parse_mapping,
     parse_scale,
-    run_agreement,
     run_audit,
     run_compare,
+    run_meta,
 )
 
 ByOpt = Annotated[
@@ -37,15 +37,23 @@ PromptOpt = Annotated[
     typer.Option(help="Metadata field of the prompt: pairs responses, clusters SEs, tie rates."),
 ]
 AlphaOpt = Annotated[float, typer.Option(min=0.0001, max=0.5, help="Significance level.")]
+ResultsArg = Annotated[
+    str,
+    typer.Argument(
+        help="results.jsonl, the folder `jurist grade -o` wrote, or a run id in the store."
+    ),
+]
+RetestArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="A second run of the same items and judge (file, folder or run id): report "
+        "test-retest agreement between the two runs instead."
+    ),
+]
 
 
 def inputs(
-    results: Annotated[
-        str,
-        typer.Argument(
-            help="results.jsonl, the folder `jurist grade -o` wrote, or a run id in the store."
-        ),
-    ],
+    results: ResultsArg,
     labels: Annotated[
         Path | None,
         typer.Option(
@@ -124,11 +132,7 @@ def _analysis(library: Callable[..., BaseModel]) -> Callable[[Callable[..., None
         own = list(inspect.signature(declaration, eval_str=True).parameters.values())
 
         def command(output_format: str, **options: Any) -> None:
-            report = library(**options)
-            if output_format == "json":
-                typer.echo(report.model_dump_json(indent=2))
-            else:
-                console.print(report.render())  # type: ignore[attr-defined]
+            show(library(**options), output_format == "json")
 
         command.__signature__ = inspect.Signature([*own, *_SHARED])  # type: ignore[attr-defined]
         command.__name__, command.__doc__ = declaration.__name__, declaration.__doc__
@@ -139,8 +143,15 @@ def _analysis(library: Callable[..., BaseModel]) -> Callable[[Callable[..., None
     return decorate
 
 
-@_analysis(run_agreement)
+def _meta(results: str, **options: Any) -> BaseModel:
+    """`run_meta`: RESULTS is declared by the command only to come before RETEST."""
+    return run_meta(**options)
+
+
+@_analysis(_meta)
 def meta(
+    results: ResultsArg,
+    retest: RetestArg = None,
     by: ByOpt = None,
     within: Annotated[
         str | None,
@@ -156,6 +167,7 @@ def meta(
     Results of a white-box (hf:) judge also get every estimator side by side (parsed,
     expected, LAGER, learned head) with CIs and paired differences from expected.
     Every figure states its n; failed and unparseable items are counted and left out.
+    Given two runs of the same items and judge, it reports their test-retest agreement.
     """
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import MISSING, fields, replace
+from dataclasses import MISSING, Field, fields, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_origin, get_type_hints
 
@@ -81,7 +81,7 @@ RpmOpt = Annotated[float | None, typer.Option(help="Stay under this many request
 TpmOpt = Annotated[
     float | None, typer.Option(help="Stay under this many tokens per minute (estimated).")
 ]
-ApiKeyEnvOpt = Annotated[str, typer.Option(help="Environment variable holding the API key.")]
+ApiKeyEnvOpt = Annotated[str | None, typer.Option(help="Environment variable holding the API key.")]
 LogprobsOpt = Annotated[
     bool | None,
     typer.Option(
@@ -89,10 +89,6 @@ LogprobsOpt = Annotated[
         "Default: on for local, off for openai."
     ),
 ]
-
-# --- sampling ---------------------------------------------------------------------------
-
-SeedOpt = Annotated[int, typer.Option(help="Base sampling seed.")]
 
 # --- output -----------------------------------------------------------------------------
 
@@ -158,35 +154,52 @@ def judge_setup(base: JudgeSetup) -> Callable[..., JudgeSetup]:
         policy = replace(
             calls, concurrency=concurrency or calls.concurrency, timeout=timeout, retry=retry
         )
-        return replace(base, judge=judge, calls=policy, api_key_env=api_key_env)
+        key_env = api_key_env or base.api_key_env
+        return replace(base, judge=judge, calls=policy, api_key_env=key_env)
 
     return setup
 
 
-def settings_options(cls: type[Settings], **options: Any) -> Callable[..., Settings]:
-    """The builder of a library settings dataclass from options named after its fields:
-    each takes the field's default (the library's own), its type and the help given here:
-    a string, a `typer.Option(...)` for flag names and bounds, or an `Annotated` alias for
-    a narrower type. Fields not named keep their default."""
+def settings_options(
+    settings: type[Settings] | Settings, **options: Any
+) -> Callable[..., Settings]:
+    """The builder of a library settings dataclass (a class, or an instance whose values are
+    the defaults) from options named after its fields: each takes the field's default, its
+    type and the help given here: a string, a `typer.Option(...)` for flag names and bounds,
+    or an `Annotated` alias for a narrower type. A dict names the options of a nested
+    settings field (`writing={"temperature": ...}`). Fields not named keep their default."""
+    cls = settings if isinstance(settings, type) else type(settings)
     kinds = get_type_hints(cls)
-    defaults = {f.name: f.default for f in fields(cls)}  # type: ignore[arg-type]
-    parameters = []
+    base = {f.name: _default(f) for f in fields(cls)}  # type: ignore[arg-type]
+    if not isinstance(settings, type):
+        base = {name: getattr(settings, name) for name in base}
+    parameters, nested = [], {}
     for name, option in options.items():
-        if defaults[name] is MISSING:
+        if isinstance(option, dict):
+            nested[name] = settings_options(base[name], **option)
+            parameters += nested[name].__signature__.parameters.values()  # type: ignore[attr-defined]
+            continue
+        if base[name] is MISSING:
             raise TypeError(f"{cls.__name__}.{name} has no default to show")
         if get_origin(option) is Annotated:  # an option alias, with a narrower type
             kind = option
         else:
             info = typer.Option(help=option) if isinstance(option, str) else option
             kind = Annotated[kinds[name], info]  # type: ignore[valid-type]
-        parameters.append(
-            inspect.Parameter(
-                name, inspect.Parameter.KEYWORD_ONLY, default=defaults[name], annotation=kind
-            )
-        )
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        parameters.append(inspect.Parameter(name, keyword, default=base[name], annotation=kind))
 
     def build(**values: Any) -> Settings:
-        return cls(**values)
+        for name, builder in nested.items():
+            own = builder.__signature__.parameters  # type: ignore[attr-defined]
+            values[name] = builder(**{key: values.pop(key) for key in own})
+        return cls(**values) if isinstance(settings, type) else replace(settings, **values)
 
     build.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return build
+
+
+def _default(field: Field[Any]) -> Any:
+    if field.default_factory is not MISSING:
+        return field.default_factory()
+    return field.default

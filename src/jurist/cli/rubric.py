@@ -25,9 +25,9 @@ from jurist.cli.options import (
     option_groups,
     settings_options,
 )
-from jurist.cli.output import console, errors, exit_on_error, fail
+from jurist.cli.output import console, errors, exit_on_error
 from jurist.core.data import FieldMap
-from jurist.core.rubric import RubricError, load_rubric
+from jurist.core.rubric import load_rubric
 from jurist.datasets import ItemSource
 from jurist.rubrics.batch import GenerateSettings, generate_rubrics
 from jurist.rubrics.lint import lint_file
@@ -68,11 +68,7 @@ ModeOpt = Annotated[
 @exit_on_error()
 def validate(path: RubricArg) -> None:
     """Check a rubric and print its criteria, checklist and content hash."""
-    try:
-        rubric = load_rubric(path)
-    except RubricError as error:
-        fail(str(error), 1, prefix="[red]invalid[/] ")
-    for line in rubric_lines(path, rubric):
+    for line in rubric_lines(path, load_rubric(path)):
         console.print(line)
 
 
@@ -177,7 +173,7 @@ def items(
         ),
     ] = None,
 ) -> ItemSource:
-    """Every column the flags name; a command keeps those it reads (`_reading`)."""
+    """Every column the flags name; the library keeps those a command reads."""
     fields = FieldMap(
         input=input_field,
         response=response_field,
@@ -187,16 +183,6 @@ def items(
         labels=(label_field,) if label_field else (),
     )
     return ItemSource(data=data, preset=preset, fields=fields, limit=limit)
-
-
-def _reading(source: ItemSource, *, responses: bool, pairs: bool) -> ItemSource:
-    """`source` reading only the columns a command needs (a missing one is an error)."""
-    fields = replace(
-        source.fields,
-        response=source.fields.response if responses else None,
-        response_b=source.fields.response_b if pairs else None,
-    )
-    return replace(source, fields=fields)
 
 
 item_options = option_groups(items=items, setup=judge_setup(_JUDGE.setup))
@@ -220,9 +206,15 @@ generating = settings_options(
     max_parts=typer.Option(min=1, help="Most criteria (or checklist items) per rubric."),
     tries=typer.Option(min=1, help="Answers asked per item until one is usable (or accepted)."),
     keep=typer.Option(min=1, help="With --contrastive: accepted rubrics to keep per item."),
-    temperature="Sampling temperature for rubrics.",
-    seed="Base sampling seed.",
-    max_tokens="Token budget per rubric answer.",
+    style=typer.Option(
+        help="likert | checklist (default likert; with --contrastive, the principles are "
+        "checklist items unless likert is asked for)"
+    ),
+    writing={
+        "temperature": "Sampling temperature for rubrics.",
+        "seed": "Base sampling seed.",
+        "max_tokens": typer.Option(min=1, help="Token budget per rubric answer."),
+    },
 )
 
 
@@ -239,13 +231,6 @@ def generate(
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Folder for one YAML per item and report.json.")
     ] = Path("rubrics-out"),
-    style: Annotated[
-        Literal["likert", "checklist"] | None,
-        typer.Option(
-            help="likert | checklist (default likert; with --contrastive, the principles are "
-            "checklist items unless likert is asked for)"
-        ),
-    ] = None,
     mode: ModeOpt = _JUDGE.setup.mode,  # type: ignore[assignment]
     store: StoreOpt = None,
     *,
@@ -260,12 +245,8 @@ def generate(
     rejected with the reason; report.json records every item's outcome. The exit code is 1
     when no rubric could be written.
     """
-    if settings.retrieve_k and settings.library is None:
-        raise typer.BadParameter("--retrieve needs --library DIR")
-    contrastive = settings.contrastive
-    settings = replace(settings, style=style or ("checklist" if contrastive else "likert"))
     report = generate_rubrics(
-        _reading(items, responses=contrastive, pairs=contrastive),
+        items,
         JudgeSettings(setup=replace(setup, mode=mode), store=store),
         output,
         settings,
@@ -291,9 +272,10 @@ refining = settings_options(
     text_redundancy="Drop a criterion whose wording is at least this similar to another.",
     embeddings="Compare wording with the embedding model.",
     prune="Drop misaligned and redundant criteria and re-weight.",
-    samples=typer.Option(min=0, help="Tied responses shown when asking for a split."),
-    temperature="Sampling temperature for splits.",
-    seed="Base sampling seed.",
+    ties_shown=typer.Option(
+        "--samples", min=0, help="Tied responses shown when asking for a split."
+    ),
+    splitting={"temperature": "Sampling temperature for splits.", "seed": "Base sampling seed."},
 )
 
 
@@ -334,10 +316,9 @@ def refine(
     re-weighted so that correlated criteria do not count one quality twice. Prints and
     saves what was split, dropped and re-weighted, and why.
     """
-    pairs = items.label is not None or items.preset is not None
     run = refine_with_data(
         rubric_path,
-        _reading(items, responses=True, pairs=pairs),
+        items,
         JudgeSettings(setup=setup, store=store),
         settings,
         output=output,

@@ -27,10 +27,14 @@ def run(
         Path | None, typer.Option("-o", "--output", help="Write the report to this file.")
     ] = None,
     store: StoreOpt = None,
+    until_decided: Annotated[
+        bool, typer.Option(help="Grade in batches until each gate is settled (sequential).")
+    ] = False,
+    budget: Annotated[int, typer.Option(min=1, help="Most items --until-decided grades.")] = 500,
 ) -> None:
     """Grade each suite (a run folder per suite), check its thresholds on their 95%
     intervals and gate it against its baseline; exits 1 when a suite fails."""
-    report = run_suites(file, suites, store=store)
+    report = run_suites(file, suites, store=store, budget=budget if until_decided else None)
     text = {"junit": report.to_junit, "markdown": report.to_markdown}.get(output_format)
     if text is None or output is not None:
         console.print(report.render())

@@ -81,21 +81,15 @@ def items(
     return ItemSource(data=data, preset=preset, fields=fields, limit=limit)
 
 
-def sampling(
-    samples: Annotated[
-        int, typer.Option(min=2, help="Judgments sampled per item and criterion.")
-    ] = _SAMPLING.samples,
-    temperature: Annotated[
-        float, typer.Option(min=0.01, help="Sampling temperature.")
-    ] = _SAMPLING.options.temperature,
-    seed: Annotated[int, typer.Option(help="First sampling seed.")] = _SAMPLING.options.seed,
-    max_tokens: Annotated[
-        int, typer.Option(min=16, help="Token budget per judgment.")
-    ] = _SAMPLING.options.max_tokens,
-) -> SamplingSettings:
-    """How many judgments are sampled per unit, and how."""
-    settings = SamplingSettings(samples=samples)
-    return settings.with_options(temperature=temperature, seed=seed, max_tokens=max_tokens)
+sampling = settings_options(
+    SamplingSettings,
+    samples=typer.Option(min=2, help="Judgments sampled per item and criterion."),
+    options={
+        "temperature": typer.Option(min=0.01, help="Sampling temperature."),
+        "seed": "First sampling seed.",
+        "max_tokens": typer.Option(min=16, help="Token budget per judgment."),
+    },
+)
 
 
 training = settings_options(

@@ -10,7 +10,8 @@ Exit codes (`jurist grade` and every other command):
 | 2 | bad input: data, rubric, options, or a run that cannot be resumed as asked |
 | 3 | backend unusable: no model, no key, refused before any item was judged |
 | 4 | store or output unusable: corrupted store, unwritable folder, full disk |
-| 130 | interrupted (Ctrl-C / SIGTERM); finished items are saved, `--resume` continues |
+| 130 | interrupted by Ctrl-C; finished items are saved, `--resume` continues |
+| 143 | stopped by SIGTERM (timeout, systemd, CI runners): the same, the run marked `interrupted` |
 """
 
 from __future__ import annotations

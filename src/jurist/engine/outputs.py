@@ -1,10 +1,10 @@
 """The output folder of a grading run: never destroys an input or another run's results.
 
 A run owns its folder through `run.json` (its id). Another run's results are replaced only
-with `overwrite`, an output path (or the temporary file written beside it) that is also an
-input (data, rubric, jury file) is refused before anything is opened for writing, and every file is created readable by its owner only (results hold
-prompts and responses). Write failures (a full disk, a folder that vanished) become one
-`StorageError` naming the file.
+with `overwrite`; an output path (or the temporary file written beside it) that is also an
+input (data, rubric, jury file) is refused before anything is opened for writing; every
+file is created readable by its owner only (results hold prompts and responses). Write
+failures (a full disk, a folder that vanished) become one `StorageError` naming the file.
 """
 
 from __future__ import annotations

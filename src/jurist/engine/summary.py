@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model
 from rich.console import RenderableType
 from rich.table import Table
 
+from jurist.core.errors import EXIT_BACKEND, EXIT_FAILURES, EXIT_OK
 from jurist.core.judgment import (
     ChecklistJudgment,
     Judgment,
@@ -299,6 +300,13 @@ class GradeSummary(_Part):
     def as_dict(self) -> dict[str, Any]:
         """The summary as plain JSON values, keyed as in summary.json."""
         return self.model_dump(mode="json")
+
+    def exit_code(self, allow_failures: bool = False) -> int:
+        """The documented exit code of the run: 0 done (or failures allowed), 1 some items
+        failed, 3 every item failed (the judge could not be used)."""
+        if not self.failed or allow_failures:
+            return EXIT_OK
+        return EXIT_BACKEND if self.failed == self.items else EXIT_FAILURES
 
     def __getitem__(self, key: str) -> Any:
         """Read like the summary.json it writes (`summary["items"]`)."""

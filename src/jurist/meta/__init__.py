@@ -4,7 +4,8 @@ compare once it has graded them.
 `Results` joins judgments (from a results file, an output folder or a run id) with human
 labels; `agreement_report`, `bias_report` and `model_report` return typed reports that
 render themselves (`report.render()`) and export as JSON (`report.model_dump_json()`);
-`run_agreement`, `run_audit` and `run_compare` do what the CLI commands do. Every figure
+`run_agreement`, `run_audit` and `run_compare` do what the CLI commands do; `run_retest`
+compares two runs of the same items (test-retest agreement). Every figure
 carries its n, and items that failed or could not be parsed are counted and left out,
 never filled in: an imputed score would look like agreement.
 
@@ -45,7 +46,8 @@ from jurist.meta.options import (
     rubric_scales,
 )
 from jurist.meta.report_plots import agreement_plots, audit_plots, compare_plots
-from jurist.meta.run import run_agreement, run_audit, run_compare
+from jurist.meta.retest import RetestCriterion, RetestReport, retest_report, run_retest
+from jurist.meta.run import run_agreement, run_audit, run_compare, run_meta
 
 __all__ = [
     "VERDICTS",
@@ -67,6 +69,8 @@ __all__ = [
     "PairData",
     "PlotOptions",
     "Results",
+    "RetestCriterion",
+    "RetestReport",
     "ScoreAgreement",
     "ScoreKind",
     "Settings",
@@ -88,8 +92,11 @@ __all__ = [
     "parse_scale",
     "read_labels",
     "read_results",
+    "retest_report",
     "rubric_scales",
     "run_agreement",
     "run_audit",
     "run_compare",
+    "run_meta",
+    "run_retest",
 ]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ def _validation_problem(error: ValidationError) -> tuple[str | None, str]:
     loc = [str(part) for part in first["loc"]]
     if loc and loc[0] in _MODES:  # the union's tag is not a field the user wrote
         loc = loc[1:]
+    if first["type"] in ("union_tag_not_found", "union_tag_invalid"):
+        found = "missing" if first["type"] == "union_tag_not_found" else "unknown mode"
+        return "mode", f"{found} (expected one of {', '.join(sorted(_MODES))})"
     return ".".join(loc) or None, first["msg"]
 
 
@@ -184,6 +188,27 @@ def _table_records(path: Path) -> Iterable[tuple[int, Any]]:
             yield number, _decoded(path, number, row, handle.encoding)
 
 
+_BETWEEN_ELEMENTS = re.compile(r"[\s,]*")
+
+
+def _element_lines(text: str) -> Iterator[int]:
+    """The line each element of a valid JSON list starts on, so that errors in a labels
+    document name the line an editor shows rather than the element's position."""
+    decoder = json.JSONDecoder()
+    position = text.index("[") + 1
+    line = 1 + text.count("\n", 0, position)
+    while True:
+        gap = _BETWEEN_ELEMENTS.match(text, position)
+        start = gap.end() if gap else position
+        if start >= len(text) or text[start] == "]":
+            return
+        line += text.count("\n", position, start)
+        yield line
+        _, end = decoder.raw_decode(text, start)
+        line += text.count("\n", start, end)
+        position = end
+
+
 def _label_records(path: Path) -> Iterable[tuple[int, Any]]:
     if path.suffix.lower() in (".csv", ".tsv"):
         yield from _table_records(path)
@@ -200,7 +225,7 @@ def _label_records(path: Path) -> Iterable[tuple[int, Any]]:
         except json.JSONDecodeError as error:
             problem = f"not valid JSON ({error.msg} at column {error.colno})"
             raise MetaInputError(path, error.lineno, None, problem) from None
-        yield from ((index, record) for index, record in enumerate(document, start=1))
+        yield from zip(_element_lines(text), document, strict=False)
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():

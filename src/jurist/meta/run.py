@@ -17,6 +17,7 @@ from jurist.meta.compare_report import CompareReport
 from jurist.meta.join import CriterionData, Results, ScoreKind, inputs_criteria
 from jurist.meta.options import Inputs, PlotOptions, Settings, rubric_scales
 from jurist.meta.report_plots import agreement_plots, audit_plots, compare_plots
+from jurist.meta.retest import RetestReport, run_retest
 
 R = TypeVar("R", AgreementReport, AuditReport, CompareReport)
 
@@ -89,6 +90,20 @@ def run_agreement(
 ) -> AgreementReport:
     """`jurist meta`: how far the judge is from the human labels."""
     return _measured(inputs, plots, agreement_report, agreement_plots, dict(options))
+
+
+def run_meta(
+    inputs: Inputs,
+    *,
+    retest: str | Path | None = None,
+    plots: PlotOptions | None = None,
+    **options: Unpack[AgreementOptions],
+) -> AgreementReport | RetestReport:
+    """`jurist meta RESULTS [RETEST]`: agreement with the human labels, or, given a second
+    run of the same items and judge, the test-retest agreement of the two runs."""
+    if retest is None:
+        return run_agreement(inputs, plots=plots, **options)
+    return run_retest(inputs.results, retest, store=inputs.store, settings=options.get("settings"))
 
 
 def run_audit(

@@ -11,7 +11,7 @@ import asyncio
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +21,7 @@ from jurist.core.data import Item
 from jurist.core.errors import ConfigError
 from jurist.core.rubric import Rubric, save_rubric
 from jurist.datasets import ItemSource
+from jurist.judges import JudgeOptions
 from jurist.rubrics import embeddings
 from jurist.rubrics.answers import GenerationResult, Style
 from jurist.rubrics.contrastive import generate_contrastive, preference_label
@@ -46,19 +47,21 @@ SUMMARY_NAME = "summary.yaml"
 class GenerateSettings:
     """How rubrics are written; the defaults are the CLI's."""
 
-    # What is asked for: Likert criteria or checklist items, per item or per labelled pair.
-    style: Style = "likert"
+    # What is asked for: Likert criteria or checklist items (None: checklist items with
+    # `contrastive`, else Likert), per item or per labelled pair.
+    style: Style | None = None
     contrastive: bool = False
     max_parts: int = 5
     keep: int = 1
     # Library rubrics shown as examples: the `retrieve_k` nearest to each item's prompt.
     library: Path | None = None
     retrieve_k: int = 0
-    # Sampling, per answer; an unusable (or, with `contrastive`, unaccepted) one is retried.
+    # How each answer is sampled (temperature, seed, token budget); an unusable (or, with
+    # `contrastive`, unaccepted) one is asked again, up to `tries` times.
     tries: int = 2
-    temperature: float = 0.7
-    seed: int = 0
-    max_tokens: int = 1536
+    writing: JudgeOptions = field(
+        default_factory=lambda: JudgeOptions(temperature=0.7, max_tokens=1536)
+    )
     # The data-set rubric: parts at least `similarity` alike merge, `min_support` keeps
     # those found in that many rubrics, `reword` asks the judge for the merged wording.
     summarise: bool = False
@@ -66,13 +69,20 @@ class GenerateSettings:
     similarity: float = 0.8
     min_support: int = 1
 
+    def __post_init__(self) -> None:
+        if self.retrieve_k > 0 and self.library is None:
+            raise ConfigError("--retrieve needs --library DIR")
+        if self.style is None:
+            object.__setattr__(self, "style", "checklist" if self.contrastive else "likert")
+
     def sampling(self) -> dict[str, Any]:
         """The keyword arguments every rubric writer takes for its tries."""
+        options = self.writing
         return {
             "tries": self.tries,
-            "temperature": self.temperature,
-            "seed": self.seed,
-            "max_tokens": self.max_tokens,
+            "temperature": options.temperature,
+            "seed": options.seed,
+            "max_tokens": options.max_tokens,
         }
 
 
@@ -290,7 +300,7 @@ async def summarise_into(
         threshold=settings.similarity,
         min_support=settings.min_support,
         name=f"summary-{output.name}",
-        seed=settings.seed,
+        seed=settings.writing.seed,
     )
     path = output / SUMMARY_NAME
     with writing(path):
@@ -304,6 +314,17 @@ async def summarise_into(
     )
 
 
+def reading(source: ItemSource, *, responses: bool, pairs: bool) -> ItemSource:
+    """`source` reading only the response columns a job uses, so that data without them
+    (prompts alone, to write rubrics from) is not refused for lacking a default column."""
+    fields = replace(
+        source.fields,
+        response=source.fields.response if responses else None,
+        response_b=source.fields.response_b if pairs else None,
+    )
+    return replace(source, fields=fields)
+
+
 def generate_rubrics(
     source: ItemSource,
     judge: JudgeSettings,
@@ -315,7 +336,8 @@ def generate_rubrics(
     """Read the items, write a rubric for each (and the summary), and save report.json."""
     if settings.contrastive and source.preset is None and source.label is None:
         raise ConfigError("--contrastive needs --label-field (or a pairwise --preset)")
-    items = source.load()
+    contrastive = settings.contrastive
+    items = reading(source, responses=contrastive, pairs=contrastive).load()
     with writing(output):
         output.mkdir(parents=True, exist_ok=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from jurist.core.data import Item
 from jurist.core.errors import InputError
 from jurist.core.rubric import Rubric, load_rubric, save_rubric
 from jurist.datasets import ItemSource
+from jurist.judges import JudgeOptions
 from jurist.rubrics import embeddings
+from jurist.rubrics.batch import reading
 from jurist.rubrics.refine import Embed, RefineReport, pair_sides, refine_rubric
 from jurist.rubrics.session import JudgeSettings, open_pipeline, writing
 
@@ -37,9 +39,10 @@ class RefineSettings:
     text_redundancy: float = 0.9
     embeddings: bool = True
     prune: bool = True
-    samples: int = 3
-    temperature: float = 0.7
-    seed: int = 0
+    # Tied responses shown to the judge when it is asked to split a criterion, and how
+    # that split is sampled (its temperature and seed).
+    ties_shown: int = 3
+    splitting: JudgeOptions = field(default_factory=lambda: JudgeOptions(temperature=0.7))
 
 
 class RefineRun(BaseModel):
@@ -96,7 +99,7 @@ def refine_with_data(
     refined rubric (default RUBRIC.refined.yaml) and its report (default next to it)."""
     rubric = load_rubric(rubric_path)
     pairs_mode = source.preset is not None or source.label is not None
-    items = source.load()
+    items = reading(source, responses=True, pairs=pairs_mode).load()
     responses = list(_responses(items, pairs_mode))
     pairs = [item for item in items if item.response_b is not None] if pairs_mode else []
     if not responses:
@@ -117,9 +120,9 @@ def refine_with_data(
                 max_tie_rate=settings.max_tie_rate,
                 prune=settings.prune,
                 redundancy=settings.redundancy,
-                samples=settings.samples,
-                temperature=settings.temperature,
-                seed=settings.seed,
+                samples=settings.ties_shown,
+                temperature=settings.splitting.temperature,
+                seed=settings.splitting.seed,
                 pairs=pairs,
                 label=source.label,
                 min_pairs=settings.min_pairs,

@@ -25,6 +25,11 @@ from scipy import stats
 from jurist.stats.multiple import holm
 
 Decision = Literal["pass", "regressed", "improved", "inconclusive"]
+# Rows whose values are shares in [0, 1] rather than scale points, and the drops tolerated
+# by default in each unit.
+SHARE_ROWS = frozenset({"overall", "win_rate", "checklist_score"})
+DEFAULT_MAX_DROP = 0.2  # scale points
+DEFAULT_MAX_DROP_SHARE = 0.05  # overall score, win rate, checklist score
 DECISIONS: tuple[Decision, ...] = ("pass", "regressed", "improved", "inconclusive")
 
 
@@ -45,6 +50,11 @@ class RowDecision:
     p_pass: float | None
     p_improved: float | None
     decision: Decision
+
+
+def row_limit(name: str, max_drop: float, max_drop_share: float) -> float:
+    """The drop a row tolerates: `max_drop_share` for share rows, else `max_drop`."""
+    return max_drop_share if name in SHARE_ROWS else max_drop
 
 
 def one_sided_alpha(confidence: float) -> float:

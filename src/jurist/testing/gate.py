@@ -27,24 +27,27 @@ from jurist.core.judgment import (
     PairwiseJudgment,
     PointwiseJudgment,
 )
+from jurist.core.rubric import Rubric
 from jurist.meta.load import load_results
 from jurist.stats.arrays import FloatArray
 from jurist.stats.bootstrap import batch_sizes, percentile_interval, tally
 from jurist.stats.intervals import BOOTSTRAP_RESAMPLES
 from jurist.stats.results import Estimate, Figure
 from jurist.testing.decide import (
+    DEFAULT_MAX_DROP,
+    DEFAULT_MAX_DROP_SHARE,
     RowTest,
     decide_rows,
     items_to_decide,
     overall_decision,
+    row_limit,
 )
 from jurist.testing.gate_report import GateReport, GateRow
 
 Score = Literal["parsed", "expected"]
-# Rows whose values are shares in [0, 1] rather than scale points.
-SHARE_ROWS = frozenset({"overall", "win_rate", "checklist_score"})
-DEFAULT_MAX_DROP = 0.2  # scale points
-DEFAULT_MAX_DROP_SHARE = 0.05  # overall score, win rate, checklist score
+# Fewer paired items than this decide nothing: a bootstrap of a handful of values is all
+# but certain of whatever they happen to say.
+MIN_ITEMS = 10
 _VERDICT_VALUE = {"A": 1.0, "tie": 0.5, "B": 0.0}
 
 
@@ -107,6 +110,37 @@ def row_values(judgment: Judgment, score: Score = "parsed") -> dict[str, float |
     )
 
 
+def spreads_for(rubric: Rubric, mode: str = "pointwise") -> dict[str, float]:
+    """The rows a run of `rubric` in `mode` has, with each one's largest possible
+    |difference| (a criterion's highest minus lowest score; 1 for shares): what
+    `gate_sequential` needs to know to bet on bounded differences."""
+    if mode == "checklist":
+        return {"checklist_score": 1.0}
+    if mode == "pairwise":
+        return {"win_rate": 1.0}
+    spreads = {c.id: float(c.bounds[1] - c.bounds[0]) for c in rubric.criteria}
+    if len(spreads) > 1 and "overall" not in spreads:
+        spreads["overall"] = 1.0
+    return spreads
+
+
+def paired_differences(
+    baseline: Sequence[Judgment], candidate: Sequence[Judgment], score: Score = "parsed"
+) -> dict[str, list[float | None]]:
+    """Candidate - baseline per row for the items both graded (baseline order): a batch
+    for `gate_sequential`; None where either side has no score."""
+    theirs = {j.item_id: row_values(j, score) for j in candidate}
+    out: dict[str, list[float | None]] = {}
+    for judgment in baseline:
+        if judgment.item_id not in theirs:
+            continue
+        ours, other = row_values(judgment, score), theirs[judgment.item_id]
+        for name in dict.fromkeys([*ours, *other]):
+            a, b = ours.get(name), other.get(name)
+            out.setdefault(name, []).append(None if a is None or b is None else b - a)
+    return out
+
+
 def paired_replicates(values: FloatArray, *, resamples: int, seed: int) -> FloatArray:
     """Bootstrap replicates (B, K) of each column's mean over its non-NaN items.
 
@@ -130,13 +164,14 @@ def _figure(values: FloatArray, reps: FloatArray, confidence: float, excluded: i
     if kept.size == 0:
         return Figure(value=None, n=0, n_excluded=excluded, confidence=confidence)
     low, high = percentile_interval(reps, confidence) if kept.size >= 2 else (math.nan,) * 2
-    estimate = Estimate(float(kept.mean()), float(low), float(high), int(kept.size), excluded)
-    return Figure.of(estimate).model_copy(update={"confidence": confidence})
+    mean = float(kept.mean())
+    return Figure.of(Estimate(mean, low, high, int(kept.size), excluded, None, confidence))
 
 
-def _row_test(reps: FloatArray, max_drop: float) -> RowTest:
+def _row_test(reps: FloatArray, n: int, max_drop: float) -> RowTest:
+    """One-sided bootstrap p-values: the share of resampled means on the null's side."""
     finite = reps[~np.isnan(reps)]
-    if finite.size * 2 < reps.size or finite.size == 0:
+    if n < MIN_ITEMS or finite.size * 2 < reps.size:
         return RowTest(None, None, None)
     return RowTest(
         float(np.mean(finite >= -max_drop)),
@@ -157,7 +192,8 @@ def compare_arrays(
 ) -> list[GateRow]:
     """The gate's rows from paired (n, K) arrays of scores (NaN: no score on that side).
 
-    A row uses the items scored on both sides; the others are its `n_excluded`."""
+    A row uses the items scored on both sides; the others are its `n_excluded`. A row
+    with fewer than MIN_ITEMS of them stays inconclusive."""
     base = np.asarray(baseline, dtype=np.float64).reshape(len(baseline), len(names))
     cand = np.asarray(candidate, dtype=np.float64).reshape(base.shape)
     both = ~np.isnan(base) & ~np.isnan(cand)
@@ -167,7 +203,8 @@ def compare_arrays(
     k = len(names)
     reps = paired_replicates(np.hstack([diff, base, cand]), resamples=resamples, seed=seed)
     excluded = (~both).sum(axis=0)
-    tests = [_row_test(reps[:, j], max_drops[j]) for j in range(k)]
+    scored = both.sum(axis=0)
+    tests = [_row_test(reps[:, j], int(scored[j]), max_drops[j]) for j in range(k)]
     rows = []
     for j, decided in enumerate(decide_rows(tests, confidence)):
         d = _figure(diff[:, j], reps[:, j], confidence, int(excluded[j]))
@@ -279,16 +316,19 @@ def gate(
     base_values = [row_values(base_by_id[i], score) for i in shared]
     cand_values = [row_values(cand_by_id[i], score) for i in shared]
     names = _row_names([*base_values, *cand_values], criteria)
-    drops = [max_drop_share if name in SHARE_ROWS else max_drop for name in names]
-    rows = compare_arrays(
-        _matrix(base_values, names).reshape(len(shared), len(names)),
-        _matrix(cand_values, names).reshape(len(shared), len(names)),
-        names,
-        drops,
-        confidence=confidence,
-        resamples=resamples,
-        seed=seed,
-    )
+    drops = [row_limit(name, max_drop, max_drop_share) for name in names]
+    rows: list[GateRow] = []
+    if shared:
+        rows = compare_arrays(
+            _matrix(base_values, names),
+            _matrix(cand_values, names),
+            names,
+            drops,
+            confidence=confidence,
+            resamples=resamples,
+            seed=seed,
+        )
+    different = bool(notes)
     if not shared:
         notes.append("the runs share no item ids: nothing to compare")
     return GateReport(
@@ -301,7 +341,7 @@ def gate(
         mode=base.modes[0],
         judges={"baseline": base.judges, "candidate": cand.judges},
         rubric_hashes={"baseline": base.rubric_hashes, "candidate": cand.rubric_hashes},
-        different_judge=bool(notes) and allow_different_judge,
+        different_judge=different,
         n_paired=len(shared),
         only_in_baseline=only_base,
         only_in_candidate=only_cand,

@@ -29,7 +29,15 @@ import numpy as np
 
 from jurist.stats.arrays import FloatArray
 from jurist.stats.results import Figure
-from jurist.testing.decide import RowTest, decide_rows, one_sided_alpha, overall_decision
+from jurist.testing.decide import (
+    DEFAULT_MAX_DROP,
+    DEFAULT_MAX_DROP_SHARE,
+    RowTest,
+    decide_rows,
+    one_sided_alpha,
+    overall_decision,
+    row_limit,
+)
 from jurist.testing.gate_report import GateReport, GateRow, Limits
 
 # A batch of newly paired items: row name -> one difference (candidate - baseline) per
@@ -165,6 +173,15 @@ def _rows_now(
     return rows
 
 
+def _limits(
+    spreads: Mapping[str, float], max_drop: float | Mapping[str, float], max_drop_share: float
+) -> dict[str, float]:
+    """Each row's tolerated drop: the mapping's entry, else the default for its unit."""
+    per_row = max_drop if isinstance(max_drop, Mapping) else {}
+    points = DEFAULT_MAX_DROP if isinstance(max_drop, Mapping) else max_drop
+    return {name: per_row.get(name, row_limit(name, points, max_drop_share)) for name in spreads}
+
+
 def _settled(rows: Sequence[GateRow]) -> bool:
     decisions = [r.decision for r in rows]
     return "regressed" in decisions or all(d in ("pass", "improved") for d in decisions)
@@ -176,7 +193,8 @@ def gate_sequential(
     spreads: Mapping[str, float],
     budget: int,
     batch_size: int = 20,
-    max_drop: float | Mapping[str, float] = 0.2,
+    max_drop: float | Mapping[str, float] = DEFAULT_MAX_DROP,
+    max_drop_share: float = DEFAULT_MAX_DROP_SHARE,
     confidence: float = 0.95,
     baseline: str = "baseline",
     candidate: str = "candidate",
@@ -186,12 +204,14 @@ def gate_sequential(
     `next_batch(k)` returns up to k newly paired items as {row: [difference, ...]} (None
     or an empty batch: nothing left). `spreads` gives each row's largest possible
     |difference| (the scale's highest minus lowest score; 1 for win rates and other
-    shares) and names the rows. Settled: a row regressed, or every row passed. Valid
-    under this optional stopping (betting e-values, see the module docstring).
+    shares) and names the rows. `max_drop` (scale points; a mapping sets it per row)
+    and `max_drop_share` (share rows: overall, win_rate, checklist_score) mean what they
+    mean for `gate`. Settled: a row regressed, or every row passed. Valid under this
+    optional stopping (betting e-values, see the module docstring).
     """
     if budget < 1 or batch_size < 1:
         raise ValueError("budget and batch_size must be at least 1")
-    limits = {n: max_drop[n] if isinstance(max_drop, Mapping) else max_drop for n in spreads}
+    limits = _limits(spreads, max_drop, max_drop_share)
     seen: dict[str, list[float]] = {name: [] for name in spreads}
     missing = dict.fromkeys(spreads, 0)
     used = batches = 0

@@ -33,13 +33,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jurist.core.errors import ConfigError
 from jurist.core.judgment import ChecklistJudgment, Judgment, PairwiseJudgment, PointwiseJudgment
+from jurist.core.rubric import Rubric, load_rubric
+from jurist.datasets import get_preset
 from jurist.grading import GradeResult, grade_job
 from jurist.stats.intervals import mean_interval
 from jurist.stats.results import Figure
 from jurist.store import Store
-from jurist.testing.gate import gate
+from jurist.testing.gate import (
+    DEFAULT_MAX_DROP,
+    Run,
+    _check_same_judge,
+    gate,
+    load_run,
+    paired_differences,
+    spreads_for,
+)
 from jurist.testing.outcomes import SuiteOutcome, SuitesReport, ThresholdCheck
 from jurist.testing.rates import decide_rate
+from jurist.testing.sequential import gate_sequential
 
 __all__ = ["RateBar", "SuiteFile", "SuiteSpec", "load_suite_file", "run_suites"]
 
@@ -137,9 +148,15 @@ def run_suites(
     names: Sequence[str] | None = None,
     *,
     store: str | Path | None = None,
+    budget: int | None = None,
+    batch_size: int = 20,
 ) -> SuitesReport:
     """Run the named suites (default: all) of the suite file at `path`, each through the
-    cache into its own run folder, and check each against its thresholds and baseline."""
+    cache into its own run folder, and check each against its thresholds and baseline.
+
+    With a `budget`, a suite with a baseline is graded in batches of `batch_size` items
+    and gated after each by the sequential gate (valid under that optional stopping),
+    until its decision is settled or `budget` items are graded."""
     path = Path(path)
     suite_file = load_suite_file(path)
     root = path.resolve().parent
@@ -153,7 +170,14 @@ def run_suites(
         for name in chosen:
             spec = suite_file.suites[name]
             output = root / suite_file.output / name
-            result = grade_job(spec.grade_options(root, output), db, overwrite=True)
+            options = spec.grade_options(root, output)
+            baseline = None if spec.baseline is None else _baseline(spec.baseline, root, db)
+            if budget is not None and baseline is not None:
+                outcomes.append(
+                    _until_decided(name, spec, options, baseline, db, budget, batch_size)
+                )
+                continue
+            result = grade_job(options, db, overwrite=True)
             outcomes.append(_check(name, spec, result, db, root))
     return SuitesReport(suites=outcomes)
 
@@ -183,6 +207,66 @@ def _check(name: str, spec: SuiteSpec, result: GradeResult, db: Store, root: Pat
         strict=spec.strict,
         notes=notes,
     )
+
+
+def _until_decided(
+    name: str,
+    spec: SuiteSpec,
+    options: dict[str, Any],
+    baseline: str,
+    db: Store,
+    budget: int,
+    batch_size: int,
+) -> SuiteOutcome:
+    """Grade the suite `batch_size` items more at a time (the items graded before come
+    from the cache) and feed each batch's paired differences to the sequential gate."""
+    base = load_run(baseline, db.path)
+    ceiling = min(budget, options.get("limit") or budget)
+    state: dict[str, Any] = {"graded": 0, "result": None}
+
+    def next_batch(size: int) -> dict[str, list[float | None]]:
+        graded = state["graded"]
+        if graded >= ceiling:
+            return {}
+        result = grade_job({**options, "limit": min(graded + size, ceiling)}, db, overwrite=True)
+        fresh = [j for j in db.iter_results(result.run_id) if j.index >= graded]
+        state["graded"], state["result"] = graded + len(fresh), result
+        if graded == 0:
+            _check_same_judge(base, Run(result.output_dir, fresh), spec.allow_different_judge)
+        return paired_differences(base.judgments, fresh) if fresh else {}
+
+    report = gate_sequential(
+        next_batch,
+        spreads=spreads_for(
+            load_rubric(options["rubric_path"]), options.get("mode") or "pointwise"
+        ),
+        budget=ceiling,
+        batch_size=batch_size,
+        max_drop=spec.max_drop if spec.max_drop is not None else DEFAULT_MAX_DROP,
+        baseline=base.source,
+        candidate=str(options["output_dir"]),
+    )
+    result: GradeResult = state["result"]
+    judgments = list(db.iter_results(result.run_id))
+    checks = [_threshold(key, bar, judgments) for key, bar in spec.thresholds.items()]
+    return SuiteOutcome(
+        name=name,
+        run_id=result.run_id,
+        output_dir=result.output_dir,
+        summary=result.summary,
+        thresholds=checks,
+        gate=report,
+        strict=spec.strict,
+        notes=[f"graded {state['graded']} items in batches of {batch_size} until decided"],
+    )
+
+
+def _suite_rubric(spec: SuiteSpec, options: dict[str, Any]) -> Rubric:
+    if options.get("rubric_path"):
+        return load_rubric(options["rubric_path"])
+    if spec.preset is None:
+        raise ConfigError("a suite needs a rubric or a preset")
+    return load_rubric(get_preset(spec.preset).rubric_path)
 
 
 def _baseline(ref: str, root: Path, db: Store) -> str | None:

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jurist.core.errors import ConfigError
+from jurist.core.errors import ConfigError, InputError
 from jurist.core.rubric import Rubric, load_rubric
 from jurist.datasets import ItemSource
-from jurist.train.pairs import PairSet, SamplingSettings, build_pairs, write_pairs
+from jurist.train.pairs import PairSet, SamplingSettings, _keys, build_pairs, write_pairs
 
 
 def parse_label_fields(values: Sequence[str]) -> dict[str, str]:
@@ -48,9 +48,19 @@ def make_pairs(
     min_margin: float = 0.0,
 ) -> PairsResult:
     loaded = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    keys = _keys(loaded, mode)
+    unknown = sorted(set(label_fields or {}) - {"*", *keys})
+    if unknown:
+        raise ConfigError(
+            f"--label-field {unknown[0]}=...: {unknown[0]!r} is not a criterion of "
+            f"rubric {loaded.name!r} judged {mode} (give one of: {', '.join(keys)})"
+        )
+    items = source.load()
+    if not items:
+        raise InputError(str(source.data or source.preset), problem="no items to sample")
     pair_set = build_pairs(
         loaded,
-        source.load(),
+        items,
         judge=judge,
         mode=mode,
         settings=settings,

@@ -71,6 +71,8 @@ def annotation_fields(index: RunIndex, rubric: Rubric | None) -> list[dict[str, 
 
 
 def valid_value(fields: list[dict[str, Any]], name: str, value: Any) -> Any:
+    if isinstance(value, bool):  # JSON true / false: not a score, though True == 1
+        raise InputError("annotation", None, "value", f"{value!r} is not a choice for {name}")
     for f in fields:
         if f["name"] != name:
             continue
