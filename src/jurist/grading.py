@@ -71,11 +71,16 @@ __all__ = [
     "grade",
     "grade_job",
     "make_config",
+    "register_profile_reader",
     "resume_config",
     "run_grade",
 ]
 
 Progress = Callable[[RunCounters, int | None], Any]
+Adjust = Callable[[Judgment], Judgment]
+# A profile path, the rubric and the setup -> the profile's setup and its adjustment.
+ProfileReader = Callable[[str, Rubric, JudgeSetup], tuple[JudgeSetup, Adjust]]
+_PROFILE_READERS: list[ProfileReader] = []
 
 # What a resumed run may take from the command line: where results go and how fast and
 # where the job runs, never what is asked or counted. (`--progress` and `--format` only
@@ -92,7 +97,7 @@ RESUME_REFUSED = frozenset(
     | {"defend_injection", "judge", "mode", "api_key_env", "logprobs"}
     | {"joint", "both_orders", "max_tokens", "temperature", "seed", "rationale", "layout"}
     | {"orders", "aggregate", "samples", "sample_temperature", "parse_retries"}
-    | {"jury", "jurors", "jury_aggregate", "weights"}
+    | {"jury", "jurors", "jury_aggregate", "weights", "profile"}
 )
 # Stored beside the config: what the run's results were computed from.
 _HASHES = ("rubric_hash", "templates_hash", "input_hash")
@@ -109,7 +114,7 @@ _JURY_NAMES = {"jury": "file", "jurors": "jurors", "jury_aggregate": "aggregate"
 _JURY_NAMES |= {"weights": "weights"}
 _ENGINE_NAMES = {"engine": "kind", "address": "address", "workers": "workers"}
 FLAT_NAMES = frozenset(
-    {"rubric_path", "output_dir", "defend_injection", "max_attempts"}
+    {"rubric_path", "output_dir", "defend_injection", "max_attempts", "profile"}
     | set(_ITEM_NAMES) | set(_OPTION_NAMES) | set(_LISTWISE_NAMES) | set(_SAMPLING_NAMES)
     | set(_CALL_NAMES) | set(_SETUP_NAMES) | set(_JURY_NAMES) | set(_ENGINE_NAMES)
 )  # fmt: skip
@@ -133,8 +138,15 @@ class JuryPart(BaseModel):
 
     file: str | None = None
     jurors: list[str] = Field(default_factory=list)
-    aggregate: str | None = None
-    weights: list[str] = Field(default_factory=list)
+    aggregate: str | None = Field(
+        None,
+        description="How a jury's scores combine: mean (default), median, majority, "
+        "trimmed_mean, weighted (by --weights), cascade (jury file thresholds).",
+    )
+    weights: list[str] = Field(
+        default_factory=list,
+        description="A `jurist meta --format json` report per juror, in juror order.",
+    )
 
 
 class EnginePart(BaseModel):
@@ -143,9 +155,19 @@ class EnginePart(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["asyncio", "ray"] = "asyncio"
-    address: str | None = None
-    workers: int | None = None
+    kind: Literal["asyncio", "ray"] = Field(
+        "asyncio",
+        description="asyncio: one process (default); ray: a pool of workers on a Ray cluster, "
+        "each with its own backend and --concurrency items in flight.",
+    )
+    address: str | None = Field(
+        None, description="Ray cluster to join (default: $RAY_ADDRESS, else a local one)."
+    )
+    workers: int | None = Field(
+        None,
+        description="Ray workers (default: one per CPU of the cluster).",
+        json_schema_extra={"min": 1},
+    )
 
 
 class GradeConfig(BaseModel):
@@ -158,13 +180,19 @@ class GradeConfig(BaseModel):
 
     rubric_path: str
     items: ItemSource = Field(default_factory=ItemSource)
-    # Neutralise text addressed to the judge inside responses before judging; flagged items
-    # carry `metadata.injection_flags`.
-    defend_injection: bool = False
+    # Flagged items carry `metadata.injection_flags`.
+    defend_injection: bool = Field(
+        False,
+        description="Neutralise text addressed to the judge inside responses (fake answers, "
+        "fake closing tags, instructions, claimed rubric changes) and flag those items.",
+    )
     setup: JudgeSetup = Field(default_factory=JudgeSetup)
     jury: JuryPart | None = None
     output_dir: str = "jurist-out"
     engine: EnginePart = Field(default_factory=EnginePart)
+    # A profile says how to ask the judge, and adds calibrated scores with intervals to
+    # each judgment.
+    profile: str | None = Field(None, description="Judge profile (jurist tune), or none.")
 
     @model_validator(mode="before")
     @classmethod
@@ -226,6 +254,7 @@ class GradeConfig(BaseModel):
             "max_attempts": setup.calls.retry.max_attempts,
             **{flat: getattr(jury, name) for flat, name in _JURY_NAMES.items()},
             "output_dir": self.output_dir,
+            "profile": self.profile,
             **{flat: getattr(self.engine, name) for flat, name in _ENGINE_NAMES.items()},
         }  # fmt: skip
 
@@ -311,7 +340,7 @@ def _nested(flat: dict[str, Any]) -> dict[str, Any]:
     jury = {name: flat[key] for key, name in _JURY_NAMES.items() if flat.get(key)}
     engine = {name: flat[key] for key, name in _ENGINE_NAMES.items() if flat.get(key) is not None}
     return {
-        **_pick(flat, ["rubric_path", "output_dir", "defend_injection"]),
+        **_pick(flat, ["rubric_path", "output_dir", "defend_injection", "profile"]),
         "items": items,
         "setup": setup,
         "jury": JuryPart(**jury) if jury else None,
@@ -507,12 +536,15 @@ def run_grade(
     rubric = load_rubric(config.rubric_path)
     config.setup.check()  # an unknown judge is refused before anything is written
     jury = _jury_spec(config)
+    config, adjust = _with_profile(config, rubric, jury)
     if resume and run_id is None:
         raise ConfigError("resuming needs a run id")
     run_id = run_id or new_run_id()
     with _terminate_as_interrupt(), store.run_lock(run_id):
         _open_run(store, config, rubric, run_id, resume=resume, overwrite=overwrite)
-        return _run_held(config, rubric, jury, store, run_id, resume=resume, progress=progress)
+        return _run_held(
+            config, rubric, jury, store, run_id, resume=resume, progress=progress, adjust=adjust
+        )
 
 
 def _run_held(
@@ -524,6 +556,7 @@ def _run_held(
     *,
     resume: bool,
     progress: Progress | None,
+    adjust: Adjust | None = None,
 ) -> GradeResult:
     """Judge the run this process holds: results streamed out, the run's status and its
     summary written whatever ends it."""
@@ -536,7 +569,8 @@ def _run_held(
         finished = store.iter_results(run_id) if resume else iter(())
         done = store.done_indices(run_id) if resume else set()
         results = ResultsFile(output_dir / RESULTS, summary.counted(finished))
-        sink = _sink(store, run_id, results, summary, progress, config.items.expected_count())
+        total = config.items.expected_count()
+        sink = _sink(store, run_id, results, summary, progress, total, adjust)
         _execute(config, rubric, jury, store, sink, config.iter_items(report), done)
         status = "finished"
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -612,12 +646,14 @@ def _sink(
     summary: SummaryBuilder,
     progress: Progress | None,
     total: int | None,
+    adjust: Adjust | None = None,
 ) -> ResultSink:
     counters = RunCounters()
     report = None if progress is None else (lambda _: progress(counters, total))
     return ResultSink(
-        store, run_id, results=results, summary=summary, counters=counters, on_result=report
-    )
+        store, run_id, results=results, summary=summary, counters=counters, on_result=report,
+        adjust=adjust,
+    )  # fmt: skip
 
 
 def _execute(
@@ -636,6 +672,26 @@ def _execute(
         return
     judging = item_judge(rubric, config.setup, jury, store, sink.counters)
     asyncio.run(_judge_locally(judging, sink, items, done))
+
+
+def register_profile_reader(reader: ProfileReader) -> None:
+    """How `profile` paths are read: the package that writes profiles sits above grading
+    (it grades to tune) and registers its reader on import."""
+    _PROFILE_READERS[:] = [reader]
+
+
+def _with_profile(
+    config: GradeConfig, rubric: Rubric, jury: JurySpec | None
+) -> tuple[GradeConfig, Adjust | None]:
+    """The config with its profile's setup, and the step adding calibrated scores."""
+    if config.profile in (None, "none"):
+        return config, None
+    if jury is not None:
+        raise ConfigError("--profile: a profile is fitted for one judge, not a jury")
+    if not _PROFILE_READERS:
+        raise ConfigError("--profile: profiles are read by jurist.tune; import it first")
+    setup, adjust = _PROFILE_READERS[0](str(config.profile), rubric, config.setup)
+    return config.model_copy(update={"setup": setup}), adjust
 
 
 def _jury_spec(config: GradeConfig) -> JurySpec | None:

@@ -62,14 +62,28 @@ class JudgeSetup:
     sampling. Everything that decides a judgment's prompts or calls, and nothing about
     where results go; frozen and picklable."""
 
-    judge: str | None = None
+    judge: str | None = field(
+        default=None,
+        metadata={
+            "help": "local (default: embedded Gemma 3 270M), local:PATH.gguf, openai:MODEL, "
+            "openai:URL#MODEL"
+        },
+    )
     mode: str = "pointwise"
     options: JudgeOptions = field(default_factory=JudgeOptions)
     calls: CallPolicy = field(default_factory=CallPolicy)
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
-    api_key_env: str = DEFAULT_API_KEY_ENV
+    api_key_env: str = field(
+        default=DEFAULT_API_KEY_ENV, metadata={"help": "Environment variable holding the API key."}
+    )
     # None: on for in-process models, off for servers (the one default, decided here).
-    logprobs: bool | None = None
+    logprobs: bool | None = field(
+        default=None,
+        metadata={
+            "help": "Ask for token log-probabilities (score distributions). Default: on for local, "
+            "off for openai."
+        },
+    )
 
     @property
     def kind(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jurist.backends.base import Backend, CallStats, identity_of
 from jurist.core.completion import Completion, Request
@@ -21,7 +21,9 @@ from jurist.core.errors import BackendError
 class RetryPolicy:
     """Exponential backoff with jitter; a server's Retry-After wins when it gives one."""
 
-    max_attempts: int = 6
+    max_attempts: int = field(
+        default=6, metadata={"help": "Attempts per request on 429 / 5xx / timeouts.", "min": 1}
+    )
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 120.0

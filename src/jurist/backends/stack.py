@@ -25,10 +25,27 @@ class CallPolicy:
     """How calls are made: retries, the concurrency ceiling, timeouts and rate limits."""
 
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    concurrency: int = 4
-    timeout: float | None = 120.0
-    rpm: float | None = None
-    tpm: float | None = None
+    concurrency: int = field(
+        default=4,
+        metadata={
+            "help": "Items in flight at once, and the ceiling of the adaptive request limit "
+            "(halved on 429s and timeouts, grown back on success).",
+            "min": 1,
+        },
+    )
+    timeout: float | None = field(
+        default=120.0,
+        metadata={
+            "help": "Seconds a request may take once sent (scaled by the requests queued at a "
+            "serialising server) before it is retried."
+        },
+    )
+    rpm: float | None = field(
+        default=None, metadata={"help": "Stay under this many requests per minute."}
+    )
+    tpm: float | None = field(
+        default=None, metadata={"help": "Stay under this many tokens per minute (estimated)."}
+    )
 
 
 # Requests a batch backend may hold at once: it answers a whole batch together, so the

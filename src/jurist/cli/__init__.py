@@ -20,6 +20,7 @@ from jurist.cli.output import OneLineErrors, click
 from jurist.cli.rubric import rubric_app
 from jurist.cli.run import run
 from jurist.cli.train import train_app
+from jurist.cli.tune import tune
 from jurist.cli.view import register as register_view
 
 _BOXED_HELP_COLUMNS = 100
@@ -47,6 +48,7 @@ register_meta(app)
 register_view(app)
 app.command(epilog="Example: jurist run --format markdown -o summary.md")(run)
 app.command("gate", epilog="Example: jurist gate runs/base runs/new")(gate_command)
+app.command(epilog="Example: jurist tune RUBRIC DATA --group-field doc_id")(tune)
 
 
 def _plain_help_when_narrow() -> None:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import typer
 from pydantic import BaseModel
 
-from jurist.cli.options import FormatOpt, StoreOpt, option_groups
+from jurist.cli.options import FormatOpt, StoreOpt, field_option, option_groups, settings_options
 from jurist.cli.output import exit_on_error, show
 from jurist.meta import (
     Inputs,
@@ -54,31 +54,13 @@ RetestArg = Annotated[
 
 def inputs(
     results: ResultsArg,
-    labels: Annotated[
-        Path | None,
-        typer.Option(
-            help="JSONL / JSON / CSV / TSV of human labels joined by id "
-            "(default: the labels carried in the results)."
-        ),
-    ] = None,
-    label_id_field: Annotated[str, typer.Option(help="Id column of the labels file.")] = "id",
-    label_field: Annotated[
-        list[str] | None,
-        typer.Option(help="Label field(s) to use; for pairs, the preference field (A / B / tie)."),
-    ] = None,
-    annotator_field: Annotated[
-        str | None, typer.Option(help="Labels-file column naming the annotator of each row.")
-    ] = None,
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option("--map", help="criterion=labelfield, when the names differ (repeatable)."),
-    ] = None,
-    scale: Annotated[
-        str | None, typer.Option(help="Scale points for every criterion: '1-5' or '0,1,2,3'.")
-    ] = None,
-    rubric: Annotated[
-        Path | None, typer.Option(help="Rubric YAML to take each criterion's scale from.")
-    ] = None,
+    labels: Annotated[Path | None, field_option(Inputs, "labels")] = None,
+    label_id_field: Annotated[str, field_option(Inputs, "label_id_field")] = "id",
+    label_field: Annotated[list[str] | None, field_option(Inputs, "label_fields")] = None,
+    annotator_field: Annotated[str | None, field_option(Inputs, "annotator_field")] = None,
+    mapping: Annotated[list[str] | None, field_option(Inputs, "mapping", "--map")] = None,
+    scale: Annotated[str | None, field_option(Inputs, "scale")] = None,
+    rubric: Annotated[Path | None, field_option(Inputs, "rubric")] = None,
     store: StoreOpt = None,
 ) -> Inputs:
     """Where the judgments are and the labels they are measured against."""
@@ -95,14 +77,8 @@ def inputs(
     )
 
 
-def settings(
-    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = Settings().seed,
-    resamples: Annotated[
-        int, typer.Option(min=100, help="Bootstrap resamples.")
-    ] = Settings().n_resamples,
-) -> Settings:
-    """The bootstrap every figure of the report uses."""
-    return Settings(n_resamples=resamples, seed=seed)
+# The bootstrap every figure of the report uses.
+settings = settings_options(Settings, "seed", n_resamples=typer.Option("--resamples"))
 
 
 def plots(
@@ -160,9 +136,14 @@ def meta(
             "resample by (default: each item alone)."
         ),
     ] = None,
+    pass_threshold: Annotated[float | None, typer.Option(help="PPI: also the pass rate.")] = None,
+    escalate_target: Annotated[
+        float | None, typer.Option(help="Confidence threshold keeping this agreement (α 0.1).")
+    ] = None,
 ) -> None:
     """How far the judge is from human labels: correlations, agreement, kappa and alpha
     for scores (parsed and expected side by side), accuracy and consistency for pairs.
+    Labels on a sample: the run's mean by PPI++ beside labels-only and judge-only.
 
     Results of a white-box (hf:) judge also get every estimator side by side (parsed,
     expected, LAGER, learned head) with CIs and paired differences from expected.

@@ -1,9 +1,12 @@
 """Options that several commands take, declared once.
 
-Help text is written here only, and no default is restated: an option is `None` ("not
-given", the library fills its default) or defaults to the value read from a library
-object (`judge_setup(base)` shows `base`'s). `option_groups` lets a command take a group
-of these through a builder that turns them into the library's own settings value.
+Help text is written here only for options no library field stands behind; an option
+that sets a library settings field takes its type, help and bounds from the field
+(`metadata={"help": ..., "min": ...}` on a dataclass, `Field(description=...)` on a
+model), and no default is restated: an option is `None` ("not given", the library fills
+its default) or defaults to the value read from a library object. `option_groups` lets a
+command take a group of these through a builder that turns them into the library's own
+settings value.
 """
 
 from __future__ import annotations
@@ -16,39 +19,52 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_origin, get_type_hints
 
 import typer
+from pydantic import BaseModel
 
+from jurist.core.data import FieldMap
+from jurist.datasets import ItemSource
 from jurist.session import JudgeSetup
 
 Format = Literal["table", "json"]
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
+_BOUNDS = ("min", "max")
+_FIELDS = FieldMap()
+
+
+def field_help(owner: Any, name: str) -> str | None:
+    """The help a library settings field carries (an instance stands for its class)."""
+    return _described(owner, name)[1].get("help")
+
+
+def field_option(owner: Any, name: str, *flags: str, **option: Any) -> Any:
+    """A `typer.Option` (named `flags`, if given) documented and bounded by the library
+    field `name` sets."""
+    known = _described(owner, name)[1]
+    bounds = {key: known[key] for key in _BOUNDS if key in known}
+    return typer.Option(*flags, **{"help": known.get("help"), **bounds, **option})
+
+
+def _described(owner: Any, name: str) -> tuple[Any, dict[str, Any]]:
+    """The type of field `name` of a settings dataclass or model, and what it says of
+    itself (help, bounds)."""
+    cls = owner if isinstance(owner, type) else type(owner)
+    if issubclass(cls, BaseModel):
+        info = cls.model_fields[name]
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        return info.annotation, {"help": info.description, **extra}
+    found = next(f for f in fields(cls) if f.name == name)
+    return get_type_hints(cls)[name], dict(found.metadata)
+
 
 # --- what is judged ---------------------------------------------------------------------
 
-JUDGE_SPECS = (
-    "local (default: embedded Gemma 3 270M), local:PATH.gguf, openai:MODEL, openai:URL#MODEL"
-)
 RubricArg = Annotated[Path, typer.Argument(help="Rubric YAML file.")]
 DataArg = Annotated[Path | None, typer.Argument(help="JSONL, CSV or Parquet file of items.")]
-JudgeOpt = Annotated[str | None, typer.Option(help=JUDGE_SPECS)]
-PresetOpt = Annotated[
-    str | None, typer.Option(help="A built-in benchmark (see `jurist models`); replaces DATA.")
-]
-LimitOpt = Annotated[int | None, typer.Option(min=0, help="Use only the first N items.")]
-
-# --- where the fields of an item are ----------------------------------------------------
-
-InputFieldOpt = Annotated[str, typer.Option(help="Column with the input (text or chat messages).")]
-ResponseFieldOpt = Annotated[str, typer.Option(help="Column with the (first) response.")]
-ResponseBFieldOpt = Annotated[str, typer.Option(help="Column with the second response of a pair.")]
-ReferenceFieldOpt = Annotated[str | None, typer.Option(help="Column with a reference answer.")]
-IdFieldOpt = Annotated[
-    str | None, typer.Option(help="Column with a unique item id (default: row number).")
-]
-LabelFieldsOpt = Annotated[
-    list[str] | None, typer.Option(help="Column(s) with human labels to carry into results.")
-]
-KeepFieldsOpt = Annotated[
-    list[str] | None, typer.Option(help="Column(s) to carry into results as metadata.")
-]
+JudgeOpt = Annotated[str | None, field_option(JudgeSetup, "judge")]
+PresetOpt = Annotated[str | None, field_option(ItemSource, "preset")]
+LimitOpt = Annotated[int | None, field_option(ItemSource, "limit")]
+IdFieldOpt = Annotated[str | None, field_option(FieldMap, "id")]
+LabelFieldsOpt = Annotated[list[str] | None, field_option(FieldMap, "labels")]
 
 # --- how calls are made -----------------------------------------------------------------
 
@@ -57,36 +73,6 @@ StoreOpt = Annotated[
     typer.Option(
         help="SQLite store of cached calls and runs, shared by every command (default "
         "~/.cache/jurist/store.sqlite or $JURIST_STORE): a re-run makes no model calls."
-    ),
-]
-ConcurrencyOpt = Annotated[
-    int | None,
-    typer.Option(
-        min=1,
-        help="Items in flight at once, and the ceiling of the adaptive request limit "
-        "(halved on 429s and timeouts, grown back on success).",
-    ),
-]
-TimeoutOpt = Annotated[
-    float | None,
-    typer.Option(
-        help="Seconds a request may take once sent (scaled by the requests queued at a "
-        "serialising server) before it is retried."
-    ),
-]
-MaxAttemptsOpt = Annotated[
-    int | None, typer.Option(min=1, help="Attempts per request on 429 / 5xx / timeouts.")
-]
-RpmOpt = Annotated[float | None, typer.Option(help="Stay under this many requests per minute.")]
-TpmOpt = Annotated[
-    float | None, typer.Option(help="Stay under this many tokens per minute (estimated).")
-]
-ApiKeyEnvOpt = Annotated[str | None, typer.Option(help="Environment variable holding the API key.")]
-LogprobsOpt = Annotated[
-    bool | None,
-    typer.Option(
-        help="Ask for token log-probabilities (score distributions). "
-        "Default: on for local, off for openai."
     ),
 ]
 
@@ -119,7 +105,7 @@ def option_groups(**builders: Callable[..., Any]) -> Callable[[Command], Command
             takes[name] = [p.name for p in parameters]
             for parameter in parameters:
                 if parameter.name not in known:
-                    kept.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+                    kept.append(parameter.replace(kind=_KEYWORD))
                     known.add(parameter.name)
         mine = set(own.parameters) - set(builders)
 
@@ -138,56 +124,98 @@ def option_groups(**builders: Callable[..., Any]) -> Callable[[Command], Command
     return decorate
 
 
+def field_options(*groups: tuple[Any, ...]) -> Callable[..., dict[str, Any]]:
+    """A builder of options that each set one library field, typed and documented by it.
+
+    A group is `(owner, name, ...)`. From a settings class an option is None until given
+    (the library fills the default); from an instance it defaults to the instance's
+    value. `"flag=field"` names an option other than its field. The builder returns the
+    values by option name.
+    """
+    parameters = []
+    for owner, *names in groups:
+        for name in names:
+            flag, _, field = name.partition("=")
+            field = field or flag
+            default = None if isinstance(owner, type) else getattr(owner, field)
+            kind = _described(owner, field)[0] | None
+            option = Annotated[kind, field_option(owner, field)]
+            parameters.append(inspect.Parameter(flag, _KEYWORD, default=default, annotation=option))
+
+    def build(**values: Any) -> dict[str, Any]:
+        return values
+
+    build.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    return build
+
+
+def columns(
+    input_field: Annotated[str, field_option(FieldMap, "input")] = _FIELDS.input,
+    response_field: Annotated[str, field_option(FieldMap, "response")] = "response",
+    response_b_field: Annotated[str, field_option(FieldMap, "response_b")] = "response_b",
+    reference_field: Annotated[str | None, field_option(FieldMap, "reference")] = None,
+    id_field: IdFieldOpt = None,
+) -> FieldMap:
+    """Where an item's texts are, for the commands that read responses from DATA."""
+    return FieldMap(
+        input=input_field,
+        response=response_field,
+        response_b=response_b_field,
+        reference=reference_field,
+        id=id_field,
+    )
+
+
 def judge_setup(base: JudgeSetup) -> Callable[..., JudgeSetup]:
     """The builder of a command's `JudgeSetup`: the judge flags, their defaults read from
     `base` (what the library's caller would get), shown by `--help`."""
     calls = base.calls
+    flags = field_options(
+        (base, "judge", "api_key_env"),
+        (calls, "concurrency", "timeout"),
+        (calls.retry, "max_attempts"),
+    )
 
-    def setup(
-        judge: JudgeOpt = base.judge,
-        concurrency: ConcurrencyOpt = calls.concurrency,
-        timeout: TimeoutOpt = calls.timeout,
-        max_attempts: MaxAttemptsOpt = calls.retry.max_attempts,
-        api_key_env: ApiKeyEnvOpt = base.api_key_env,
-    ) -> JudgeSetup:
-        retry = replace(calls.retry, max_attempts=max_attempts or calls.retry.max_attempts)
+    def setup(**given: Any) -> JudgeSetup:
+        attempts = given["max_attempts"] or calls.retry.max_attempts
         policy = replace(
-            calls, concurrency=concurrency or calls.concurrency, timeout=timeout, retry=retry
+            calls,
+            concurrency=given["concurrency"] or calls.concurrency,
+            timeout=given["timeout"],
+            retry=replace(calls.retry, max_attempts=attempts),
         )
-        key_env = api_key_env or base.api_key_env
-        return replace(base, judge=judge, calls=policy, api_key_env=key_env)
+        key_env = given["api_key_env"] or base.api_key_env
+        return replace(base, judge=given["judge"], calls=policy, api_key_env=key_env)
 
+    setup.__signature__ = inspect.signature(flags)  # type: ignore[attr-defined]
     return setup
 
 
 def settings_options(
-    settings: type[Settings] | Settings, **options: Any
+    settings: type[Settings] | Settings, *named: str, **options: Any
 ) -> Callable[..., Settings]:
     """The builder of a library settings dataclass (a class, or an instance whose values are
     the defaults) from options named after its fields: each takes the field's default, its
-    type and the help given here: a string, a `typer.Option(...)` for flag names and bounds,
-    or an `Annotated` alias for a narrower type. A dict names the options of a nested
-    settings field (`writing={"temperature": ...}`). Fields not named keep their default."""
+    type and help. A field named positionally is described by its own metadata; a keyword
+    gives the help (a string), a `typer.Option(...)` for flag names and bounds (its help,
+    when not given, the field's), or an `Annotated` alias for a narrower type. A dict names
+    the options of a nested settings field (`writing={"temperature": ...}`). Fields not
+    named keep their default."""
     cls = settings if isinstance(settings, type) else type(settings)
     kinds = get_type_hints(cls)
     base = {f.name: _default(f) for f in fields(cls)}  # type: ignore[arg-type]
     if not isinstance(settings, type):
         base = {name: getattr(settings, name) for name in base}
     parameters, nested = [], {}
-    for name, option in options.items():
+    for name, option in {**dict.fromkeys(named), **options}.items():
         if isinstance(option, dict):
             nested[name] = settings_options(base[name], **option)
             parameters += nested[name].__signature__.parameters.values()  # type: ignore[attr-defined]
             continue
         if base[name] is MISSING:
             raise TypeError(f"{cls.__name__}.{name} has no default to show")
-        if get_origin(option) is Annotated:  # an option alias, with a narrower type
-            kind = option
-        else:
-            info = typer.Option(help=option) if isinstance(option, str) else option
-            kind = Annotated[kinds[name], info]  # type: ignore[valid-type]
-        keyword = inspect.Parameter.KEYWORD_ONLY
-        parameters.append(inspect.Parameter(name, keyword, default=base[name], annotation=kind))
+        kind = option if get_origin(option) is Annotated else _annotated(cls, name, kinds, option)
+        parameters.append(inspect.Parameter(name, _KEYWORD, default=base[name], annotation=kind))
 
     def build(**values: Any) -> Settings:
         for name, builder in nested.items():
@@ -197,6 +225,20 @@ def settings_options(
 
     build.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return build
+
+
+def _annotated(cls: type, name: str, kinds: dict[str, Any], option: Any) -> Any:
+    """The option of field `name`: described by the field, or by the help / Option given."""
+    if option is None:
+        return Annotated[kinds[name], field_option(cls, name)]
+    if isinstance(option, str):
+        return Annotated[kinds[name], typer.Option(help=option)]
+    known = _described(cls, name)[1]
+    option.help = option.help or known.get("help")
+    for bound in _BOUNDS:
+        if getattr(option, bound) is None and bound in known:
+            setattr(option, bound, known[bound])
+    return Annotated[kinds[name], option]
 
 
 def _default(field: Field[Any]) -> Any:

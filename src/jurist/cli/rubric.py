@@ -12,15 +12,11 @@ import typer
 from jurist.cli.options import (
     DataArg,
     FormatOpt,
-    IdFieldOpt,
-    InputFieldOpt,
     LimitOpt,
     PresetOpt,
-    ReferenceFieldOpt,
-    ResponseBFieldOpt,
-    ResponseFieldOpt,
     RubricArg,
     StoreOpt,
+    columns,
     judge_setup,
     option_groups,
     settings_options,
@@ -49,7 +45,6 @@ from jurist.session import JudgeSetup
 
 rubric_app = typer.Typer(help="Validate, lint and author rubrics.", no_args_is_help=True)
 
-_FIELDS = FieldMap()
 _JUDGE = JudgeSettings()
 
 ModeOpt = Annotated[
@@ -160,11 +155,6 @@ def items(
     data: DataArg = None,
     preset: PresetOpt = None,
     limit: LimitOpt = None,
-    input_field: InputFieldOpt = _FIELDS.input,
-    response_field: ResponseFieldOpt = "response",
-    response_b_field: ResponseBFieldOpt = "response_b",
-    reference_field: ReferenceFieldOpt = _FIELDS.reference,
-    id_field: IdFieldOpt = _FIELDS.id,
     label_field: Annotated[
         str | None,
         typer.Option(
@@ -172,20 +162,17 @@ def items(
             "(also response / response_b, A>B / B>A)."
         ),
     ] = None,
+    *,
+    columns: FieldMap,
 ) -> ItemSource:
     """Every column the flags name; the library keeps those a command reads."""
-    fields = FieldMap(
-        input=input_field,
-        response=response_field,
-        response_b=response_b_field,
-        reference=reference_field,
-        id=id_field,
-        labels=(label_field,) if label_field else (),
-    )
+    fields = replace(columns, labels=(label_field,) if label_field else ())
     return ItemSource(data=data, preset=preset, fields=fields, limit=limit)
 
 
-item_options = option_groups(items=items, setup=judge_setup(_JUDGE.setup))
+item_options = option_groups(
+    items=option_groups(columns=columns)(items), setup=judge_setup(_JUDGE.setup)
+)
 
 
 # --- generate ---------------------------------------------------------------------------
@@ -193,23 +180,9 @@ item_options = option_groups(items=items, setup=judge_setup(_JUDGE.setup))
 
 generating = settings_options(
     GenerateSettings,
-    contrastive="Derive rubrics from labelled pairs; keep only those under which the judge "
-    "prefers the preferred response.",
-    summarise="Also write summary.yaml: one rubric for the whole data set.",
-    reword="With --summarise: ask the judge to reword merged criteria.",
-    similarity="With --summarise: cosine similarity that merges criteria.",
-    min_support=typer.Option(min=1, help="With --summarise: keep criteria found in >= N rubrics."),
-    retrieve_k=typer.Option(
-        "--retrieve", min=0, help="Show the K nearest library rubrics as examples."
-    ),
-    library="Rubric library folder for --retrieve.",
-    max_parts=typer.Option(min=1, help="Most criteria (or checklist items) per rubric."),
-    tries=typer.Option(min=1, help="Answers asked per item until one is usable (or accepted)."),
-    keep=typer.Option(min=1, help="With --contrastive: accepted rubrics to keep per item."),
-    style=typer.Option(
-        help="likert | checklist (default likert; with --contrastive, the principles are "
-        "checklist items unless likert is asked for)"
-    ),
+    *("contrastive", "summarise", "reword", "similarity", "min_support", "retrieve_k"),
+    *("library", "max_parts", "tries", "keep", "style"),
+    retrieve_k=typer.Option("--retrieve"),
     writing={
         "temperature": "Sampling temperature for rubrics.",
         "seed": "Base sampling seed.",
@@ -263,18 +236,9 @@ def generate(
 
 refining = settings_options(
     RefineSettings,
-    depth=typer.Option(min=0, help="Rounds of splitting criteria that separate nothing."),
-    min_std="Split a criterion whose scores (on [0, 1]) vary less.",
-    max_tie_rate="Split a criterion when two responses tie more often.",
-    min_pairs=typer.Option(min=1, help="Decided labelled pairs needed before judging alignment."),
-    agreement="Drop a criterion agreeing with people on fewer pairs than this.",
-    redundancy="Drop a criterion whose scores correlate at least this with another.",
-    text_redundancy="Drop a criterion whose wording is at least this similar to another.",
-    embeddings="Compare wording with the embedding model.",
-    prune="Drop misaligned and redundant criteria and re-weight.",
-    ties_shown=typer.Option(
-        "--samples", min=0, help="Tied responses shown when asking for a split."
-    ),
+    *("depth", "min_std", "max_tie_rate", "min_pairs", "agreement", "redundancy"),
+    *("text_redundancy", "embeddings", "prune"),
+    ties_shown=typer.Option("--samples"),
     splitting={"temperature": "Sampling temperature for splits.", "seed": "Base sampling seed."},
 )
 

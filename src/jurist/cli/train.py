@@ -14,6 +14,7 @@ from jurist.cli.options import (
     PresetOpt,
     RubricArg,
     StoreOpt,
+    field_option,
     option_groups,
     settings_options,
 )
@@ -83,40 +84,26 @@ def items(
 
 sampling = settings_options(
     SamplingSettings,
-    samples=typer.Option(min=2, help="Judgments sampled per item and criterion."),
+    "samples",
     options={
         "temperature": typer.Option(min=0.01, help="Sampling temperature."),
         "seed": "First sampling seed.",
         "max_tokens": typer.Option(min=16, help="Token budget per judgment."),
     },
 )
-
-
 training = settings_options(
     TrainSettings,
-    learning_rate="Learning rate of the LoRA adapter.",
-    epochs="Passes over the data.",
-    max_steps="Stop after this many steps (-1: epochs decide).",
-    batch_size=typer.Option(min=1, help="Examples per step."),
-    max_length=typer.Option(min=32, help="Tokens per example (prompt + answer)."),
-    device=Annotated[Literal["auto", "cpu", "cuda"], typer.Option(help="auto | cpu | cuda")],
-    seed="Training seed.",
+    *("learning_rate", "epochs", "max_steps", "batch_size", "max_length", "device", "seed"),
+    device=Annotated[Literal["auto", "cpu", "cuda"], field_option(TrainSettings, "device")],
 )
+looping = settings_options(LoopSettings, "iterations", "split_by", "holdout")
 
 
 def lora(
-    rank: Annotated[int, typer.Option(min=1, help="LoRA rank.")] = _TRAIN.lora.rank,
+    rank: Annotated[int, field_option(LoraSettings, "rank")] = _TRAIN.lora.rank,
 ) -> LoraSettings:
     """A LoRA adapter of `rank`, its alpha twice the rank."""
     return LoraSettings(rank=rank, alpha=2 * rank)
-
-
-looping = settings_options(
-    LoopSettings,
-    iterations=typer.Option(min=1, help="Rounds of judge -> pairs -> DPO."),
-    split_by="Group field: no group on both sides.",
-    holdout="Share of groups held out.",
-)
 
 
 @train_app.command(

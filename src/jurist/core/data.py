@@ -264,15 +264,35 @@ class DataError(InputError):
 class FieldMap:
     """Which column plays which role; `labels` and `keep` columns are carried into results."""
 
-    input: str = "input"
-    response: str | None = "response"
-    response_b: str | None = None
-    reference: str | None = None
-    id: str | None = None
-    labels: tuple[str, ...] = ()
-    keep: tuple[str, ...] = ()
+    input: str = field(
+        default="input", metadata={"help": "Column with the input (text or chat messages)."}
+    )
+    response: str | None = field(
+        default="response", metadata={"help": "Column with the (first) response."}
+    )
+    response_b: str | None = field(
+        default=None, metadata={"help": "Column with the second response of a pair."}
+    )
+    reference: str | None = field(
+        default=None, metadata={"help": "Column with a reference answer."}
+    )
+    id: str | None = field(
+        default=None, metadata={"help": "Column with a unique item id (default: row number)."}
+    )
+    labels: tuple[str, ...] = field(
+        default=(), metadata={"help": "Column(s) with human labels to carry into results."}
+    )
+    keep: tuple[str, ...] = field(
+        default=(), metadata={"help": "Column(s) to carry into results as metadata."}
+    )
     # Listwise candidates: one column holding a list of texts, or several text columns.
-    responses: tuple[str, ...] = ()
+    responses: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "Listwise: one column holding a list of responses, or one column per "
+            "response (repeat the option); default: responses."
+        },
+    )
 
 
 @dataclass

@@ -33,10 +33,17 @@ class ItemSource:
     """
 
     data: Path | None = None
-    preset: str | None = None
+    preset: str | None = field(
+        default=None,
+        metadata={"help": "A built-in benchmark (see `jurist models`); replaces DATA."},
+    )
     fields: FieldMap = field(default_factory=FieldMap)
-    limit: int | None = None
-    skip_bad_rows: bool = False
+    limit: int | None = field(
+        default=None, metadata={"help": "Use only the first N items.", "min": 0}
+    )
+    skip_bad_rows: bool = field(
+        default=False, metadata={"help": "Record bad rows and go on instead of stopping."}
+    )
 
     def iter(
         self,

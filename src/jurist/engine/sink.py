@@ -53,6 +53,7 @@ class ResultSink:
         summary: SummaryBuilder | None = None,
         counters: RunCounters | None = None,
         on_result: Callable[[Judgment], None] | None = None,
+        adjust: Callable[[Judgment], Judgment] | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
@@ -60,8 +61,12 @@ class ResultSink:
         self.summary = summary
         self.counters = counters if counters is not None else RunCounters()
         self.on_result = on_result
+        # A step every judgment passes before it is kept (a judge profile's calibration).
+        self.adjust = adjust
 
     def add(self, judgment: Judgment) -> None:
+        if self.adjust is not None:
+            judgment = self.adjust(judgment)
         if self.store is not None and self.run_id is not None:
             self.store.save_result(self.run_id, judgment)
         self.counters.add(judgment)

@@ -78,6 +78,9 @@ class SummaryBuilder:
     statuses: Counter[str] = field(default_factory=Counter)
     scores: dict[str, Running] = field(default_factory=dict)
     expected: dict[str, Running] = field(default_factory=dict)
+    # With a judge profile: calibrated scores and their conformal intervals' widths.
+    calibrated: dict[str, Running] = field(default_factory=dict)
+    widths: dict[str, Running] = field(default_factory=dict)
     part_status: dict[str, Counter[str]] = field(default_factory=dict)
     overall: Running = field(default_factory=Running)
     checklist: Running = field(default_factory=Running)
@@ -119,6 +122,11 @@ class SummaryBuilder:
                 self.scores.setdefault(cid, Running()).add(score.score)
             if score.expected is not None:
                 self.expected.setdefault(cid, Running()).add(score.expected)
+            if score.extras.get("calibrated") is not None:
+                self.calibrated.setdefault(cid, Running()).add(score.extras["calibrated"])
+            if score.extras.get("interval"):
+                low, high = score.extras["interval"]
+                self.widths.setdefault(cid, Running()).add(high - low)
         if judgment.overall is not None:
             self.overall.add(judgment.overall)
 
@@ -152,6 +160,16 @@ class SummaryBuilder:
             self.add(judgment)
             yield judgment
 
+    def _profiled(self, cid: str) -> dict[str, Any]:
+        """A profiled run's calibrated mean and interval width (no keys otherwise)."""
+        if cid not in self.calibrated:
+            return {}
+        width = self.widths.get(cid)
+        return {
+            "calibrated": self.calibrated[cid].summary(),
+            "interval_width": width.summary() if width is not None else None,
+        }
+
     def build(self) -> dict[str, Any]:
         result: dict[str, Any] = {
             "items": sum(self.statuses.values()),
@@ -170,6 +188,7 @@ class SummaryBuilder:
                     "expected": self.expected[cid].summary() if cid in self.expected else None,
                     "parse_error": counts["parse_error"],
                     "failed": counts["failed"],
+                    **self._profiled(cid),
                 }
                 for cid, counts in self.part_status.items()
                 if cid not in self.yes_rate
@@ -245,9 +264,13 @@ class Mean(_Part):
 
 
 class CriterionSummary(Mean):
+    _OPTIONAL = frozenset({"sd", "calibrated", "interval_width"})
+
     expected: Mean | None = None
     parse_error: int = 0
     failed: int = 0
+    calibrated: Mean | None = None  # with a judge profile
+    interval_width: Mean | None = None
 
 
 class ChecklistSummary(_Part):
@@ -340,20 +363,29 @@ class GradeSummary(_Part):
 
     def _criteria_table(self, criteria: dict[str, CriterionSummary]) -> Table:
         table = Table(title="Likert criteria (mean with 95% CI)")
-        for column in ("criterion", "n", "mean", "95% CI", "expected", "parse err", "failed"):
+        profiled = any(row.calibrated is not None for row in criteria.values())
+        columns = ["criterion", "n", "mean", "95% CI", "expected", "parse err", "failed"]
+        columns += ["calibrated", "interval width"] if profiled else []
+        for column in columns:
             table.add_column(column, justify="left" if column == "criterion" else "right")
         for cid, row in criteria.items():
             expected = row.expected.mean if row.expected is not None else None
+            extra = [_fmt(_mean(row.calibrated)), _fmt(_mean(row.interval_width))]
             table.add_row(
                 cid, str(row.n), _fmt(row.mean), row.interval(), _fmt(expected),
-                str(row.parse_error), str(row.failed),
+                str(row.parse_error), str(row.failed), *(extra if profiled else []),
             )  # fmt: skip
         overall = self.overall
         if overall is not None and overall.n:
+            blank = [""] * (len(columns) - 4)
             table.add_row(
-                "overall [0-1]", str(overall.n), _fmt(overall.mean), overall.interval(), "", "", ""
+                "overall [0-1]", str(overall.n), _fmt(overall.mean), overall.interval(), *blank
             )
         return table
+
+
+def _mean(figure: Mean | None) -> float | None:
+    return None if figure is None else figure.mean
 
 
 def _fmt(value: Any, digits: int = 3) -> str:

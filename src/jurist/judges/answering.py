@@ -7,7 +7,7 @@ is already layered (cache, retries, limits); nothing here schedules or retries t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jurist.backends.base import Backend, identity_of
 from jurist.core.completion import Request
@@ -22,9 +22,16 @@ from jurist.judges.base import Answer, Call, JointParseError, Judge
 class SamplingOptions:
     """How many samples per call, at what temperature, and how often to re-ask."""
 
-    samples: int = 1
-    sample_temperature: float = 0.7
-    parse_retries: int = 2
+    samples: int = field(
+        default=1,
+        metadata={"help": "Samples per call (temperature > 0), merged by vote.", "min": 1},
+    )
+    sample_temperature: float = field(
+        default=0.7, metadata={"help": "Temperature used with --samples > 1."}
+    )
+    parse_retries: int = field(
+        default=2, metadata={"help": "Re-ask this often when an answer cannot be parsed.", "min": 0}
+    )
 
 
 def varied(request: Request, sample: int, retry: int, options: SamplingOptions) -> Request:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from jurist.core.answers import AnswerSpec, joint_schema, parse_joint
@@ -54,20 +54,37 @@ Layout = Literal["rubric-first", "item-first"]
 class JudgeOptions:
     """Settings shared by all modes; they change prompts or sampling, so they enter cache keys."""
 
-    joint: bool = False
-    both_orders: bool = True
-    max_tokens: int = 384
+    joint: bool = field(
+        default=False, metadata={"help": "All criteria (or checklist items) in one call per item."}
+    )
+    both_orders: bool = field(
+        default=True, metadata={"help": "Pairwise: judge both orders and merge."}
+    )
+    max_tokens: int = field(default=384, metadata={"help": "Token budget per answer."})
     rationale_chars: int = 400
-    temperature: float = 0.0
-    seed: int = 0
+    temperature: float = field(default=0.0, metadata={"help": "Temperature of one sample."})
+    seed: int = field(default=0, metadata={"help": "Base sampling seed."})
     want_logprobs: bool = True
     # Where the judge writes its rationale: before the value (reasoning first), after it
     # (the value's token distribution is read before any rationale is spent), or not at all.
-    rationale: Rationale = "before"
+    rationale: Rationale = field(
+        default="before",
+        metadata={
+            "help": "Where the judge writes its rationale: before the score (reasoning first), "
+            "after it, or none (the score alone: one constrained token, much faster)."
+        },
+    )
     # Pointwise prompts: every criterion before the item (one prefix shared by all calls of a
     # run, an item's calls sharing the item as well: what prefix caches reuse), or only the
     # graded criterion, after the item (the shortest prompt, for rubrics too long to repeat).
-    layout: Layout = "rubric-first"
+    layout: Layout = field(
+        default="rubric-first",
+        metadata={
+            "help": "Pointwise prompts: the whole rubric first, shared by every call (fastest "
+            "wherever prompts are prefix-cached), or the item first and only the graded "
+            "criterion after it (shortest prompts)."
+        },
+    )
 
 
 class Judge(Protocol):

@@ -8,7 +8,7 @@ top-pick consistency instead of as a preference for whichever response was liste
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jurist.core.answers import RANK_LABELS, RankingAnswer
@@ -33,8 +33,13 @@ from jurist.prompts import render
 class ListwiseOptions(JudgeOptions):
     """JudgeOptions plus how many shuffled orders to ask for and how to pool them."""
 
-    orders: int = 4
-    aggregate: Aggregate = "borda"
+    orders: int = field(
+        default=4, metadata={"help": "Listwise: shuffled presentation orders per item.", "min": 1}
+    )
+    aggregate: Aggregate = field(
+        default="borda",
+        metadata={"help": "Listwise: pool the orders by borda (count) or bt (Bradley-Terry)."},
+    )
 
 
 class ListwiseJudge:

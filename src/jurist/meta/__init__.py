@@ -5,9 +5,11 @@ compare once it has graded them.
 labels; `agreement_report`, `bias_report` and `model_report` return typed reports that
 render themselves (`report.render()`) and export as JSON (`report.model_dump_json()`);
 `run_agreement`, `run_audit` and `run_compare` do what the CLI commands do; `run_retest`
-compares two runs of the same items (test-retest agreement). Every figure
-carries its n, and items that failed or could not be parsed are counted and left out,
-never filled in: an imputed score would look like agreement.
+compares two runs of the same items (test-retest agreement). A run labelled on a sample
+gets its mean by prediction-powered inference (`ppi_mean`, `criterion_ppi`), and
+`criterion_escalation` / `pair_escalation` say where the judge should hand verdicts on.
+Every figure carries its n, and items that failed or could not be parsed are counted and
+left out, never filled in: an imputed score would look like agreement.
 
 Modules here are public unless their name starts with `_`; a `_name`, module or
 symbol, is never imported from outside this package (tests included).
@@ -26,6 +28,7 @@ from jurist.meta.audit_report import AuditReport, CriterionAudit, PairAudit
 from jurist.meta.compare import compare_report, model_report
 from jurist.meta.compare_report import CompareReport, ModelComparison, PairComparison
 from jurist.meta.errors import MetaInputError
+from jurist.meta.escalate import EscalationBlock, criterion_escalation, pair_escalation
 from jurist.meta.figures import Figure
 from jurist.meta.join import (
     CriterionData,
@@ -45,6 +48,7 @@ from jurist.meta.options import (
     parse_scale,
     rubric_scales,
 )
+from jurist.meta.ppi import PPIBlock, PPIFigures, criterion_ppi, ppi_mean
 from jurist.meta.report_plots import agreement_plots, audit_plots, compare_plots
 from jurist.meta.retest import RetestCriterion, RetestReport, retest_report, run_retest
 from jurist.meta.run import run_agreement, run_audit, run_compare, run_meta
@@ -57,12 +61,15 @@ __all__ = [
     "CriterionAgreement",
     "CriterionAudit",
     "CriterionData",
+    "EscalationBlock",
     "Figure",
     "Inputs",
     "Labels",
     "LoadedResults",
     "MetaInputError",
     "ModelComparison",
+    "PPIBlock",
+    "PPIFigures",
     "PairAgreement",
     "PairAudit",
     "PairComparison",
@@ -83,13 +90,17 @@ __all__ = [
     "compare_report",
     "confusion_on_scale",
     "criterion_data",
+    "criterion_escalation",
+    "criterion_ppi",
     "load_results",
     "majority_verdict",
     "meta_report",
     "model_report",
     "normalise_verdict",
+    "pair_escalation",
     "parse_mapping",
     "parse_scale",
+    "ppi_mean",
     "read_labels",
     "read_results",
     "retest_report",

@@ -5,9 +5,11 @@ from __future__ import annotations
 from rich.console import RenderableType
 from rich.table import Table
 
+from jurist.meta.escalate import EscalationBlock
 from jurist.meta.estimators import EstimatorsBlock
 from jurist.meta.figures import AlphaBlock, Confusion, Figure, Part, Report, Section, StatusCounts
 from jurist.meta.listwise import ListwiseAgreement
+from jurist.meta.ppi import PPIBlock
 from jurist.meta.text import est, line, scale_text, status_text
 
 _SCORE_ROWS = (
@@ -80,7 +82,9 @@ class AgreementGroup(Section):
 class CriterionAgreement(Part):
     """One criterion against its human label, parsed and expected scores side by side."""
 
-    _OPTIONAL = frozenset({"note", "parsed", "expected", "confusion", "groups", "estimators"})
+    _OPTIONAL = frozenset(
+        {"note", "parsed", "expected", "confusion", "groups", "estimators", "ppi", "escalation"}
+    )
 
     criterion: str
     label_field: str | None
@@ -100,6 +104,8 @@ class CriterionAgreement(Part):
     confusion: Confusion | None = None
     groups: dict[str, AgreementGroup] | None = None
     estimators: EstimatorsBlock | None = None
+    ppi: PPIBlock | None = None
+    escalation: EscalationBlock | None = None
 
     def render(self, name: str = "") -> list[RenderableType]:
         if self.parsed is None:
@@ -144,6 +150,8 @@ class CriterionAgreement(Part):
             out.append(self.estimators.render(self.criterion))
         if self.groups:
             out.append(self._group_table(list(kinds)))
+        for added in (self.ppi, self.escalation):
+            out += [] if added is None else added.render(self.criterion)
         return out
 
     def _group_table(self, kinds: list[str]) -> Table:
@@ -172,7 +180,7 @@ class PairAgreement(Part):
 
     _OPTIONAL = frozenset(
         {"accuracy_excluding_ties", "accuracy_ties_half", "kappa", "accuracy_original_order_only"}
-        | {"confusion", "label_field", "groups", "note"}
+        | {"confusion", "label_field", "groups", "note", "escalation"}
     )
 
     n_items: int
@@ -189,6 +197,7 @@ class PairAgreement(Part):
     label_field: str | None = None
     groups: dict[str, PairAgreement] | None = None
     note: str | None = None
+    escalation: EscalationBlock | None = None
 
     def render(self, name: str = "") -> list[RenderableType]:
         table = Table(title=f"pairwise vs human {self.label_field!r}", title_justify="left")
@@ -214,6 +223,8 @@ class PairAgreement(Part):
             out.append(confusion_table(self.confusion, "human label x judge verdict"))
         if self.groups:
             out.append(self._group_table())
+        if self.escalation is not None:
+            out += self.escalation.render()
         return out
 
     def _group_table(self) -> Table:

@@ -16,8 +16,8 @@ PlotFormat = Literal["png", "svg"]
 class Settings:
     """Bootstrap settings shared by every figure of one report."""
 
-    n_resamples: int = 1000
-    seed: int = 0
+    n_resamples: int = field(default=1000, metadata={"help": "Bootstrap resamples.", "min": 100})
+    seed: int = field(default=0, metadata={"help": "Bootstrap seed."})
     confidence: float = 0.95
 
     def kw(self) -> dict[str, Any]:
@@ -39,13 +39,31 @@ class Inputs:
 
     results: str | Path
     store: str | Path | None = None
-    labels: str | Path | None = None
-    label_id_field: str = "id"
-    label_fields: tuple[str, ...] = ()
-    annotator_field: str | None = None
-    mapping: Mapping[str, str] = field(default_factory=dict)
-    scale: tuple[float, ...] | None = None
-    rubric: str | Path | None = None
+    labels: str | Path | None = field(
+        default=None,
+        metadata={
+            "help": "JSONL / JSON / CSV / TSV of human labels joined by id (default: the labels "
+            "carried in the results)."
+        },
+    )
+    label_id_field: str = field(default="id", metadata={"help": "Id column of the labels file."})
+    label_fields: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "Label field(s) to use; for pairs, the preference field (A / B / tie)."},
+    )
+    annotator_field: str | None = field(
+        default=None, metadata={"help": "Labels-file column naming the annotator of each row."}
+    )
+    mapping: Mapping[str, str] = field(
+        default_factory=dict,
+        metadata={"help": "criterion=labelfield, when the names differ (repeatable)."},
+    )
+    scale: tuple[float, ...] | None = field(
+        default=None, metadata={"help": "Scale points for every criterion: '1-5' or '0,1,2,3'."}
+    )
+    rubric: str | Path | None = field(
+        default=None, metadata={"help": "Rubric YAML to take each criterion's scale from."}
+    )
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,10 @@ from jurist.meta.audit import bias_report
 from jurist.meta.audit_report import AuditReport
 from jurist.meta.compare import model_report
 from jurist.meta.compare_report import CompareReport
+from jurist.meta.escalate import criterion_escalation, pair_escalation
 from jurist.meta.join import CriterionData, Results, ScoreKind, inputs_criteria
 from jurist.meta.options import Inputs, PlotOptions, Settings, rubric_scales
+from jurist.meta.ppi import criterion_ppi
 from jurist.meta.report_plots import agreement_plots, audit_plots, compare_plots
 from jurist.meta.retest import RetestReport, run_retest
 
@@ -26,6 +28,13 @@ class AgreementOptions(TypedDict, total=False):
     by: str | None
     within: str | None
     settings: Settings | None
+    pass_threshold: float | None
+    escalate_target: float | None
+    escalate_alpha: float
+
+
+# Options of the sections added to an agreement report after it is built.
+_RUN_ESTIMATES = ("pass_threshold", "escalate_target", "escalate_alpha")
 
 
 class AuditOptions(TypedDict, total=False):
@@ -67,10 +76,12 @@ def _measured(
     options: dict[str, Any],
     *,
     preference: bool = True,
+    finish: Callable[[R, Results], R] | None = None,
 ) -> R:
     """Load the results, build the report, and add its figures when they were asked for.
 
-    With `preference`, the first label field asked for names the pairwise preference.
+    With `preference`, the first label field asked for names the pairwise preference;
+    `finish` adds what needs the loaded results beside the built report.
     """
     results = Results.open(inputs)
     pairwise = results.mode == "pairwise"
@@ -78,6 +89,8 @@ def _measured(
         first = inputs.label_fields[0] if inputs.label_fields else None
         options = {**options, "label_field": first if pairwise else None}
     report = build(results, **_joining(inputs), **options)
+    if finish is not None:
+        report = finish(report, results)
     if plots is None:
         return report
     criteria = [] if pairwise else inputs_criteria(results, inputs)
@@ -88,8 +101,52 @@ def _measured(
 def run_agreement(
     inputs: Inputs, *, plots: PlotOptions | None = None, **options: Unpack[AgreementOptions]
 ) -> AgreementReport:
-    """`jurist meta`: how far the judge is from the human labels."""
-    return _measured(inputs, plots, agreement_report, agreement_plots, dict(options))
+    """`jurist meta`: how far the judge is from the human labels; with labels on a sample
+    of the items, the run-level mean by PPI++ (and the pass rate at `pass_threshold`);
+    with `escalate_target`, the confidence threshold that keeps agreement at or above it
+    with probability 1 - `escalate_alpha`."""
+    own: dict[str, Any] = dict(options)
+    added = {k: own.pop(k) for k in _RUN_ESTIMATES if k in own}
+
+    def finish(report: AgreementReport, results: Results) -> AgreementReport:
+        return with_run_estimates(report, results, inputs, settings=own.get("settings"), **added)
+
+    return _measured(inputs, plots, agreement_report, agreement_plots, own, finish=finish)
+
+
+def with_run_estimates(
+    report: AgreementReport,
+    results: Results,
+    inputs: Inputs,
+    *,
+    settings: Settings | None = None,
+    pass_threshold: float | None = None,
+    escalate_target: float | None = None,
+    escalate_alpha: float = 0.1,
+) -> AgreementReport:
+    """The agreement report with its PPI figures (criteria labelled on a sample) and, with
+    `escalate_target`, its escalation thresholds."""
+    if report.pairwise is not None and escalate_target is not None:
+        data = results.pairs(report.pairwise.label_field)
+        block = pair_escalation(results, data, escalate_target, alpha=escalate_alpha)
+        pairwise = report.pairwise.model_copy(update={"escalation": block})
+        return report.model_copy(update={"pairwise": pairwise})
+    if not report.criteria:
+        return report
+    confidence = (settings or Settings()).confidence
+    criteria = dict(report.criteria)
+    for data in inputs_criteria(results, inputs):
+        if data.criterion not in criteria:
+            continue
+        update: dict[str, Any] = {
+            "ppi": criterion_ppi(data, pass_threshold=pass_threshold, confidence=confidence)
+        }
+        if escalate_target is not None:
+            update["escalation"] = criterion_escalation(
+                results, data, escalate_target, alpha=escalate_alpha
+            )
+        criteria[data.criterion] = criteria[data.criterion].model_copy(update=update)
+    return report.model_copy(update={"criteria": criteria})
 
 
 def run_meta(

@@ -49,25 +49,60 @@ class GenerateSettings:
 
     # What is asked for: Likert criteria or checklist items (None: checklist items with
     # `contrastive`, else Likert), per item or per labelled pair.
-    style: Style | None = None
-    contrastive: bool = False
-    max_parts: int = 5
-    keep: int = 1
+    style: Style | None = field(
+        default=None,
+        metadata={
+            "help": "likert | checklist (default likert; with --contrastive, the principles are "
+            "checklist items unless likert is asked for)"
+        },
+    )
+    contrastive: bool = field(
+        default=False,
+        metadata={
+            "help": "Derive rubrics from labelled pairs; keep only those under which the judge "
+            "prefers the preferred response."
+        },
+    )
+    max_parts: int = field(
+        default=5, metadata={"help": "Most criteria (or checklist items) per rubric.", "min": 1}
+    )
+    keep: int = field(
+        default=1,
+        metadata={"help": "With --contrastive: accepted rubrics to keep per item.", "min": 1},
+    )
     # Library rubrics shown as examples: the `retrieve_k` nearest to each item's prompt.
-    library: Path | None = None
-    retrieve_k: int = 0
+    library: Path | None = field(
+        default=None, metadata={"help": "Rubric library folder for --retrieve."}
+    )
+    retrieve_k: int = field(
+        default=0, metadata={"help": "Show the K nearest library rubrics as examples.", "min": 0}
+    )
     # How each answer is sampled (temperature, seed, token budget); an unusable (or, with
     # `contrastive`, unaccepted) one is asked again, up to `tries` times.
-    tries: int = 2
+    tries: int = field(
+        default=2,
+        metadata={"help": "Answers asked per item until one is usable (or accepted).", "min": 1},
+    )
     writing: JudgeOptions = field(
         default_factory=lambda: JudgeOptions(temperature=0.7, max_tokens=1536)
     )
     # The data-set rubric: parts at least `similarity` alike merge, `min_support` keeps
     # those found in that many rubrics, `reword` asks the judge for the merged wording.
-    summarise: bool = False
-    reword: bool = False
-    similarity: float = 0.8
-    min_support: int = 1
+    summarise: bool = field(
+        default=False,
+        metadata={"help": "Also write summary.yaml: one rubric for the whole data set."},
+    )
+    reword: bool = field(
+        default=False,
+        metadata={"help": "With --summarise: ask the judge to reword merged criteria."},
+    )
+    similarity: float = field(
+        default=0.8, metadata={"help": "With --summarise: cosine similarity that merges criteria."}
+    )
+    min_support: int = field(
+        default=1,
+        metadata={"help": "With --summarise: keep criteria found in >= N rubrics.", "min": 1},
+    )
 
     def __post_init__(self) -> None:
         if self.retrieve_k > 0 and self.library is None:

@@ -30,18 +30,43 @@ from jurist.rubrics.session import JudgeSettings, open_pipeline, writing
 class RefineSettings:
     """Thresholds and budgets of a refinement; the defaults are the CLI's."""
 
-    depth: int = 1
-    min_std: float = 0.1
-    max_tie_rate: float = 0.8
-    min_pairs: int = 10
-    agreement: float = 0.5
-    redundancy: float = 0.9
-    text_redundancy: float = 0.9
-    embeddings: bool = True
-    prune: bool = True
+    depth: int = field(
+        default=1,
+        metadata={"help": "Rounds of splitting criteria that separate nothing.", "min": 0},
+    )
+    min_std: float = field(
+        default=0.1, metadata={"help": "Split a criterion whose scores (on [0, 1]) vary less."}
+    )
+    max_tie_rate: float = field(
+        default=0.8, metadata={"help": "Split a criterion when two responses tie more often."}
+    )
+    min_pairs: int = field(
+        default=10,
+        metadata={"help": "Decided labelled pairs needed before judging alignment.", "min": 1},
+    )
+    agreement: float = field(
+        default=0.5,
+        metadata={"help": "Drop a criterion agreeing with people on fewer pairs than this."},
+    )
+    redundancy: float = field(
+        default=0.9,
+        metadata={"help": "Drop a criterion whose scores correlate at least this with another."},
+    )
+    text_redundancy: float = field(
+        default=0.9,
+        metadata={"help": "Drop a criterion whose wording is at least this similar to another."},
+    )
+    embeddings: bool = field(
+        default=True, metadata={"help": "Compare wording with the embedding model."}
+    )
+    prune: bool = field(
+        default=True, metadata={"help": "Drop misaligned and redundant criteria and re-weight."}
+    )
     # Tied responses shown to the judge when it is asked to split a criterion, and how
     # that split is sampled (its temperature and seed).
-    ties_shown: int = 3
+    ties_shown: int = field(
+        default=3, metadata={"help": "Tied responses shown when asking for a split.", "min": 0}
+    )
     splitting: JudgeOptions = field(default_factory=lambda: JudgeOptions(temperature=0.7))
 
 

@@ -47,9 +47,13 @@ BASELINES = ("self-consistency", "best-of-n", "sft")
 
 @dataclass(frozen=True)
 class LoopSettings:
-    iterations: int = 2
-    split_by: str = "doc_id"
-    holdout: float = 0.5
+    iterations: int = field(
+        default=2, metadata={"help": "Rounds of judge -> pairs -> DPO.", "min": 1}
+    )
+    split_by: str = field(
+        default="doc_id", metadata={"help": "Group field: no group on both sides."}
+    )
+    holdout: float = field(default=0.5, metadata={"help": "Share of groups held out."})
     split_seed: int = 0
     mode: str = "pointwise"
     base_model: str = "embedded"

@@ -19,7 +19,7 @@ TRAINING_RECORD = "jurist_training.json"
 class LoraSettings:
     """A small adapter on the attention projections: few parameters, CPU-friendly."""
 
-    rank: int = 8
+    rank: int = field(default=8, metadata={"help": "LoRA rank.", "min": 1})
     alpha: int = 16
     dropout: float = 0.0
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -29,14 +29,20 @@ class LoraSettings:
 class TrainSettings:
     """Optimiser and length settings shared by DPO and SFT."""
 
-    learning_rate: float = 5e-5
-    epochs: float = 1.0
-    max_steps: int = -1
-    batch_size: int = 2
+    learning_rate: float = field(
+        default=5e-5, metadata={"help": "Learning rate of the LoRA adapter."}
+    )
+    epochs: float = field(default=1.0, metadata={"help": "Passes over the data."})
+    max_steps: int = field(
+        default=-1, metadata={"help": "Stop after this many steps (-1: epochs decide)."}
+    )
+    batch_size: int = field(default=2, metadata={"help": "Examples per step.", "min": 1})
     grad_accum: int = 1
-    max_length: int = 1024
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
+    max_length: int = field(
+        default=1024, metadata={"help": "Tokens per example (prompt + answer).", "min": 32}
+    )
+    seed: int = field(default=0, metadata={"help": "Training seed."})
+    device: str = field(default="auto", metadata={"help": "auto | cpu | cuda"})
     lora: LoraSettings = field(default_factory=LoraSettings)
 
 

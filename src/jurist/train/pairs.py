@@ -196,7 +196,9 @@ class SamplingSettings:
     time, at `options.temperature`. `calls` and `per_call` (re-asks of an unparseable
     answer) are how each sample is asked."""
 
-    samples: int = 4
+    samples: int = field(
+        default=4, metadata={"help": "Judgments sampled per item and criterion.", "min": 2}
+    )
     options: JudgeOptions = field(default_factory=_varied_options)
     calls: CallPolicy = field(default_factory=_patient_calls)
     per_call: SamplingOptions = field(default_factory=lambda: SamplingOptions(parse_retries=1))

@@ -1,0 +1,272 @@
+"""Nested grouped cross-validation: inner folds choose, outer folds report.
+
+Every choice `tune` makes (the reading, each criterion's estimator and calibration) and
+every fit (calibration maps, conformal radii) is made by `choose` / `fit_choice` from the
+items it is handed; `nested_cv` hands them only an outer fold's training items, so an
+outer-fold item's label never reaches the choice or the fit that predicts it. Folds split
+by group (e.g. source document), so no group is on both sides of a split.
+
+Within one reading and criterion, the estimator is chosen by Spearman (within group when
+there are groups: the ordering people care about), then the calibration by mean absolute
+error (calibration barely moves a rank correlation, it moves the scale); the reading is
+the one whose chosen estimators agree best on average over criteria, or with a budget
+the cheapest one whose interval overlaps the best one's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from jurist.stats.arrays import FloatArray, IntArray, factorize
+from jurist.tune.agreement import Resamples, agreement_reps
+from jurist.tune.calibration import Calibration, fit_calibration
+from jurist.tune.candidates import CALIBRATIONS, ESTIMATORS, CalibrationKind, Cost, Estimator
+from jurist.tune.conformal import Conformal, fit_conformal
+
+__all__ = [
+    "Choice",
+    "CriterionChoice",
+    "Fold",
+    "NestedResult",
+    "Sample",
+    "choose",
+    "cross_predict",
+    "fit_choice",
+    "fit_radii",
+    "group_folds",
+    "nested_cv",
+    "predict",
+]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The labelled sample as scored under every reading: `raw[reading][criterion]
+    [estimator]` holds one raw score per item (NaN: none)."""
+
+    raw: dict[str, dict[str, dict[str, FloatArray]]]
+    labels: dict[str, FloatArray]
+    groups: NDArray[np.object_] | None
+    bounds: dict[str, tuple[float, float]]
+    costs: dict[str, Cost] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(next(iter(self.labels.values())))
+
+    @property
+    def criteria(self) -> list[str]:
+        return list(self.labels)
+
+    def group_codes(self) -> IntArray:
+        if self.groups is None:
+            return np.arange(self.n, dtype=np.intp)
+        return factorize(self.groups)[0]
+
+    def groups_of(self, index: IntArray) -> NDArray[np.object_] | None:
+        return None if self.groups is None else self.groups[index]
+
+
+@dataclass(frozen=True)
+class CriterionChoice:
+    estimator: Estimator
+    calibration: CalibrationKind
+
+
+@dataclass(frozen=True)
+class Choice:
+    reading: str
+    criteria: dict[str, CriterionChoice]
+
+
+def group_folds(codes: IntArray, k: int, seed: int = 0) -> list[IntArray]:
+    """Test indices of `k` folds (fewer when there are fewer groups); whole groups are
+    dealt to folds in a seeded random order."""
+    groups = np.unique(codes)
+    order = np.random.default_rng(seed).permutation(groups)
+    k = max(1, min(k, groups.size))
+    return [np.flatnonzero(np.isin(codes, order[f::k])) for f in range(k)]
+
+
+def _complement(n: int, test: IntArray) -> IntArray:
+    mask = np.ones(n, dtype=bool)
+    mask[test] = False
+    return np.flatnonzero(mask)
+
+
+def cross_predict(
+    raw: FloatArray, labels: FloatArray, kind: CalibrationKind, folds: Sequence[IntArray]
+) -> FloatArray:
+    """Held-out calibrated scores of `folds`' items (NaN elsewhere): each fold's items are
+    predicted by a map fitted on the other folds' items only."""
+    out = np.full(raw.shape, np.nan)
+    everyone = np.concatenate(folds) if folds else np.empty(0, dtype=np.intp)
+    for test in folds:
+        train = np.setdiff1d(everyone, test)
+        out[test] = fit_calibration(kind, raw[train], labels[train]).apply(raw[test])
+    return out
+
+
+def _inner_folds(sample: Sample, index: IntArray, k: int, seed: int) -> list[IntArray]:
+    return [index[f] for f in group_folds(sample.group_codes()[index], k, seed)]
+
+
+def _inner_predictions(
+    sample: Sample, index: IntArray, k: int, seed: int
+) -> dict[tuple[str, str, str, str], FloatArray]:
+    """(reading, criterion, estimator, calibration) -> inner held-out scores on `index`."""
+    folds = _inner_folds(sample, index, k, seed)
+    return {
+        (reading, c, est, kind): cross_predict(raw[c][est], sample.labels[c], kind, folds)
+        for reading, raw in sample.raw.items()
+        for c in sample.criteria
+        for est in ESTIMATORS
+        for kind in CALIBRATIONS
+    }
+
+
+def _primary(reps: dict[str, FloatArray], grouped: bool) -> FloatArray:
+    return reps["within"] if grouped else reps["pooled"]
+
+
+def choose(
+    sample: Sample,
+    index: IntArray,
+    *,
+    k: int = 4,
+    seed: int = 0,
+    budget: bool = False,
+) -> Choice:
+    """The choice made from `index`'s items alone (inner grouped CV on them)."""
+    predictions = _inner_predictions(sample, index, k, seed)
+    labels = {c: sample.labels[c][index] for c in sample.criteria}
+    rs = Resamples.of(sample.groups_of(index), index.size, 200 if budget else 0, seed)
+    grouped = sample.groups is not None
+    picks: dict[str, Choice] = {}
+    scores: dict[str, FloatArray] = {}
+    for reading in sample.raw:
+        chosen, best = {}, {}
+        for c in sample.criteria:
+            ranked = {
+                est: agreement_reps({c: predictions[(reading, c, est, "none")][index]}, labels, rs)
+                for est in ESTIMATORS
+            }
+            est = max(
+                ESTIMATORS, key=lambda e: np.nan_to_num(_primary(ranked[e][c], grouped)[0], nan=-2)
+            )
+            errors = {
+                kind: agreement_reps({c: predictions[(reading, c, est, kind)][index]}, labels, rs)[
+                    c
+                ]
+                for kind in CALIBRATIONS
+            }
+            kind = min(CALIBRATIONS, key=lambda m: np.nan_to_num(errors[m]["mae"][0], nan=np.inf))
+            chosen[c] = CriterionChoice(est, kind)
+            best[c] = _primary(ranked[est][c], grouped)
+        picks[reading] = Choice(reading, chosen)
+        scores[reading] = np.nan_to_num(np.mean(list(best.values()), axis=0), nan=-2)
+    return picks[_pick_reading(scores, sample.costs, budget)]
+
+
+def _pick_reading(scores: dict[str, FloatArray], costs: dict[str, Cost], budget: bool) -> str:
+    """The best reading, or with a budget the cheapest whose 95% interval overlaps the
+    best one's."""
+    best = max(scores, key=lambda r: scores[r][0])
+    if not budget or len(scores[best]) < 3:
+        return best
+    low_best = float(np.quantile(scores[best][1:], 0.025))
+    eligible = [r for r in scores if float(np.quantile(scores[r][1:], 0.975)) >= low_best]
+    cost = {r: costs.get(r, Cost()) for r in eligible}
+    return min(eligible, key=lambda r: (cost[r].seconds, cost[r].calls, -scores[r][0]))
+
+
+def fit_choice(sample: Sample, choice: Choice, index: IntArray) -> dict[str, Calibration]:
+    """Each criterion's calibration map, fitted on `index`'s items."""
+    raw = sample.raw[choice.reading]
+    return {
+        c: fit_calibration(pick.calibration, raw[c][pick.estimator][index], sample.labels[c][index])
+        for c, pick in choice.criteria.items()
+    }
+
+
+def predict(
+    sample: Sample, choice: Choice, maps: dict[str, Calibration], index: IntArray
+) -> dict[str, FloatArray]:
+    raw = sample.raw[choice.reading]
+    return {c: maps[c].apply(raw[c][p.estimator][index]) for c, p in choice.criteria.items()}
+
+
+def fit_radii(
+    sample: Sample, choice: Choice, index: IntArray, coverage: float, *, k: int, seed: int
+) -> dict[str, Conformal]:
+    """Conformal radii from the chosen scoring's inner held-out residuals on `index`."""
+    folds = _inner_folds(sample, index, k, seed)
+    raw = sample.raw[choice.reading]
+    radii = {}
+    for c, pick in choice.criteria.items():
+        held = cross_predict(raw[c][pick.estimator], sample.labels[c], pick.calibration, folds)
+        radii[c] = fit_conformal(
+            held[index], sample.labels[c][index], coverage, sample.bounds.get(c)
+        )
+    return radii
+
+
+@dataclass(frozen=True)
+class Fold:
+    """What one outer fold chose and fitted, from its training items only."""
+
+    test: IntArray
+    choice: Choice
+    maps: dict[str, Calibration]
+    radii: dict[str, Conformal]
+
+
+@dataclass
+class NestedResult:
+    """Outer-fold held-out scores of the tuned procedure and of every candidate."""
+
+    folds: list[Fold]
+    tuned: dict[str, FloatArray]
+    low: dict[str, FloatArray]
+    high: dict[str, FloatArray]
+    # (reading, estimator, calibration) -> criterion -> held-out scores
+    candidates: dict[tuple[str, str, str], dict[str, FloatArray]]
+
+
+def nested_cv(
+    sample: Sample,
+    *,
+    outer: int = 5,
+    inner: int = 4,
+    coverage: float = 0.9,
+    budget: bool = False,
+    seed: int = 0,
+) -> NestedResult:
+    """Choose and fit on each outer fold's training items, predict its test items."""
+    n, criteria = sample.n, sample.criteria
+    nan = {c: np.full(n, np.nan) for c in criteria}
+    result = NestedResult([], {c: a.copy() for c, a in nan.items()},
+                          {c: a.copy() for c, a in nan.items()},
+                          {c: a.copy() for c, a in nan.items()}, {})  # fmt: skip
+    outer_folds = group_folds(sample.group_codes(), outer, seed)
+    for test in outer_folds:
+        train = _complement(n, test)
+        choice = choose(sample, train, k=inner, seed=seed, budget=budget)
+        maps = fit_choice(sample, choice, train)
+        radii = fit_radii(sample, choice, train, coverage, k=inner, seed=seed)
+        for c, values in predict(sample, choice, maps, test).items():
+            result.tuned[c][test] = values
+            result.low[c][test], result.high[c][test] = radii[c].interval(values)
+        result.folds.append(Fold(test, choice, maps, radii))
+    for reading, raw in sample.raw.items():
+        for est in ESTIMATORS:
+            for kind in CALIBRATIONS:
+                result.candidates[(reading, est, kind)] = {
+                    c: cross_predict(raw[c][est], sample.labels[c], kind, outer_folds)
+                    for c in criteria
+                }
+    return result

@@ -1,0 +1,165 @@
+"""A judge profile: how to ask one judge about one rubric, how to read and calibrate its
+answers per criterion, and the conformal radius of each criterion's interval, with where
+it all came from (`jurist tune` writes it; `jurist grade --profile` applies it).
+
+A profile is only valid for the rubric and judge it was fitted on: `check` refuses any
+other, naming what differs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from jurist.core.errors import ConfigError
+from jurist.core.judgment import Judgment, PointwiseJudgment
+from jurist.core.rubric import Rubric
+from jurist.judges import JudgeOptions
+from jurist.session import JudgeSetup
+from jurist.stats.results import Figure
+from jurist.tune.agreement import Agreement
+from jurist.tune.calibration import Calibration
+from jurist.tune.candidates import Estimator, raw_score
+from jurist.tune.conformal import Conformal
+
+__all__ = ["CriterionProfile", "Profile", "Provenance", "jurist_version", "load_profile"]
+
+FORMAT = 1
+
+
+def jurist_version() -> str:
+    try:
+        return version("jurist")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class CriterionProfile(BaseModel):
+    """One criterion: the estimator read, its calibration map and its conformal radius."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    estimator: Estimator
+    calibration: dict[str, Any]
+    conformal: dict[str, Any]
+    bounds: tuple[float, float] | None = None
+    points: list[float] = Field(default_factory=list)  # the scale, for prediction sets
+    heldout: Agreement | None = None  # the tuned procedure's outer-fold figures
+
+    def calibration_map(self) -> Calibration:
+        return Calibration.from_dict(self.calibration)
+
+    def interval_map(self) -> Conformal:
+        low, high = self.bounds if self.bounds is not None else (None, None)
+        return Conformal.from_dict(self.conformal, low, high)
+
+
+class Provenance(BaseModel):
+    """What the profile was fitted on and how well it did out of sample."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    jurist_version: str = Field(default_factory=jurist_version)
+    created: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    rubric: str
+    rubric_hash: str
+    data_hash: str
+    n: int
+    groups: int
+    group_field: str | None = None
+    label_fields: dict[str, str] = Field(default_factory=dict)
+    folds: int = 0
+    heldout: Agreement | None = None  # averaged over criteria
+    default_heldout: Agreement | None = None
+    coverage: Figure | None = None
+
+
+class Profile(BaseModel):
+    """The YAML file `jurist tune` writes (`format` 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: int = FORMAT
+    judge: str
+    mode: str = "pointwise"
+    options: dict[str, Any]
+    samples: int = 1
+    criteria: dict[str, CriterionProfile]
+    provenance: Provenance
+
+    def setup(self, base: JudgeSetup) -> JudgeSetup:
+        """`base` asked the way the profile was measured (its call policy kept)."""
+        options = JudgeOptions(**{**asdict(base.options), **self.options})
+        sampling = replace(base.sampling, samples=self.samples)
+        return replace(base, options=options, sampling=sampling)
+
+    def check(self, rubric: Rubric, setup: JudgeSetup) -> None:
+        """Refuse a rubric or judge the profile was not fitted on."""
+        made = self.provenance
+        if made.rubric_hash != rubric.content_hash:
+            raise ConfigError(
+                f"this profile was made for rubric {made.rubric!r} ({made.rubric_hash[:12]}), "
+                f"not {rubric.name!r} ({rubric.content_hash[:12]}): tune one for this rubric "
+                "(jurist tune) or grade with --profile none"
+            )
+        if self.judge != setup.label:
+            raise ConfigError(
+                f"this profile was made for judge {self.judge!r}, not {setup.label!r}: tune "
+                "one for this judge (jurist tune) or grade with --profile none"
+            )
+        if setup.mode != self.mode:
+            raise ConfigError(f"this profile is for {self.mode} judging, not {setup.mode}")
+
+    def apply(self, judgment: Judgment) -> Judgment:
+        """The judgment with each profiled criterion's calibrated score, its interval and
+        (on a Likert scale) its prediction set beside the raw scores."""
+        if not isinstance(judgment, PointwiseJudgment):
+            return judgment
+        criteria = dict(judgment.criteria)
+        for cid, part in self.criteria.items():
+            score = criteria.get(cid)
+            if score is None:
+                continue
+            raw = raw_score(score, part.estimator)
+            if math.isnan(raw):
+                continue
+            calibrated = float(part.calibration_map().apply(np.array([raw]))[0])
+            conformal = part.interval_map()
+            low, high = (float(v[0]) for v in conformal.interval(np.array([calibrated])))
+            extras = {
+                **score.extras,
+                "calibrated": round(calibrated, 4),
+                "interval": None
+                if math.isinf(conformal.radius)
+                else [round(low, 4), round(high, 4)],
+            }
+            if part.points:
+                extras["prediction_set"] = conformal.prediction_set(calibrated, part.points)
+            criteria[cid] = score.model_copy(update={"extras": extras})
+        return judgment.model_copy(update={"criteria": criteria})
+
+    def save(self, path: str | Path) -> Path:
+        target = Path(path)
+        data = self.model_dump(mode="json", exclude_none=True)
+        target.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return target
+
+
+def load_profile(path: str | Path) -> Profile:
+    """A profile from its YAML file; a file that is not one is a ConfigError."""
+    source = Path(path)
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        return Profile.model_validate(data)
+    except OSError as error:
+        raise ConfigError(f"{source}: cannot read the profile ({error.strerror})") from None
+    except (yaml.YAMLError, ValidationError) as error:
+        raise ConfigError(f"{source}: not a jurist profile ({error})") from None
