@@ -98,7 +98,9 @@ def main() -> None:
     )  # fmt: skip
     print(f"embedded judge, {len(items)} SummEval summaries of {args.docs} documents, "
           f"{time.perf_counter() - started:.0f} s")  # fmt: skip
-    Console(width=160).print(*tuned.report.render())
+    console = Console(width=160)
+    for part in tuned.report.render():
+        console.print(part)
     for criterion, figures in tuned.report.per_criterion.items():
         print(f"{criterion:<12} default within {figures['default'].within.cell()}  tuned "
               f"{figures['tuned'].within.cell()}  diff {figures['difference'].within.cell(True)}  "

@@ -28,7 +28,7 @@ from jurist.backends import (
     make_backend,
     parse_judge_spec,
 )
-from jurist.backends.stack import client_timeout, in_flight_ceiling
+from jurist.backends.stack import client_timeout, items_in_flight
 from jurist.core.data import Item
 from jurist.core.errors import ConfigError
 from jurist.core.judgment import Judgment
@@ -230,7 +230,7 @@ class JudgeSession:
 
     @property
     def in_flight(self) -> int:
-        return in_flight_ceiling(self._stack.raw, self.setup.calls.concurrency)
+        return items_in_flight(self._stack.raw, self.setup.calls.concurrency)
 
     def with_options(
         self,

@@ -137,6 +137,8 @@ class LlamaCppBackend:
     """
 
     name = "local"
+    # One request at a time, answers shaped by the cached prefix: items go one by one.
+    serial = True
 
     def __init__(
         self,

@@ -61,6 +61,16 @@ def in_flight_ceiling(backend: Backend, concurrency: int) -> int:
     )
 
 
+def items_in_flight(backend: Backend, concurrency: int) -> int:
+    """How many items are judged at once. A `serial` in-process model answers one request
+    at a time and its answers depend on what its key/value cache already holds, so it
+    takes items one by one: its calls then come in the same order every run, and two
+    runs of the same items give the same answers (an item's calls still share its prefix)."""
+    if getattr(backend, "serial", False):
+        return 1
+    return in_flight_ceiling(backend, concurrency)
+
+
 def client_timeout(policy: CallPolicy) -> float:
     """The HTTP client's own limit: only a guard against a connection that never ends,
     since the limiting layer times requests out (scaled by the requests in flight)."""

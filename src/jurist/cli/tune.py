@@ -41,4 +41,5 @@ def tune(
         rationales=rationale or ("before", "none"), store=store,
         on_reading=lambda r: errors.print(f"grading under {r.name}", highlight=False),
     )  # fmt: skip
-    console.print(*report.render())
+    for part in report.render():
+        console.print(part)

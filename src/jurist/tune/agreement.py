@@ -26,10 +26,11 @@ from jurist.stats.arrays import FloatArray, IntArray, factorize
 from jurist.stats.bootstrap import draw, percentile_interval, tally
 from jurist.stats.results import Figure
 
-__all__ = ["METRICS", "Agreement", "Resamples", "agreement_reps", "summarise"]
+__all__ = ["METRICS", "Agreement", "Resamples", "agreement_reps", "criterion_reps", "summarise"]
 
 METRICS = ("pooled", "within", "mae", "pairwise")
 MEAN = "mean"  # the figures averaged over criteria
+SCORED = "n"  # items with both a score and a label (for the mean: the fewest of any criterion)
 Reps = dict[str, FloatArray]  # metric -> (B + 1,) values, row 0 the sample itself
 
 
@@ -113,6 +114,7 @@ def criterion_reps(predicted: ArrayLike, labels: ArrayLike, rs: Resamples) -> Re
     items = rs.counts[:, codes]
     pooled = weighted_spearman(items, x, y) if x.size > 1 else np.full(len(items), np.nan)
     reps: Reps = {"pooled": pooled, "mae": _ratio(parts[2], parts[3])}
+    reps[SCORED] = np.full(len(items), float(x.size))
     if rs.grouped:
         reps["within"] = _ratio(parts[0], parts[1])
         reps["pairwise"] = _ratio(parts[4], parts[5])
@@ -140,13 +142,17 @@ def agreement_reps(
     """Per criterion, and their mean under `MEAN`, every metric's replicates."""
     found = {c: criterion_reps(predicted[c], labels[c], rs) for c in predicted}
     if found:
-        found[MEAN] = {m: np.mean([r[m] for r in found.values()], axis=0) for m in METRICS}
+        parts = list(found.values())
+        mean = {m: np.mean([r[m] for r in parts], axis=0) for m in METRICS}
+        mean[SCORED] = np.min([r[SCORED] for r in parts], axis=0)
+        found[MEAN] = mean
     return found
 
 
-def summarise(reps: Reps, n: int, baseline: Reps | None = None) -> Agreement:
+def summarise(reps: Reps, baseline: Reps | None = None) -> Agreement:
     """Figures from replicates (minus `baseline`'s on the same resamples: a paired
-    difference)."""
+    difference, on the items both scored)."""
+    n = int(reps[SCORED][0] if baseline is None else min(reps[SCORED][0], baseline[SCORED][0]))
     figures = {}
     for metric in METRICS:
         values = reps[metric] - baseline[metric] if baseline is not None else reps[metric]

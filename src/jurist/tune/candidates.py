@@ -81,12 +81,17 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Cost:
-    """What one item costs under a reading: model calls, tokens and seconds (as measured
-    when it was graded; cache hits are counted as the calls they replaced)."""
+    """What one item costs under a reading: model calls, tokens and seconds. Tokens and
+    seconds are NaN (not measured) when any of the reading's answers came from the cache:
+    a cached answer costs nothing now, and says nothing about what it cost once."""
 
     calls: float = 0.0
-    tokens: float = 0.0
-    seconds: float = 0.0
+    tokens: float = math.nan
+    seconds: float = math.nan
+
+    @property
+    def measured(self) -> bool:
+        return not math.isnan(self.seconds)
 
 
 def readings(
@@ -118,14 +123,15 @@ def raw_score(score: CriterionScore | None, estimator: Estimator) -> float:
     return math.nan if value is None else float(value)
 
 
-def measured_cost(judgments: Sequence[Judgment], seconds: float | None = None) -> Cost:
-    """Per-item cost of a graded sample; `seconds` is the wall time when it was graded
-    fresh, else the judgments' recorded latency is used."""
+def measured_cost(judgments: Sequence[Judgment], seconds: float) -> Cost:
+    """Per-item cost of a graded sample that took `seconds` of wall time; calls count the
+    answers an item needed, cached or not."""
     n = max(len(judgments), 1)
-    calls = sum(j.calls + j.cache_hits for j in judgments)
+    calls = sum(j.calls + j.cache_hits for j in judgments) / n
+    if any(j.cache_hits for j in judgments):
+        return Cost(calls)
     tokens = sum(j.prompt_tokens + j.completion_tokens for j in judgments)
-    spent = seconds if seconds is not None else sum(j.latency_s for j in judgments)
-    return Cost(calls / n, tokens / n, spent / n)
+    return Cost(calls, tokens / n, seconds / n)
 
 
 def criteria_of(judgments: Sequence[Judgment]) -> list[str]:

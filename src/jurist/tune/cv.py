@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from jurist.stats.arrays import FloatArray, IntArray, factorize
-from jurist.tune.agreement import Resamples, agreement_reps
+from jurist.tune.agreement import Resamples, criterion_reps
 from jurist.tune.calibration import Calibration, fit_calibration
 from jurist.tune.candidates import CALIBRATIONS, ESTIMATORS, CalibrationKind, Cost, Estimator
 from jurist.tune.conformal import Conformal, fit_conformal
@@ -143,33 +143,35 @@ def choose(
 ) -> Choice:
     """The choice made from `index`'s items alone (inner grouped CV on them)."""
     predictions = _inner_predictions(sample, index, k, seed)
-    labels = {c: sample.labels[c][index] for c in sample.criteria}
     rs = Resamples.of(sample.groups_of(index), index.size, 200 if budget else 0, seed)
-    grouped = sample.groups is not None
     picks: dict[str, Choice] = {}
     scores: dict[str, FloatArray] = {}
     for reading in sample.raw:
-        chosen, best = {}, {}
+        chosen, best = {}, []
         for c in sample.criteria:
-            ranked = {
-                est: agreement_reps({c: predictions[(reading, c, est, "none")][index]}, labels, rs)
-                for est in ESTIMATORS
-            }
-            est = max(
-                ESTIMATORS, key=lambda e: np.nan_to_num(_primary(ranked[e][c], grouped)[0], nan=-2)
-            )
-            errors = {
-                kind: agreement_reps({c: predictions[(reading, c, est, kind)][index]}, labels, rs)[
-                    c
-                ]
-                for kind in CALIBRATIONS
-            }
-            kind = min(CALIBRATIONS, key=lambda m: np.nan_to_num(errors[m]["mae"][0], nan=np.inf))
-            chosen[c] = CriterionChoice(est, kind)
-            best[c] = _primary(ranked[est][c], grouped)
+            held = {key[2:]: values[index] for key, values in predictions.items()
+                    if key[:2] == (reading, c)}  # fmt: skip
+            chosen[c], reps = _choose_criterion(held, sample.labels[c][index], rs)
+            best.append(reps)
         picks[reading] = Choice(reading, chosen)
-        scores[reading] = np.nan_to_num(np.mean(list(best.values()), axis=0), nan=-2)
+        scores[reading] = np.nan_to_num(np.mean(best, axis=0), nan=-2.0)
     return picks[_pick_reading(scores, sample.costs, budget)]
+
+
+def _choose_criterion(
+    held: dict[tuple[str, str], FloatArray], labels: FloatArray, rs: Resamples
+) -> tuple[CriterionChoice, FloatArray]:
+    """One criterion under one reading: the estimator that orders items best (uncalibrated),
+    then its calibration with the smallest error; with the chosen estimator's agreement."""
+
+    def reps(estimator: str, kind: str) -> dict[str, FloatArray]:
+        return criterion_reps(held[(estimator, kind)], labels, rs)
+
+    ordering = {e: _primary(reps(e, "none"), rs.grouped) for e in ESTIMATORS}
+    estimator = max(ESTIMATORS, key=lambda e: np.nan_to_num(ordering[e][0], nan=-2.0))
+    errors = {kind: reps(estimator, kind)["mae"][0] for kind in CALIBRATIONS}
+    kind = min(CALIBRATIONS, key=lambda m: np.nan_to_num(errors[m], nan=np.inf))
+    return CriterionChoice(estimator, kind), ordering[estimator]
 
 
 def _pick_reading(scores: dict[str, FloatArray], costs: dict[str, Cost], budget: bool) -> str:
@@ -181,7 +183,16 @@ def _pick_reading(scores: dict[str, FloatArray], costs: dict[str, Cost], budget:
     low_best = float(np.quantile(scores[best][1:], 0.025))
     eligible = [r for r in scores if float(np.quantile(scores[r][1:], 0.975)) >= low_best]
     cost = {r: costs.get(r, Cost()) for r in eligible}
-    return min(eligible, key=lambda r: (cost[r].seconds, cost[r].calls, -scores[r][0]))
+    # Readings whose cost was not measured (cached) come after the measured ones.
+    return min(
+        eligible,
+        key=lambda r: (
+            not cost[r].measured,
+            cost[r].seconds if cost[r].measured else 0.0,
+            cost[r].calls,
+            -scores[r][0],
+        ),
+    )
 
 
 def fit_choice(sample: Sample, choice: Choice, index: IntArray) -> dict[str, Calibration]:

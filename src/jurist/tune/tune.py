@@ -71,8 +71,8 @@ class CandidateRow(BaseModel):
     calibration: str
     heldout: Agreement
     calls: float
-    tokens: float
-    seconds: float
+    tokens: float | None  # None: answered from the cache, not measured
+    seconds: float | None
 
 
 class TuneReport(BaseModel):
@@ -87,6 +87,7 @@ class TuneReport(BaseModel):
     criteria: list[str]
     folds: int
     candidates: list[CandidateRow]
+    default_name: str  # the reading a plain `jurist grade` uses, read as its parsed score
     default: Agreement
     tuned: Agreement
     difference: Agreement
@@ -120,10 +121,12 @@ class TuneReport(BaseModel):
                 h.pooled.cell(),
                 h.mae.cell(),
                 h.pairwise.cell(),
-                f"{row.calls:.1f}  {row.tokens:.0f}  {row.seconds:.2f}",
+                _cost_cell(row),
             )
         parts.append(table)
-        summary = Table(title="default vs tuned (nested CV)", title_justify="left")
+        summary = Table(
+            title=f"default ({self.default_name} parsed) vs tuned (nested CV)", title_justify="left"
+        )
         for column in ("", "within", "pooled", "MAE", "pairwise"):
             summary.add_column(column, justify="left" if not column else "right")
         for name, figures, signed in (
@@ -145,6 +148,12 @@ class TuneReport(BaseModel):
         if self.profile_path:
             parts.append(f"saved {self.profile_path}")
         return parts
+
+
+def _cost_cell(row: CandidateRow) -> str:
+    if row.tokens is None or row.seconds is None:
+        return f"{row.calls:.1f}  (cached)"
+    return f"{row.calls:.1f}  {row.tokens:.0f}  {row.seconds:.2f}"
 
 
 class Tuned(BaseModel):
@@ -173,10 +182,8 @@ async def grade_readings(
         child = session.with_options(setup.options, sampling=setup.sampling)
         started = time.perf_counter()
         found = await child.ajudge(items)
-        wall = time.perf_counter() - started
-        fresh = any(j.calls for j in found)
         judged[reading.name] = found
-        costs[reading.name] = measured_cost(found, wall if fresh else None)
+        costs[reading.name] = measured_cost(found, time.perf_counter() - started)
     return judged, costs
 
 
@@ -350,17 +357,17 @@ def tune_report(
                 reading=reading,
                 estimator=estimator,
                 calibration=kind,
-                heldout=summarise(agreement_reps(predicted, labels, rs)[MEAN], n),
+                heldout=summarise(agreement_reps(predicted, labels, rs)[MEAN]),
                 calls=cost.calls,
-                tokens=cost.tokens,
-                seconds=cost.seconds,
+                tokens=cost.tokens if cost.measured else None,
+                seconds=cost.seconds if cost.measured else None,
             )
         )
     per_criterion = {
         c: {
-            "default": summarise(base[c], n),
-            "tuned": summarise(tuned[c], n),
-            "difference": summarise(tuned[c], n, base[c]),
+            "default": summarise(base[c]),
+            "tuned": summarise(tuned[c]),
+            "difference": summarise(tuned[c], base[c]),
         }
         for c in labels
     }
@@ -371,14 +378,15 @@ def tune_report(
     coverage[MEAN] = coverage_of(*everything, np.concatenate(list(labels.values())))
     return TuneReport(
         n=n,
+        default_name=default,
         groups=int(rs.counts.shape[1]) if sample.groups is not None else 0,
         group_field=group_field,
         criteria=list(labels),
         folds=len(nested.folds),
         candidates=rows,
-        default=summarise(base[MEAN], n),
-        tuned=summarise(tuned[MEAN], n),
-        difference=summarise(tuned[MEAN], n, base[MEAN]),
+        default=summarise(base[MEAN]),
+        tuned=summarise(tuned[MEAN]),
+        difference=summarise(tuned[MEAN], base[MEAN]),
         per_criterion=per_criterion,
         coverage=coverage,
         chosen={},
