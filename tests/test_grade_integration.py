@@ -123,6 +123,7 @@ def test_cli_main_job_on_embedded_judge_then_rerun_is_free(gemma_path, tmp_path,
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("placement", ["after", "none"])
 def test_score_first_placements_on_the_real_model(placement, judge, store, tmp_path, shared_data,
                                                   monkeypatch):  # fmt: skip

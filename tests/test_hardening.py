@@ -207,7 +207,9 @@ def test_credentials_never_reach_store_results_or_output(tmp_path, rubric, store
     assert key.encode() not in everything and b"hunter2secret" not in everything
     assert result.summary["ok"] == 2  # credentials stripped, the key still worked
     config = store.run_config(result.run_id)
-    assert "alice" not in json.dumps(config) and config["setup"]["judge"].startswith("openai:http://127")
+    assert "alice" not in json.dumps(config) and config["setup"]["judge"].startswith(
+        "openai:http://127"
+    )
 
 
 def test_models_command_hides_url_credentials(monkeypatch):

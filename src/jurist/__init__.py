@@ -40,6 +40,7 @@ from jurist.ranking import Tournament, session_tournament
 from jurist.rewards import RewardJudge, criterion_rewards, explicit_reward, implicit_reward
 from jurist.session import ItemJudge, JudgeSession, JudgeSetup, ajudge, judge
 from jurist.store import Store
+from jurist.tune import Profile, load_profile
 
 __all__ = [
     "AnswerSpec",
@@ -74,6 +75,7 @@ __all__ = [
     "Message",
     "PairwiseJudgment",
     "PointwiseJudgment",
+    "Profile",
     "RankingAnswer",
     "Request",
     "RetryPolicy",
@@ -97,6 +99,7 @@ __all__ = [
     "judgment_from_json",
     "layered",
     "load_jury",
+    "load_profile",
     "load_rubric",
     "make_backend",
     "make_judge",

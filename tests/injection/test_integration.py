@@ -12,7 +12,7 @@ import pytest
 from jurist.datasets import get_preset, load_summeval
 from jurist.injection import injection_audit
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def figures(node: Any) -> Iterator[dict[str, Any]]:

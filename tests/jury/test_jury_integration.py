@@ -10,7 +10,7 @@ from jurist.core.rubric import load_rubric, save_rubric
 from jurist.datasets import load_summeval
 from jurist.grading import grade_job
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PRESETS = Path(__file__).resolve().parents[2] / "src" / "jurist" / "presets"
 
 

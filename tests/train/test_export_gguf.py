@@ -189,6 +189,7 @@ def test_an_unsupported_architecture_is_named(converter: Path, tmp_path: Path) -
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_the_exported_judge_grades_like_the_packaged_gguf(
     converter: Path, embedded_folder: Path, gemma_path: Path, shared_data: Path, tmp_path: Path
 ) -> None:

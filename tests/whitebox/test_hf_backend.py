@@ -81,6 +81,7 @@ def _shortest(items: list[Any], n: int) -> list[Any]:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_grades_summeval_and_autoj_without_parse_errors(
     hf_backend: HFBackend, shared_data: Path, tmp_path: Path
 ) -> None:
@@ -111,6 +112,7 @@ def test_grades_summeval_and_autoj_without_parse_errors(
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_final_layer_distribution_matches_llama_cpp(
     hf_backend: HFBackend, shared_data: Path
 ) -> None:
@@ -160,6 +162,7 @@ def test_final_layer_distribution_matches_llama_cpp(
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_value_only_answers_reuse_the_items_prefix_and_match_a_whole_forward_pass(
     hf_backend: HFBackend, shared_data: Path
 ) -> None:

@@ -5,7 +5,9 @@ piecewise linear between knots, so they keep the judge's ranking, are a few numb
 profile, and apply by interpolation:
 
 - `isotonic`: the least-squares monotone fit of the labels on the raw score (pool adjacent
-  violators), which corrects a judge that is too harsh, too lenient or compressed;
+  violators), which corrects a judge that is too harsh, too lenient or compressed; its
+  knots are the pooled blocks' centres (centred isotonic regression), so the map rises
+  between blocks instead of stepping, and items a step function would tie keep their order;
 - `ordinal`: quantile matching, the raw score's rank mapped onto the labels' distribution,
   so calibrated scores use the human scale as people use it;
 - `none`: the raw score as it is.
@@ -78,6 +80,16 @@ def pool_adjacent_violators(y: Sequence[float], weights: Sequence[float]) -> Flo
     return np.repeat(values, sizes)
 
 
+def _block_centres(
+    points: FloatArray, fitted: FloatArray, counts: FloatArray
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """One knot per pooled block: its weighted mean raw score and its fitted value."""
+    starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
+    weights = np.add.reduceat(counts, starts)
+    centres = np.add.reduceat(points * counts, starts) / weights
+    return tuple(centres.tolist()), tuple(fitted[starts].tolist())
+
+
 def fit_calibration(kind: CalibrationKind, raw: ArrayLike, labels: ArrayLike) -> Calibration:
     """Fit `kind` on the items where both the raw score and the label are known."""
     x = np.asarray(raw, dtype=np.float64)
@@ -91,7 +103,7 @@ def fit_calibration(kind: CalibrationKind, raw: ArrayLike, labels: ArrayLike) ->
         counts = np.bincount(inverse).astype(np.float64)
         means = np.bincount(inverse, weights=y) / counts
         fitted = pool_adjacent_violators(means, counts)
-        return Calibration(kind, tuple(points.tolist()), tuple(fitted.tolist()))
+        return Calibration(kind, *_block_centres(points, fitted, counts))
     grid = np.linspace(0.0, 1.0, _QUANTILES)
     knots_x = np.quantile(x, grid)
     knots_y = np.quantile(y, grid)
