@@ -3,8 +3,9 @@ takes back. Thin: options in, one library call, the report out."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -19,39 +20,29 @@ from jurist.cli.options import (
     StoreOpt,
     judge_setup,
     option_groups,
+    settings_options,
 )
 from jurist.cli.output import exit_on_error, show
 from jurist.core.data import FieldMap
 from jurist.datasets import ItemSource
-from jurist.injection import injection_audit
+from jurist.injection import InjectionSettings, injection_audit
 from jurist.session import JudgeSetup
 from jurist.store import Store
 
+_ATTACK = typer.Option("--attack")
+
 
 @exit_on_error()
-@option_groups(setup=judge_setup(JudgeSetup()))
+@option_groups(
+    setup=judge_setup(JudgeSetup()),
+    settings=settings_options(InjectionSettings, "criterion", "mode", "defend", attacks=_ATTACK),
+)
 def injection(
     rubric: RubricArg,
     data: DataArg = None,
     preset: PresetOpt = None,
     limit: LimitOpt = None,
-    criterion: Annotated[
-        str | None, typer.Option(help="Pointwise: the criterion to grade (needed if several).")
-    ] = None,
-    mode: Annotated[
-        Literal["pointwise", "pairwise"] | None,
-        typer.Option(
-            help="pointwise | pairwise (default: pairwise when items have two responses)."
-        ),
-    ] = None,
-    attack: Annotated[
-        list[str] | None,
-        typer.Option(help="Built-in attack to run (repeatable; default: all of the mode's)."),
-    ] = None,
     store: StoreOpt = None,
-    defend: Annotated[
-        bool, typer.Option(help="Also grade every variant with judge-directed text removed.")
-    ] = True,
     id_field: IdFieldOpt = None,
     label_field: LabelFieldsOpt = None,
     output_format: FormatOpt = "table",
@@ -60,6 +51,7 @@ def injection(
     ] = None,
     *,
     setup: JudgeSetup,
+    settings: InjectionSettings,
 ) -> None:
     """Grade items clean and with injected text (instructions to the judge, fake answers,
     fence escapes, claimed rubric changes) and report the score shift per attack.
@@ -68,7 +60,7 @@ def injection(
     """
     fields = FieldMap(
         id=id_field,
-        response_b="response_b" if mode == "pairwise" else None,
+        response_b="response_b" if settings.mode == "pairwise" else None,
         labels=tuple(label_field or ()),
     )
     source = ItemSource(data=data, preset=preset, limit=limit, fields=fields)
@@ -78,11 +70,8 @@ def injection(
             source,
             setup.judge,
             db,
-            attacks=attack or None,
-            defend=defend,
-            criterion=criterion,
-            mode=mode,
             setup=setup,
+            **asdict(replace(settings, attacks=settings.attacks or None)),
         )
     if output is not None:
         output.write_text(report.to_json() + "\n", encoding="utf-8")

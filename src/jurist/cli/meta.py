@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import BaseModel
 
-from jurist.cli.options import FormatOpt, StoreOpt, field_option, option_groups, settings_options
+from jurist.cli.options import (
+    FormatOpt,
+    StoreOpt,
+    dataclass_options,
+    field_option,
+    option_groups,
+    settings_options,
+)
 from jurist.cli.output import exit_on_error, show
 from jurist.meta import (
+    AgreementParams,
+    AuditParams,
+    CompareParams,
     Inputs,
     PlotOptions,
     Settings,
@@ -29,14 +40,6 @@ from jurist.meta import (
     run_meta,
 )
 
-ByOpt = Annotated[
-    str | None, typer.Option(help="Break down by a metadata field (scenario, bias, ...).")
-]
-PromptOpt = Annotated[
-    str | None,
-    typer.Option(help="Metadata field of the prompt: pairs responses, clusters SEs, tie rates."),
-]
-AlphaOpt = Annotated[float, typer.Option(min=0.0001, max=0.5, help="Significance level.")]
 ResultsArg = Annotated[
     str,
     typer.Argument(
@@ -100,21 +103,24 @@ _SHARED = [
 ]
 
 
-def _analysis(library: Callable[..., BaseModel]) -> Callable[[Callable[..., None]], Any]:
-    """A command from a function that only declares its own options (its docstring is the
-    help): it takes the shared options too, calls `library` and prints the report."""
+def _analysis(
+    library: Callable[..., BaseModel], params: type[Any]
+) -> Callable[[Callable[..., None]], Any]:
+    """A command from a function that declares only its arguments (its docstring is the
+    help): it takes `params`' fields and the shared options too, calls `library` and
+    prints the report."""
 
     def decorate(declaration: Callable[..., None]) -> Any:
         own = list(inspect.signature(declaration, eval_str=True).parameters.values())
 
-        def command(output_format: str, **options: Any) -> None:
-            show(library(**options), output_format == "json")
+        def command(output_format: str, params: Any, **options: Any) -> None:
+            show(library(**asdict(params), **options), output_format == "json")
 
         command.__signature__ = inspect.Signature([*own, *_SHARED])  # type: ignore[attr-defined]
         command.__name__, command.__doc__ = declaration.__name__, declaration.__doc__
-        return exit_on_error()(
-            option_groups(inputs=inputs, settings=settings, plots=plots)(command)
-        )
+        own_params = dataclass_options(params)
+        groups = option_groups(params=own_params, inputs=inputs, settings=settings, plots=plots)
+        return exit_on_error()(groups(command))
 
     return decorate
 
@@ -124,23 +130,8 @@ def _meta(results: str, **options: Any) -> BaseModel:
     return run_meta(**options)
 
 
-@_analysis(_meta)
-def meta(
-    results: ResultsArg,
-    retest: RetestArg = None,
-    by: ByOpt = None,
-    within: Annotated[
-        str | None,
-        typer.Option(
-            help="White-box estimators: metadata field (e.g. doc_id) to rank within and "
-            "resample by (default: each item alone)."
-        ),
-    ] = None,
-    pass_threshold: Annotated[float | None, typer.Option(help="PPI: also the pass rate.")] = None,
-    escalate_target: Annotated[
-        float | None, typer.Option(help="Confidence threshold keeping this agreement (α 0.1).")
-    ] = None,
-) -> None:
+@_analysis(_meta, AgreementParams)
+def meta(results: ResultsArg, retest: RetestArg = None) -> None:
     """How far the judge is from human labels: correlations, agreement, kappa and alpha
     for scores (parsed and expected side by side), accuracy and consistency for pairs.
     Labels on a sample: the run's mean by PPI++ beside labels-only and judge-only.
@@ -152,44 +143,14 @@ def meta(
     """
 
 
-@_analysis(run_audit)
-def audit(
-    by: ByOpt = None,
-    judge_family: Annotated[
-        str | None, typer.Option(help="The judge's model family, matched inside model names.")
-    ] = None,
-    model_field: Annotated[
-        str | None,
-        typer.Option(help="Metadata field naming the response's model (pairs: FIELD_a/_b)."),
-    ] = None,
-    prompt_field: PromptOpt = None,
-    alpha: AlphaOpt = 0.05,
-) -> None:
+@_analysis(run_audit, AuditParams)
+def audit() -> None:
     """Judge biases: position (first-slot and flip rates), verbosity (raw and with the
     human label held fixed), self-preference, and how the scale is used."""
 
 
-@_analysis(run_compare)
-def compare(
-    by: Annotated[
-        str, typer.Option(help="Metadata field naming the model (pairs: FIELD_a / FIELD_b).")
-    ] = "model",
-    prompt_field: PromptOpt = None,
-    baseline: Annotated[str | None, typer.Option(help="Compare every model with this one.")] = None,
-    all_pairs: Annotated[
-        bool, typer.Option(help="Compare every pair of models (default: ranking neighbours).")
-    ] = False,
-    score: Annotated[
-        Literal["parsed", "expected"], typer.Option(help="parsed | expected")
-    ] = "parsed",
-    model_a_field: Annotated[
-        str | None, typer.Option(help="Pairs: metadata field of model A.")
-    ] = None,
-    model_b_field: Annotated[
-        str | None, typer.Option(help="Pairs: metadata field of model B.")
-    ] = None,
-    alpha: AlphaOpt = 0.05,
-) -> None:
+@_analysis(run_compare, CompareParams)
+def compare() -> None:
     """Compare models under the judge: per-model means with prompt-clustered SEs and
     paired differences, or Bradley-Terry ratings, win rates and length-controlled win
     rates for pairs; says in words when a difference is not significant."""

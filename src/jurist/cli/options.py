@@ -227,6 +227,11 @@ def settings_options(
     return build
 
 
+def dataclass_options(settings: type[Settings]) -> Callable[..., Settings]:
+    """`settings_options` over every field of a documented settings dataclass."""
+    return settings_options(settings, *(f.name for f in fields(settings)))  # type: ignore[arg-type]
+
+
 def _annotated(cls: type, name: str, kinds: dict[str, Any], option: Any) -> Any:
     """The option of field `name`: described by the field, or by the help / Option given."""
     if option is None:

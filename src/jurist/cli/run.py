@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from jurist.cli.options import StoreOpt
 from jurist.cli.output import console, exit_on_error
+from jurist.testing.outcomes import ReportFormat
 from jurist.testing.suites import run_suites
 
 
@@ -20,7 +20,7 @@ def run(
     ] = None,
     file: Annotated[Path, typer.Option("--file", "-f", help="Suite file.")] = Path("jurist.yaml"),
     output_format: Annotated[
-        Literal["table", "junit", "markdown"],
+        ReportFormat,
         typer.Option("--format", help="table | junit (XML for CI) | markdown (a PR comment)"),
     ] = "table",
     output: Annotated[
@@ -35,15 +35,10 @@ def run(
     """Grade each suite (a run folder per suite), check its thresholds on their 95%
     intervals and gate it against its baseline; exits 1 when a suite fails."""
     report = run_suites(file, suites, store=store, budget=budget if until_decided else None)
-    text = {"junit": report.to_junit, "markdown": report.to_markdown}.get(output_format)
-    if text is None or output is not None:
+    if output is None and output_format != "table":
+        typer.echo(report.as_text(output_format), nl=False)
+    else:
         console.print(report.render())
-    if text is not None and output is None:
-        typer.echo(text(), nl=False)
-    elif output is not None:
-        with output.open("w", encoding="utf-8") as handle:
-            if text is not None:
-                handle.write(text())
-            else:
-                Console(file=handle, width=100).print(report.render())
+    if output is not None:
+        report.write(output, output_format)
     raise typer.Exit(report.exit_code)

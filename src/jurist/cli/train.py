@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,6 +14,7 @@ from jurist.cli.options import (
     PresetOpt,
     RubricArg,
     StoreOpt,
+    dataclass_options,
     field_option,
     option_groups,
     settings_options,
@@ -25,8 +26,10 @@ from jurist.datasets import ItemSource
 from jurist.train import (
     BASELINES,
     DPOSettings,
+    GgufSettings,
     LoopSettings,
     LoraSettings,
+    PairsSettings,
     SamplingSettings,
     TrainSettings,
     make_pairs,
@@ -111,36 +114,28 @@ def lora(
     "--preset summeval --limit 16 --samples 4 -o pairs.jsonl"
 )
 @exit_on_error()
-@option_groups(source=items, settings=sampling)
+@option_groups(source=items, settings=sampling, choices=dataclass_options(PairsSettings))
 def pairs(
     rubric: RubricArg,
     label_field: LabelField = None,
     mode: Mode = "pointwise",
-    judge: Annotated[str, typer.Option(help="Judge that writes the samples.")] = "hf:embedded",
-    meta_judge: Annotated[
-        bool, typer.Option(help="Without a label, let the judge pick between its own answers.")
-    ] = False,
-    min_margin: Annotated[float, typer.Option(help="Drop pairs closer than this.")] = 0.0,
-    group_by: Annotated[str | None, typer.Option(help="Metadata field kept as `group`.")] = None,
     store: StoreOpt = None,
     out: Out = Path("pairs.jsonl"),
     *,
     source: ItemSource,
     settings: SamplingSettings,
+    choices: PairsSettings,
 ) -> None:
     """Sample judgments with rationales and curate DPO preference pairs (JSONL or Parquet)."""
     result = make_pairs(
         rubric,
         source,
         out,
-        judge=judge,
         mode=mode,
         settings=settings,
         store=store,
         label_fields=parse_label_fields(label_field or []),
-        meta_judge=meta_judge,
-        group_by=group_by,
-        min_margin=min_margin,
+        **asdict(choices),
     )
     console.print(result.render(), highlight=False)
 
@@ -230,30 +225,20 @@ def loop(
     epilog="Example: jurist train export-gguf judge-dpo/ -o judge-dpo.gguf --outtype q8_0",
 )
 @exit_on_error()
+@option_groups(settings=dataclass_options(GgufSettings))
 def export_gguf(
     model_dir: Annotated[
         Path, typer.Argument(metavar="FOLDER", help="Model folder saved by dpo or sft.")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="The GGUF file to write.")],
-    outtype: Annotated[
-        Literal["q8_0", "f16", "bf16", "f32"],
-        typer.Option(help="Weight type: q8_0 (small, close) | f16 | bf16 | f32 (exact)."),
-    ] = "q8_0",
-    converter: Annotated[
-        Path | None,
-        typer.Option(
-            help="llama.cpp's convert_hf_to_gguf.py (or a llama.cpp checkout). Default: "
-            "$LLAMA_CPP_CONVERTER, else the one matching the installed llama-cpp-python, "
-            "fetched once from PyPI."
-        ),
-    ] = None,
+    *,
+    settings: GgufSettings,
 ) -> None:
     """Convert a trained judge folder to GGUF so llama.cpp serves it (--judge local:OUT)."""
     result = export(
         model_dir,
         out,
-        outtype=outtype,
-        converter=converter,
+        **asdict(settings),
         log=lambda line: console.print(line, highlight=False),
     )
     console.print(result.render(), highlight=False)

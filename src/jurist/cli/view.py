@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
@@ -41,23 +42,16 @@ def view(
     """
     try:
         from jurist.view.app import create_app, make_viewer
-        from jurist.view.server import free_port, is_loopback, serve
+        from jurist.view.server import serve_viewer
     except ImportError as error:
         fail(
             f"jurist view needs the view extra ({error.name} is missing): "
             "pip install 'jurist[view]'"
         )
-    store = store or default_store_path()
-    viewer = make_viewer(list(runs or []), store, data_path=data, cache_dir=cache_dir)
-    if not is_loopback(host):
-        errors.print(
-            f"[yellow]warning:[/] binding to {host}: anyone who can reach it and has the "
-            "token can read the judged texts and annotate"
-        )
-    chosen = port or free_port(host if is_loopback(host) else "0.0.0.0")
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    typer.echo(f"jurist view: http://{shown}:{chosen}/?token={viewer.token}  (Ctrl-C stops it)")
-    serve(create_app(viewer), host, chosen)
+    viewer = make_viewer(list(runs or []), store or default_store_path(), data_path=data,
+                         cache_dir=cache_dir)  # fmt: skip
+    warn = functools.partial(errors.print, "[yellow]warning:[/]")
+    serve_viewer(create_app(viewer), viewer.token, host, port, show=typer.echo, warn=warn)
 
 
 @exit_on_error()

@@ -28,7 +28,7 @@ from jurist.injection.attacks import (
     family_attacks,
     ordinary_answers,
 )
-from jurist.injection.audit import injection_audit
+from jurist.injection.audit import InjectionSettings, injection_audit
 from jurist.injection.report import Agreement, AttackResult, Figure, InjectionReport, Shift
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "AttackResult",
     "Figure",
     "InjectionReport",
+    "InjectionSettings",
     "Neutralised",
     "OrdinaryAnswer",
     "Shift",

@@ -40,6 +40,30 @@ AgreementOn = Literal["score", "expected", "verdict"]
 
 
 @dataclass(frozen=True)
+class InjectionSettings:
+    """What `injection_audit` runs beside its inputs, as one documented value."""
+
+    criterion: str | None = field(
+        default=None,
+        metadata={"help": "Pointwise: the criterion to grade (needed if several)."},
+    )
+    mode: Mode | None = field(
+        default=None,
+        metadata={
+            "help": "pointwise | pairwise (default: pairwise when items have two responses)."
+        },
+    )
+    attacks: list[str] | None = field(
+        default=None,
+        metadata={"help": "Built-in attack to run (repeatable; default: all of the mode's)."},
+    )
+    defend: bool = field(
+        default=True,
+        metadata={"help": "Also grade every variant with judge-directed text removed."},
+    )
+
+
+@dataclass(frozen=True)
 class _Scores:
     """One graded variant's score and expected score; None when it was not ok."""
 

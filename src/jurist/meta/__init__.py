@@ -51,12 +51,23 @@ from jurist.meta.options import (
 from jurist.meta.ppi import PPIBlock, PPIFigures, criterion_ppi, ppi_mean
 from jurist.meta.report_plots import agreement_plots, audit_plots, compare_plots
 from jurist.meta.retest import RetestCriterion, RetestReport, retest_report, run_retest
-from jurist.meta.run import run_agreement, run_audit, run_compare, run_meta
+from jurist.meta.run import (
+    AgreementParams,
+    AuditParams,
+    CompareParams,
+    run_agreement,
+    run_audit,
+    run_compare,
+    run_meta,
+)
 
 __all__ = [
     "VERDICTS",
+    "AgreementParams",
     "AgreementReport",
+    "AuditParams",
     "AuditReport",
+    "CompareParams",
     "CompareReport",
     "CriterionAgreement",
     "CriterionAudit",

@@ -4,7 +4,7 @@ call each for any caller. Options beyond the inputs are those of the report func
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar, Unpack
 
@@ -56,6 +56,67 @@ class CompareOptions(TypedDict, total=False):
     model_b_field: str | None
     alpha: float
     settings: Settings | None
+
+
+# The same options of `run_meta`, `run_audit` and `run_compare` as documented values, for
+# callers (the command line among them) that build them from their fields.
+_BY = "Break down by a metadata field (scenario, bias, ...)."
+_PROMPT = "Metadata field of the prompt: pairs responses, clusters SEs, tie rates."
+
+
+def _documented(default: Any, text: str, **bounds: float) -> Any:
+    return field(default=default, metadata={"help": text, **bounds})
+
+
+def _alpha() -> Any:
+    return _documented(0.05, "Significance level.", min=0.0001, max=0.5)
+
+
+@dataclass(frozen=True)
+class AgreementParams:
+    """The options of `run_meta` a caller sets beside the inputs."""
+
+    by: str | None = _documented(None, _BY)
+    within: str | None = _documented(
+        None,
+        "White-box estimators: metadata field (e.g. doc_id) to rank within and resample by "
+        "(default: each item alone).",
+    )
+    pass_threshold: float | None = _documented(None, "PPI: also the pass rate.")
+    escalate_target: float | None = _documented(
+        None, "Confidence threshold keeping this agreement (α 0.1)."
+    )
+
+
+@dataclass(frozen=True)
+class AuditParams:
+    """The options of `run_audit` a caller sets beside the inputs."""
+
+    by: str | None = _documented(None, _BY)
+    judge_family: str | None = _documented(
+        None, "The judge's model family, matched inside model names."
+    )
+    model_field: str | None = _documented(
+        None, "Metadata field naming the response's model (pairs: FIELD_a/_b)."
+    )
+    prompt_field: str | None = _documented(None, _PROMPT)
+    alpha: float = _alpha()
+
+
+@dataclass(frozen=True)
+class CompareParams:
+    """The options of `run_compare` a caller sets beside the inputs."""
+
+    by: str = _documented("model", "Metadata field naming the model (pairs: FIELD_a / FIELD_b).")
+    prompt_field: str | None = _documented(None, _PROMPT)
+    baseline: str | None = _documented(None, "Compare every model with this one.")
+    all_pairs: bool = _documented(
+        False, "Compare every pair of models (default: ranking neighbours)."
+    )
+    score: ScoreKind = field(default="parsed", metadata={"help": "parsed | expected"})
+    model_a_field: str | None = _documented(None, "Pairs: metadata field of model A.")
+    model_b_field: str | None = _documented(None, "Pairs: metadata field of model B.")
+    alpha: float = _alpha()
 
 
 def _joining(inputs: Inputs) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from jurist.testing.assertions import (
     use_judge,
 )
 from jurist.testing.cases import cases
-from jurist.testing.gate import JudgeMismatch, Run, gate, load_run
+from jurist.testing.gate import GateSettings, JudgeMismatch, Run, gate, load_run
 from jurist.testing.gate_report import GateReport, GateRow
 from jurist.testing.judge import JuristJudge
 from jurist.testing.judged import JudgedCase
@@ -29,6 +29,7 @@ from jurist.testing.suites import SuiteFile, SuiteSpec, load_suite_file, run_sui
 __all__ = [
     "GateReport",
     "GateRow",
+    "GateSettings",
     "JudgeMismatch",
     "JudgedCase",
     "JuristJudge",

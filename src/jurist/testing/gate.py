@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -49,6 +49,24 @@ Score = Literal["parsed", "expected"]
 # but certain of whatever they happen to say.
 MIN_ITEMS = 10
 _VERDICT_VALUE = {"A": 1.0, "tie": 0.5, "B": 0.0}
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """What `gate` tolerates, as one documented value (`gate(..., **asdict(settings))`)."""
+
+    max_drop: float = field(
+        default=DEFAULT_MAX_DROP, metadata={"help": "Tolerated drop, scale points."}
+    )
+    max_drop_share: float = field(
+        default=DEFAULT_MAX_DROP_SHARE,
+        metadata={"help": "Tolerated drop of overall score / win rate (0-1)."},
+    )
+    allow_different_judge: bool = field(default=False, metadata={"help": "Compare across judges."})
+    score: Score = field(
+        default="parsed",
+        metadata={"help": "parsed | expected (from token probabilities, where given)."},
+    )
 
 
 class JudgeMismatch(ConfigError):

@@ -9,10 +9,11 @@ for a `strict` suite, as the gate itself exits 0 when it cannot decide.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from jurist.core.errors import EXIT_FAILURES, EXIT_OK
@@ -23,6 +24,7 @@ from jurist.testing.gate_report import GateReport
 __all__ = ["SuiteOutcome", "SuitesReport", "ThresholdCheck"]
 
 Decision = Literal["pass", "fail", "inconclusive"]
+ReportFormat = Literal["table", "junit", "markdown"]
 _COLOUR = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
 
 
@@ -135,6 +137,18 @@ class SuitesReport(BaseModel):
             parts.append(_marked(f"suite {suite.name}", suite.decision))
         parts.append(_marked("jurist run", self.decision))
         return Group(*parts)
+
+    def as_text(self, fmt: Literal["junit", "markdown"]) -> str:
+        """The report as JUnit XML (for CI) or Markdown (for a pull-request comment)."""
+        return self.to_junit() if fmt == "junit" else self.to_markdown()
+
+    def write(self, path: Path, fmt: ReportFormat = "table") -> None:
+        """Save the report to `path` as `fmt`; the table is saved as plain text."""
+        with path.open("w", encoding="utf-8") as handle:
+            if fmt == "table":
+                Console(file=handle, width=100).print(self.render())
+            else:
+                handle.write(self.as_text(fmt))
 
     def to_markdown(self) -> str:
         """A summary for a pull-request comment: one section per suite."""

@@ -13,10 +13,11 @@ from jurist.train.dpo import DPOSettings, train_dpo
 from jurist.train.export import (
     ConverterUnavailable,
     GgufExport,
+    GgufSettings,
     export_gguf,
     locate_converter,
 )
-from jurist.train.jobs import PairsResult, make_pairs, parse_label_fields
+from jurist.train.jobs import PairsResult, PairsSettings, make_pairs, parse_label_fields
 from jurist.train.loop import BASELINES, LoopSettings, run_loop, split_items
 from jurist.train.lora import LoraSettings, TrainResult, TrainSettings
 from jurist.train.metrics import LoopReport
@@ -42,6 +43,7 @@ __all__ = [
     "ConverterUnavailable",
     "DPOSettings",
     "GgufExport",
+    "GgufSettings",
     "ItemSource",
     "LoopReport",
     "LoopSettings",
@@ -49,6 +51,7 @@ __all__ = [
     "PairSet",
     "PairYield",
     "PairsResult",
+    "PairsSettings",
     "PreferencePair",
     "SamplingSettings",
     "TrainResult",

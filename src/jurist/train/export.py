@@ -19,8 +19,9 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from jurist.core.errors import BackendError, ConfigError, StorageError
 from jurist.core.paths import cache_dir
@@ -202,6 +203,24 @@ def _architecture(folder: Path) -> str:
     if not any(folder.glob("*.safetensors")) and not any(folder.glob("*.bin")):
         raise ConfigError(f"{folder}: no weights (*.safetensors or *.bin)")
     return str(names[0]) if names else "unknown"
+
+
+@dataclass(frozen=True)
+class GgufSettings:
+    """How `export_gguf` converts, as one documented value (`**asdict(settings)`)."""
+
+    outtype: Literal["q8_0", "f16", "bf16", "f32"] = field(
+        default="q8_0",
+        metadata={"help": "Weight type: q8_0 (small, close) | f16 | bf16 | f32 (exact)."},
+    )
+    converter: Path | None = field(
+        default=None,
+        metadata={
+            "help": "llama.cpp's convert_hf_to_gguf.py (or a llama.cpp checkout). Default: "
+            f"${CONVERTER_ENV}, else the one matching the installed llama-cpp-python, "
+            "fetched once from PyPI."
+        },
+    )
 
 
 def export_gguf(

@@ -4,7 +4,7 @@ step, return a result that renders itself."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jurist.core.errors import ConfigError, InputError
@@ -31,6 +31,20 @@ class PairsResult:
 
     def render(self) -> str:
         return f"{self.pair_set.report.render()}\nwrote {self.path}"
+
+
+@dataclass(frozen=True)
+class PairsSettings:
+    """The choices of `make_pairs` beside its inputs, as one documented value
+    (`**asdict(settings)`)."""
+
+    judge: str = field(default="hf:embedded", metadata={"help": "Judge that writes the samples."})
+    meta_judge: bool = field(
+        default=False,
+        metadata={"help": "Without a label, let the judge pick between its own answers."},
+    )
+    min_margin: float = field(default=0.0, metadata={"help": "Drop pairs closer than this."})
+    group_by: str | None = field(default=None, metadata={"help": "Metadata field kept as `group`."})
 
 
 def make_pairs(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 LOOPBACK = "127.0.0.1"
@@ -44,6 +45,28 @@ def serve(app: object, host: str, port: int) -> None:
     import uvicorn
 
     uvicorn.Server(_config(app, host, port)).run()  # type: ignore[arg-type]
+
+
+def serve_viewer(
+    app: object,
+    token: str,
+    host: str = LOOPBACK,
+    port: int = 0,
+    *,
+    show: Callable[[str], None] = print,
+    warn: Callable[[str], None] = print,
+) -> None:
+    """Serve the viewer until interrupted, on `port` (0: a free one): `show` gets the URL
+    with its token, `warn` a warning when `host` is reachable from other machines."""
+    if not is_loopback(host):
+        warn(
+            f"binding to {host}: anyone who can reach it and has the token can read the "
+            "judged texts and annotate"
+        )
+    chosen = port or free_port(host if is_loopback(host) else "0.0.0.0")
+    shown = LOOPBACK if host in ("0.0.0.0", "::") else host
+    show(f"jurist view: http://{shown}:{chosen}/?token={token}  (Ctrl-C stops it)")
+    serve(app, host, chosen)
 
 
 def serve_in_thread(app: object, host: str = LOOPBACK, port: int | None = None) -> RunningServer:
