@@ -204,7 +204,7 @@ def main() -> None:
         )
         print(f"  plain asyncio + openai loop : {n / plain_time:.3f} judgments/s")
         print(
-            f"  jurist Runner               : {n / jurist_time:.3f} judgments/s ({parse_errors} parse errors)"
+            f"  jurist LocalEngine          : {n / jurist_time:.3f} judgments/s ({parse_errors} parse errors)"
         )
         print(f"  ratio jurist / ceiling      : {plain_time / jurist_time:.3f} (target >= 0.95)")
     overhead(args.overhead_n, 8)
