@@ -48,6 +48,7 @@ from jurist.testing.gate import (
     paired_differences,
     spreads_for,
 )
+from jurist.testing.gate_report import GateReport
 from jurist.testing.outcomes import SuiteOutcome, SuitesReport, ThresholdCheck
 from jurist.testing.rates import decide_rate
 from jurist.testing.sequential import gate_sequential
@@ -184,8 +185,6 @@ def run_suites(
 
 def _check(name: str, spec: SuiteSpec, result: GradeResult, db: Store, root: Path) -> SuiteOutcome:
     """A finished suite's thresholds and, with a baseline, its gate."""
-    judgments = list(db.iter_results(result.run_id))
-    checks = [_threshold(key, bar, judgments) for key, bar in spec.thresholds.items()]
     report, notes = None, []
     baseline = None if spec.baseline is None else _baseline(spec.baseline, root, db)
     if spec.baseline is not None and baseline is None:
@@ -197,6 +196,20 @@ def _check(name: str, spec: SuiteSpec, result: GradeResult, db: Store, root: Pat
         if spec.max_drop is not None:
             options["max_drop"] = spec.max_drop
         report = gate(baseline, result.output_dir, store=db.path, **options)
+    return _outcome(name, spec, result, db, report, notes)
+
+
+def _outcome(
+    name: str,
+    spec: SuiteSpec,
+    result: GradeResult,
+    db: Store,
+    report: GateReport | None,
+    notes: list[str],
+) -> SuiteOutcome:
+    """The suite's thresholds, decided on the run's judgments, beside its gate."""
+    judgments = list(db.iter_results(result.run_id))
+    checks = [_threshold(key, bar, judgments) for key, bar in spec.thresholds.items()]
     return SuiteOutcome(
         name=name,
         run_id=result.run_id,
@@ -237,28 +250,15 @@ def _until_decided(
 
     report = gate_sequential(
         next_batch,
-        spreads=spreads_for(
-            load_rubric(options["rubric_path"]), options.get("mode") or "pointwise"
-        ),
+        spreads=spreads_for(_suite_rubric(spec, options), options.get("mode") or "pointwise"),
         budget=ceiling,
         batch_size=batch_size,
         max_drop=spec.max_drop if spec.max_drop is not None else DEFAULT_MAX_DROP,
         baseline=base.source,
         candidate=str(options["output_dir"]),
     )
-    result: GradeResult = state["result"]
-    judgments = list(db.iter_results(result.run_id))
-    checks = [_threshold(key, bar, judgments) for key, bar in spec.thresholds.items()]
-    return SuiteOutcome(
-        name=name,
-        run_id=result.run_id,
-        output_dir=result.output_dir,
-        summary=result.summary,
-        thresholds=checks,
-        gate=report,
-        strict=spec.strict,
-        notes=[f"graded {state['graded']} items in batches of {batch_size} until decided"],
-    )
+    notes = [f"graded {state['graded']} items in batches of {batch_size} until decided"]
+    return _outcome(name, spec, state["result"], db, report, notes)
 
 
 def _suite_rubric(spec: SuiteSpec, options: dict[str, Any]) -> Rubric:
