@@ -157,6 +157,37 @@ async def test_aimd_never_goes_below_one():
     assert limit.allowed == 1
 
 
+async def test_waiters_get_slots_in_arrival_order_and_cancelled_ones_pass_theirs_on():
+    limit = AdaptiveLimit(2)
+    order: list[str] = []
+
+    async def hold(name: str, release: asyncio.Event) -> None:
+        await limit.acquire()
+        order.append(name)
+        await release.wait()
+        await limit.release(congested=False)
+
+    gates = {name: asyncio.Event() for name in "abcde"}
+    tasks = {name: asyncio.create_task(hold(name, gates[name])) for name in "abcde"}
+    await asyncio.sleep(0)
+    assert order == ["a", "b"] and limit.in_flight == 2
+    tasks["c"].cancel()  # gives up while waiting: never holds a slot
+    gates["a"].set()
+    await asyncio.sleep(0.01)
+    assert order == ["a", "b", "d"] and limit.in_flight == 2
+    gates["b"].set()
+    await asyncio.sleep(0)  # b releases and grants e its slot; e has not run yet
+    tasks["e"].cancel()  # so the slot comes with the cancellation: handed back, not lost
+    await asyncio.sleep(0.01)
+    assert limit.in_flight == 1  # d alone
+    gates["d"].set()
+    await asyncio.gather(*tasks.values(), return_exceptions=True)
+    assert order == ["a", "b", "d"] and limit.in_flight == 0
+    await limit.acquire()
+    await limit.acquire()
+    assert limit.in_flight == 2  # every slot came back
+
+
 async def test_limiting_layer_backs_off_on_429_and_caps_requests_in_flight():
     in_flight = 0
     most = 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -209,3 +211,15 @@ async def test_backend_follows_a_redirect_through_the_sdk_and_words_errors_alike
     error = failed.value
     assert error.status == 500 and error.retryable
     assert str(error) == "HTTP 500: Error code: 500 - boom"
+
+
+def test_a_plain_http_judge_never_imports_the_sdk() -> None:
+    """Importing the SDK costs a command's start more CPU than a thousand judgments."""
+    code = (
+        "import sys\n"
+        "from jurist.backends.openai import OpenAIBackend\n"
+        "OpenAIBackend('m', base_url='http://127.0.0.1:9/v1')\n"
+        "assert 'openai' not in sys.modules, 'the SDK was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

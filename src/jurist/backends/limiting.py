@@ -15,8 +15,10 @@ doing anyway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 
 from jurist.backends.base import Backend, CallStats, identity_of
@@ -28,7 +30,11 @@ _BACKOFF_STATUSES = frozenset({408, 429, 503})
 
 
 class AdaptiveLimit:
-    """An AIMD limit on requests in flight, between `floor` and `ceiling`."""
+    """An AIMD limit on requests in flight, between `floor` and `ceiling`.
+
+    A free slot is taken at once; otherwise requests queue in arrival order and each
+    release hands its slot to the longest waiting one (no lock: the event loop runs one
+    coroutine at a time, and a slot is taken without an `await` in between)."""
 
     def __init__(self, ceiling: int, *, floor: int = 1, decrease: float = 0.5) -> None:
         if ceiling < 1:
@@ -39,40 +45,61 @@ class AdaptiveLimit:
         self.limit = float(ceiling)
         self.in_flight = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._condition = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     @property
     def allowed(self) -> int:
         return max(self.floor, int(self.limit))
 
-    def _changed(self) -> asyncio.Condition:
-        """The condition of the running event loop: one stack may serve several
-        `asyncio.run` calls, and an asyncio primitive belongs to one loop."""
+    def _enter_loop(self) -> asyncio.AbstractEventLoop:
+        """The running event loop: one stack may serve several `asyncio.run` calls, and
+        requests (and waiters) of a finished loop hold no slot any more."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._loop = loop
-            self._condition = asyncio.Condition()
-            self.in_flight = 0  # requests of a finished loop hold no slot any more
-        return self._condition
+            self._waiters = deque()
+            self.in_flight = 0
+        return loop
 
     async def acquire(self) -> int:
         """Wait for a free slot; returns the number in flight including this request."""
-        changed = self._changed()
-        async with changed:
-            await changed.wait_for(lambda: self.in_flight < self.allowed)
+        loop = self._enter_loop()
+        if not self._waiters and self.in_flight < self.allowed:
             self.in_flight += 1
             return self.in_flight
+        granted: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(granted)
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self._hand_back()  # the slot came with the cancellation: pass it on
+            else:
+                with contextlib.suppress(ValueError):  # gone with a finished loop's queue
+                    self._waiters.remove(granted)
+            raise
+        return self.in_flight
+
+    def _hand_back(self) -> None:
+        self.in_flight -= 1
+        self._grant()
+
+    def _grant(self) -> None:
+        """Give free slots to the longest waiting requests (the slot is theirs at once)."""
+        while self._waiters and self.in_flight < self.allowed:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # a waiter cancelled before its turn has left
+                self.in_flight += 1
+                waiter.set_result(None)
 
     async def release(self, *, congested: bool) -> None:
-        changed = self._changed()
-        async with changed:
-            self.in_flight -= 1
-            if congested:
-                self.limit = max(float(self.floor), self.limit * self.decrease)
-            else:
-                # +1 per window of `limit` successes: the additive increase of AIMD.
-                self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
-            changed.notify_all()
+        self._enter_loop()
+        if congested:
+            self.limit = max(float(self.floor), self.limit * self.decrease)
+        else:
+            # +1 per window of `limit` successes: the additive increase of AIMD.
+            self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
+        self._hand_back()
 
 
 class TokenBucket:

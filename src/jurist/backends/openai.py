@@ -21,12 +21,13 @@ import math
 import os
 import random
 import re
+import sys
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from importlib import metadata
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-import openai
 
 from jurist.backends.chat_template import ChatTemplate
 from jurist.backends.plainhttp import ConnectionFailed, PlainHttpClient, plain_http_target
@@ -34,11 +35,22 @@ from jurist.core.completion import Completion, Request, ScoreSlot, ValueOnly, va
 from jurist.core.errors import BackendError
 from jurist.core.secrets import normalise_url, register_secret, scrub, split_credentials
 
+if TYPE_CHECKING:
+    import openai
+
 OPENAI_URL = "https://api.openai.com/v1"
 CHAT_PATH = "/chat/completions"
 COMPLETIONS_PATH = "/completions"
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "none"]
+
+
+def _sdk() -> ModuleType:
+    """The `openai` SDK, imported on first need: a plain-http server never needs it, and
+    importing it costs a command's start more CPU than a thousand judgments."""
+    import openai
+
+    return openai
 
 
 def _parse_retry_after(value: str | None) -> float | None:
@@ -172,7 +184,7 @@ def _auth_headers(key: str) -> dict[str, str]:
     """The headers the SDK sends that a server may act on: the key, organisation, project."""
     headers = {
         "Authorization": f"Bearer {key}",
-        "User-Agent": f"jurist openai/{openai.__version__}",
+        "User-Agent": f"jurist openai/{metadata.version('openai')}",
     }
     for name, variable in (("OpenAI-Organization", "OPENAI_ORG_ID"),
                            ("OpenAI-Project", "OPENAI_PROJECT_ID")):  # fmt: skip
@@ -293,7 +305,7 @@ class OpenAIBackend:
         return pools
 
     def _new_pool(self) -> _Pool:
-        return _Pool(openai.AsyncOpenAI(max_retries=0, **self._client_options))
+        return _Pool(_sdk().AsyncOpenAI(max_retries=0, **self._client_options))
 
     @property
     def _client(self) -> openai.AsyncOpenAI:
@@ -306,12 +318,13 @@ class OpenAIBackend:
             answer = await self._post_plain(body, path)
             if answer is not _REDIRECTED:
                 return answer
+        sdk = _sdk()
         try:
             return await self._post_chat(body, path)
-        except openai.APIStatusError as error:
+        except sdk.APIStatusError as error:
             retry_after = _parse_retry_after(error.response.headers.get("retry-after"))
             raise _Rejected(error.status_code, error.message, retry_after) from None
-        except (openai.APIError, json.JSONDecodeError, ValueError) as error:
+        except (sdk.APIError, json.JSONDecodeError, ValueError) as error:
             raise self._error(error) from None
 
     async def _post_plain(self, body: dict[str, Any], path: str) -> object:
@@ -523,12 +536,13 @@ class OpenAIBackend:
         )
 
     def _error(self, error: Exception) -> BackendError:
-        if isinstance(error, openai.APIStatusError):
+        sdk = sys.modules.get("openai")  # an SDK error means the SDK is imported already
+        if sdk is not None and isinstance(error, sdk.APIStatusError):
             retry_after = _parse_retry_after(error.response.headers.get("retry-after"))
             return self._status_error(error.status_code, error.message, retry_after)
-        if isinstance(error, openai.APITimeoutError):
+        if sdk is not None and isinstance(error, sdk.APITimeoutError):
             return BackendError("request timed out", retryable=True, status=408)
-        if isinstance(error, openai.APIConnectionError):
+        if sdk is not None and isinstance(error, sdk.APIConnectionError):
             cause = error.__cause__ or error
             return BackendError(self._scrub(f"connection error: {cause}"), retryable=True)
         # A body that is not the JSON it claims to be: a proxy or server fault, worth a retry.

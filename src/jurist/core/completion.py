@@ -10,15 +10,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Field names per model class: `model_fields` is a descriptor that builds its answer on
+# each read, and this runs for every completion and judgment.
+_FIELD_NAMES: dict[type[BaseModel], frozenset[str]] = {}
+
 
 def gather_extras(model: type[BaseModel], data: Any) -> Any:
     """A model's input with every key it has no field for moved into its `extras` mapping."""
     if not isinstance(data, dict):
         return data
-    unknown = [key for key in data if key not in model.model_fields]
-    if not unknown:
+    names = _FIELD_NAMES.get(model)
+    if names is None:
+        names = _FIELD_NAMES[model] = frozenset(model.model_fields)
+    if names.issuperset(data):
         return data
-    fixed = {key: value for key, value in data.items() if key in model.model_fields}
+    unknown = [key for key in data if key not in names]
+    fixed = {key: value for key, value in data.items() if key in names}
     fixed["extras"] = {**{key: data[key] for key in unknown}, **(data.get("extras") or {})}
     return fixed
 

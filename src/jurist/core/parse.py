@@ -36,10 +36,17 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def _copied(source: str, squashed: list[str]) -> bool:
+    """Whether an object's source text appears, whitespace aside, in a quoted text."""
+    source = _squash(source)
+    return any(source in q for q in squashed)
+
+
 def json_objects(text: str, quoted: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
     """Every JSON object embedded in the text, in order (code fences and prose around are
     fine), except those copied from a `quoted` text (the judged response or input)."""
-    squashed = [_squash(q) for q in quoted if q]
+    # Only a text with a brace can hold a copied object (squashing keeps every brace).
+    squashed = [_squash(q) for q in quoted if "{" in q]
     position = text.find("{")
     while position != -1:
         try:
@@ -47,8 +54,7 @@ def json_objects(text: str, quoted: tuple[str, ...] = ()) -> Iterator[dict[str, 
         except json.JSONDecodeError:
             position = text.find("{", position + 1)
             continue
-        source = _squash(text[position:end])
-        if isinstance(obj, dict) and not any(source in q for q in squashed):
+        if isinstance(obj, dict) and not (squashed and _copied(text[position:end], squashed)):
             yield obj
         position = text.find("{", end)
 

@@ -40,10 +40,11 @@ def varied(request: Request, sample: int, retry: int, options: SamplingOptions) 
     temperature = request.temperature
     if options.samples > 1 or retry > 0:
         temperature = max(temperature, options.sample_temperature)
-    seed = (request.seed or 0) + 1000 * sample + retry
-    return request.model_copy(
-        update={"attempt": 1000 * sample + retry, "seed": seed, "temperature": temperature}
-    )
+    attempt = 1000 * sample + retry
+    seed = (request.seed or 0) + attempt
+    if request.attempt == attempt and request.seed == seed and request.temperature == temperature:
+        return request  # the first greedy call: already the request to send
+    return request.model_copy(update={"attempt": attempt, "seed": seed, "temperature": temperature})
 
 
 async def answer_call(

@@ -12,7 +12,7 @@ from jurist.core.data import Item
 from jurist.core.judgment import Judgment, Sample, Status
 from jurist.core.parse import ParseError
 from jurist.core.rubric import Rubric
-from jurist.prompts import render
+from jurist.judges.prompt_cache import PromptCache
 
 
 @dataclass(frozen=True)
@@ -114,18 +114,22 @@ class SingleResponseJudge:
             raise ValueError(f"rubric {rubric.name!r} has no {self.needs} to judge {self.mode}")
         self.rubric = rubric
         self.options = options or JudgeOptions()
+        self._prompts = PromptCache()
+        # Per answer spec (kept alive here, so its id is never reused): its schema and slot,
+        # the same for every item.
+        self._shapes: dict[int, tuple[AnswerSpec, dict[str, Any], ScoreSlot]] = {}
 
     def check(self, item: Item) -> None:
         if item.response is None and not item.is_multi_turn:
             raise ValueError(f"item {item.id!r} has no response to judge")
 
     def prompt(self, template: str, item: Item, **context: Any) -> str:
-        return render(
+        return self._prompts.render(
             template,
+            item,
             rationale=self.options.rationale,
             layout=self.options.layout,
             rubric=self.rubric,
-            item=item,
             **context,
         )
 
@@ -134,9 +138,12 @@ class SingleResponseJudge:
     ) -> Call:
         """One call for one criterion or checklist item."""
         opts = self.options
-        schema = spec.schema(opts.rationale_chars, opts.rationale)
+        shape = self._shapes.get(id(spec))
+        if shape is None:
+            schema = spec.schema(opts.rationale_chars, opts.rationale)
+            shape = self._shapes[id(spec)] = (spec, schema, spec.slot())
         prompt = self.prompt(template, item, **context)
-        request = make_request(opts, prompt, schema, [spec.slot()], f"{self.mode}:{key}")
+        request = make_request(opts, prompt, shape[1], [shape[2]], f"{self.mode}:{key}")
         quoted = quoted_texts(item)
         return Call(key, request, lambda text: spec.parse(text, quoted))
 

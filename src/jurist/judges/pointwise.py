@@ -18,6 +18,7 @@ from jurist.core.rubric import Criterion, Rubric
 from jurist.judges.base import (
     Answer,
     Call,
+    JudgeOptions,
     SingleResponseJudge,
     first_problem,
     joint_raw,
@@ -37,6 +38,11 @@ class PointwiseJudge(SingleResponseJudge):
     mode = "pointwise"
     needs = "criteria"
 
+    def __init__(self, rubric: Rubric, options: JudgeOptions | None = None) -> None:
+        super().__init__(rubric, options)
+        # One spec per criterion for the judge's lifetime: its schema and slot are kept.
+        self._specs = {c.id: likert(c) for c in rubric.criteria}
+
     def calls(self, item: Item) -> list[Call]:
         self.check(item)
         criteria = self.rubric.criteria
@@ -44,7 +50,8 @@ class PointwiseJudge(SingleResponseJudge):
             specs: dict[str, AnswerSpec] = {c.id: likert(c) for c in criteria}
             return [self.joint_call(item, specs, "pointwise_joint.j2", 120, criteria=criteria)]
         return [
-            self.part_call(item, c.id, likert(c), "pointwise.j2", criterion=c) for c in criteria
+            self.part_call(item, c.id, self._specs[c.id], "pointwise.j2", criterion=c)
+            for c in criteria
         ]
 
     def judgment(
