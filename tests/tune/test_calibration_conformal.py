@@ -33,6 +33,19 @@ def test_calibration_corrects_a_compressed_lenient_judge():
     assert fit_calibration("none", raw, labels).apply([7.0]).tolist() == [7.0]
 
 
+def test_a_linear_map_keeps_the_order_of_scores_beyond_its_fitted_range():
+    rng = np.random.default_rng(1)
+    raw = rng.uniform(0.2, 0.3, 300)  # a judge using a sliver of its scale
+    labels = np.clip(0.4 + 1.5 * raw + rng.normal(0, 0.05, 300), 0, 1)
+    fitted = fit_calibration("linear", raw, labels, (0.0, 1.0))
+    assert fitted.knots_x == (0.0, 1.0)
+    assert fitted.apply([0.25])[0] == pytest.approx(0.775, abs=0.02)
+    beyond = fitted.apply([0.35, 0.40])  # an isotonic map is flat out here
+    assert beyond[1] > beyond[0] > fitted.apply([0.3])[0]
+    falling = fit_calibration("linear", raw, 1 - labels, (0.0, 1.0))
+    assert falling.knots_y[0] == falling.knots_y[1]  # never a falling map: a flat one
+
+
 def test_conformal_quantile_is_the_finite_sample_rank():
     residuals = np.arange(1, 20, dtype=float)  # n = 19: rank ceil(20 * 0.9) = 18
     assert conformal_quantile(residuals, 0.9) == 18.0

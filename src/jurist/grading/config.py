@@ -75,6 +75,17 @@ _RANGES = (
     ("workers", 1, True, None),
 )  # fmt: skip
 Mode = Literal["pointwise", "checklist", "pairwise", "listwise"]
+# The profile a new job uses: (the `--profile` given or None, the given options) -> the
+# profile, "none" or None. The package that holds profiles sits above grading and
+# registers it on import; without it a job uses the profile it is given.
+ProfileResolver = Callable[[str | None, dict[str, Any]], str | None]
+_PROFILE_RESOLVERS: list[ProfileResolver] = []
+
+
+def register_profile_resolver(resolver: ProfileResolver) -> None:
+    """Decide which profile a job from command-line options uses (its judge's built-in
+    one by default): see `GradeConfig.from_flat`."""
+    _PROFILE_RESOLVERS[:] = [resolver]
 
 
 class JuryPart(BaseModel):
@@ -180,8 +191,13 @@ class GradeConfig(BaseModel):
 
     @classmethod
     def from_flat(cls, flat: dict[str, Any]) -> GradeConfig:
-        """A config from the command line's flat option names (None: not given)."""
-        return make_config(**{k: v for k, v in flat.items() if v is not None})
+        """A new job's config from the command line's flat option names (None: not given).
+        The profile is part of what is asked: resolved here (the judge's built-in one when
+        none is given), it is stored with the run, and a resume never resolves it again."""
+        given = {k: v for k, v in flat.items() if v is not None}
+        if _PROFILE_RESOLVERS:
+            given["profile"] = _PROFILE_RESOLVERS[0](given.get("profile"), given)
+        return make_config(**{k: v for k, v in given.items() if v is not None})
 
     def flat(self) -> dict[str, Any]:
         """The config under the command line's flat option names."""

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from typing import Literal, get_args
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from jurist.core.judgment import Verdict
+from jurist.core.lazy import lazy
+
+scipy_stats = lazy("scipy.stats")
 
 Method = Literal["mean", "median", "majority", "trimmed_mean", "weighted"]
 METHODS: tuple[str, ...] = get_args(Method)

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats as sps
 
+from jurist.core.lazy import lazy
 from jurist.stats.proportion import proportion
 from jurist.stats.results import Estimate, Result
+
+sps = lazy("scipy.stats")
 
 # Candidate thresholds, fixed before any data is seen: 0.999, 0.995, then 1.00, 0.99, ...,
 # 0.00 (model probabilities crowd near 1).

@@ -8,6 +8,7 @@ from rich.table import Table
 from jurist.meta.escalate import EscalationBlock
 from jurist.meta.estimators import EstimatorsBlock
 from jurist.meta.figures import AlphaBlock, Confusion, Figure, Part, Report, Section, StatusCounts
+from jurist.meta.intervals import IntervalBlock
 from jurist.meta.listwise import ListwiseAgreement
 from jurist.meta.ppi import PPIBlock
 from jurist.meta.text import est, line, scale_text, status_text
@@ -84,6 +85,7 @@ class CriterionAgreement(Part):
 
     _OPTIONAL = frozenset(
         {"note", "parsed", "expected", "confusion", "groups", "estimators", "ppi", "escalation"}
+        | {"intervals"}
     )
 
     criterion: str
@@ -106,6 +108,7 @@ class CriterionAgreement(Part):
     estimators: EstimatorsBlock | None = None
     ppi: PPIBlock | None = None
     escalation: EscalationBlock | None = None
+    intervals: IntervalBlock | None = None  # a run graded with a judge profile
 
     def render(self, name: str = "") -> list[RenderableType]:
         if self.parsed is None:
@@ -150,7 +153,7 @@ class CriterionAgreement(Part):
             out.append(self.estimators.render(self.criterion))
         if self.groups:
             out.append(self._group_table(list(kinds)))
-        for added in (self.ppi, self.escalation):
+        for added in (self.ppi, self.escalation, self.intervals):
             out += [] if added is None else added.render(self.criterion)
         return out
 

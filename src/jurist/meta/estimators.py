@@ -21,14 +21,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from rich.console import Group
 from rich.table import Table
-from scipy import stats
 
+from jurist.core.lazy import lazy
 from jurist.meta.figures import Figure, Section
 from jurist.meta.join import CriterionData, Results, criterion_data
 from jurist.meta.options import Settings
 from jurist.stats.bootstrap import percentile_interval
 from jurist.stats.compare import fmt_interval
 from jurist.stats.results import Estimate
+
+stats = lazy("scipy.stats")
 
 
 @dataclass(frozen=True)

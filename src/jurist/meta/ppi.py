@@ -23,13 +23,15 @@ from typing import Any
 import numpy as np
 from rich.console import RenderableType
 from rich.table import Table
-from scipy import stats as sps
 
 from jurist.core.errors import ConfigError
+from jurist.core.lazy import lazy
 from jurist.meta.figures import Figure, Part, Section
 from jurist.meta.join import CriterionData, ScoreKind
 from jurist.meta.text import est, line
 from jurist.stats.arrays import FloatArray
+
+sps = lazy("scipy.stats")
 
 INSTALL_HINT = "pip install 'jurist[tune]' (ppi-python)"
 MIN_LABELLED = 10  # fewer labelled items make the CLT interval PPI relies on a guess

@@ -15,6 +15,7 @@ from jurist.meta.audit_report import AuditReport
 from jurist.meta.compare import model_report
 from jurist.meta.compare_report import CompareReport
 from jurist.meta.escalate import criterion_escalation, pair_escalation
+from jurist.meta.intervals import criterion_intervals
 from jurist.meta.join import CriterionData, Results, ScoreKind, inputs_criteria
 from jurist.meta.options import Inputs, PlotOptions, Settings, rubric_scales
 from jurist.meta.ppi import criterion_ppi
@@ -31,10 +32,11 @@ class AgreementOptions(TypedDict, total=False):
     pass_threshold: float | None
     escalate_target: float | None
     escalate_alpha: float
+    review_width: float | None
 
 
 # Options of the sections added to an agreement report after it is built.
-_RUN_ESTIMATES = ("pass_threshold", "escalate_target", "escalate_alpha")
+_RUN_ESTIMATES = ("pass_threshold", "escalate_target", "escalate_alpha", "review_width")
 
 
 class AuditOptions(TypedDict, total=False):
@@ -85,6 +87,9 @@ class AgreementParams:
     pass_threshold: float | None = _documented(None, "PPI: also the pass rate.")
     escalate_target: float | None = _documented(
         None, "Confidence threshold keeping this agreement (α 0.1)."
+    )
+    review_width: float | None = _documented(
+        None, "Profiled runs: list items whose interval is wider than this.", min=0.0
     )
 
 
@@ -184,9 +189,11 @@ def with_run_estimates(
     pass_threshold: float | None = None,
     escalate_target: float | None = None,
     escalate_alpha: float = 0.1,
+    review_width: float | None = None,
 ) -> AgreementReport:
-    """The agreement report with its PPI figures (criteria labelled on a sample) and, with
-    `escalate_target`, its escalation thresholds."""
+    """The agreement report with its PPI figures (criteria labelled on a sample), the
+    profile's intervals checked against the labels (with `review_width`, the items wider
+    than it) and, with `escalate_target`, its escalation thresholds."""
     if report.pairwise is not None and escalate_target is not None:
         data = results.pairs(report.pairwise.label_field)
         block = pair_escalation(results, data, escalate_target, alpha=escalate_alpha)
@@ -200,7 +207,8 @@ def with_run_estimates(
         if data.criterion not in criteria:
             continue
         update: dict[str, Any] = {
-            "ppi": criterion_ppi(data, pass_threshold=pass_threshold, confidence=confidence)
+            "ppi": criterion_ppi(data, pass_threshold=pass_threshold, confidence=confidence),
+            "intervals": criterion_intervals(results, data, review_width),
         }
         if escalate_target is not None:
             update["escalation"] = criterion_escalation(

@@ -15,8 +15,8 @@ from typing import Any, Unpack
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
+from jurist.core.lazy import lazy
 from jurist.stats.alpha import AlphaAgreement as AlphaAgreement
 from jurist.stats.alpha import judge_alpha as judge_alpha
 from jurist.stats.alpha import krippendorff_alpha as krippendorff_alpha
@@ -39,6 +39,8 @@ from jurist.stats.pairwise import verdict_codes as verdict_codes
 from jurist.stats.proportion import proportion
 from jurist.stats.resampling import Resampling, resampling
 from jurist.stats.results import Estimate, clean, nan_estimate
+
+stats = lazy("scipy.stats")
 
 # Above this many distinct (judge, human) pairs Kendall's tau is computed per resample
 # with an O(n log n) routine instead of one (b, J) x (J, J) product.

@@ -9,12 +9,14 @@ from typing import Literal, Unpack
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import sparse
 
+from jurist.core.lazy import lazy
 from jurist.stats.arrays import FloatArray, IntArray, as_float
 from jurist.stats.bootstrap import bootstrap_counts
 from jurist.stats.resampling import Resampling, resampling
 from jurist.stats.results import Estimate, Result, nan_estimate
+
+sparse = lazy("scipy.sparse")
 
 Level = Literal["ordinal", "interval"]
 

@@ -14,8 +14,8 @@ from typing import Any, Unpack
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
+from jurist.core.lazy import lazy
 from jurist.stats.agreement import row_pearson, weighted_midranks, weighted_spearman
 from jurist.stats.arrays import FloatArray, IntArray, as_float, factorize, merge_rows, paired, snap
 from jurist.stats.bootstrap import (
@@ -29,6 +29,8 @@ from jurist.stats.pairwise import verdict_codes
 from jurist.stats.proportion import proportion
 from jurist.stats.resampling import Resampling, resampling
 from jurist.stats.results import Described, Estimate, Result, nan_estimate
+
+stats = lazy("scipy.stats")
 
 # ---------------------------------------------------------------- position
 

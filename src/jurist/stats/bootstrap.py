@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import sparse
 
+from jurist.core.lazy import lazy
 from jurist.stats.arrays import FloatArray, IntArray, factorize
 from jurist.stats.results import Estimate
+
+sparse = lazy("scipy.sparse")
 
 # Cells of index/count matrix held at once: bounds memory whatever n and B are, and keeps
 # each batch small enough to stay in cache (larger batches measured slower).

@@ -15,8 +15,8 @@ from typing import Any, Unpack
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import sparse, stats
 
+from jurist.core.lazy import lazy
 from jurist.stats.arrays import FloatArray, IntArray, as_float, factorize, paired
 from jurist.stats.bootstrap import (
     bootstrap_counts,
@@ -28,6 +28,9 @@ from jurist.stats.pairwise import verdict_codes
 from jurist.stats.proportion import proportion
 from jurist.stats.resampling import Resampling, resampling
 from jurist.stats.results import Described, Estimate, Result, nan_estimate
+
+sparse = lazy("scipy.sparse")
+stats = lazy("scipy.stats")
 
 
 def fmt_interval(value: float, low: float, high: float) -> str:

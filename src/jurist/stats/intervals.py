@@ -12,7 +12,10 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+
+from jurist.core.lazy import lazy
+
+stats = lazy("scipy.stats")
 
 BOOTSTRAP_RESAMPLES = 2000
 

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as scipy_stats
 
+from jurist.core.lazy import lazy
 from jurist.stats.bootstrap import bootstrap_ci
 from jurist.stats.proportion import proportion, proportion_estimate
 from jurist.stats.results import Described, Estimate, nan_estimate
+
+scipy_stats = lazy("scipy.stats")
 
 
 def top_set(scores: Sequence[float], *, digits: int = 9) -> list[int]:

@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats
-
+from jurist.core.lazy import lazy
 from jurist.stats.multiple import holm
+
+stats = lazy("scipy.stats")
 
 Decision = Literal["pass", "regressed", "improved", "inconclusive"]
 # Rows whose values are shares in [0, 1] rather than scale points, and the drops tolerated

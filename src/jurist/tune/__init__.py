@@ -11,6 +11,7 @@ symbol, is never imported from outside this package (tests included).
 
 from jurist.grading import register_profile_reader
 from jurist.tune.agreement import Agreement, Resamples, agreement_reps, summarise
+from jurist.tune.builtin import builtin_names, fit_general, read_profile, resolve_profile
 from jurist.tune.calibration import Calibration, fit_calibration
 from jurist.tune.candidates import Candidate, Cost, Reading, candidates, readings
 from jurist.tune.conformal import Conformal, conformal_quantile, coverage_of, fit_conformal
@@ -35,6 +36,7 @@ __all__ = [
     "Tuned",
     "agreement_reps",
     "atune",
+    "builtin_names",
     "candidates",
     "choose",
     "conformal_quantile",
@@ -42,15 +44,19 @@ __all__ = [
     "fit_calibration",
     "fit_choice",
     "fit_conformal",
+    "fit_general",
     "group_folds",
     "load_profile",
     "nested_cv",
     "profile_for_grading",
+    "read_profile",
     "readings",
+    "resolve_profile",
     "summarise",
     "tune",
     "tune_job",
 ]
 
-# `jurist grade --profile` reads profiles with this package's reader.
+# `jurist grade --profile` reads profiles with this package's reader (and
+# `jurist.tune.builtin` decides, on import, which profile a plain `grade` uses).
 register_profile_reader(profile_for_grading)

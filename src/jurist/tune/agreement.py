@@ -19,12 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict
-from scipy import stats
 
+from jurist.core.lazy import lazy
 from jurist.stats.agreement import weighted_spearman
 from jurist.stats.arrays import FloatArray, IntArray, factorize
 from jurist.stats.bootstrap import draw, percentile_interval, tally
 from jurist.stats.results import Figure
+
+stats = lazy("scipy.stats")
 
 __all__ = ["METRICS", "Agreement", "Resamples", "agreement_reps", "criterion_reps", "summarise"]
 

@@ -10,6 +10,8 @@ profile, and apply by interpolation:
   between blocks instead of stepping, and items a step function would tie keep their order;
 - `ordinal`: quantile matching, the raw score's rank mapped onto the labels' distribution,
   so calibrated scores use the human scale as people use it;
+- `linear`: the least-squares line (never falling) across the whole `domain` of raw
+  scores, so scores outside the range it was fitted on still keep their order;
 - `none`: the raw score as it is.
 """
 
@@ -90,14 +92,26 @@ def _block_centres(
     return tuple(centres.tolist()), tuple(fitted[starts].tolist())
 
 
-def fit_calibration(kind: CalibrationKind, raw: ArrayLike, labels: ArrayLike) -> Calibration:
-    """Fit `kind` on the items where both the raw score and the label are known."""
+def fit_calibration(
+    kind: CalibrationKind,
+    raw: ArrayLike,
+    labels: ArrayLike,
+    domain: tuple[float, float] | None = None,
+) -> Calibration:
+    """Fit `kind` on the items where both the raw score and the label are known (a
+    `linear` map spans `domain`, default the raw scores' range)."""
     x = np.asarray(raw, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
     keep = ~(np.isnan(x) | np.isnan(y))
     x, y = x[keep], y[keep]
     if kind == "none" or x.size == 0:  # nothing to fit on: the identity
         return Calibration()
+    if kind == "linear":
+        slope = float(np.polyfit(x, y, 1)[0]) if np.ptp(x) > 0 else 0.0
+        slope = max(slope, 0.0)
+        ends = domain or (float(x.min()), float(x.max()))
+        centre, mean = float(x.mean()), float(y.mean())
+        return Calibration(kind, ends, tuple(mean + slope * (e - centre) for e in ends))
     if kind == "isotonic":
         points, inverse = np.unique(x, return_inverse=True)
         counts = np.bincount(inverse).astype(np.float64)

@@ -34,8 +34,10 @@ __all__ = [
 ]
 
 Estimator = Literal["parsed", "expected"]
-CalibrationKind = Literal["none", "isotonic", "ordinal"]
+CalibrationKind = Literal["none", "isotonic", "ordinal", "linear"]
 ESTIMATORS: tuple[Estimator, ...] = ("parsed", "expected")
+# What `tune` chooses among; `linear` serves maps applied beyond the scores they were
+# fitted on (a built-in profile's general map), where a flat end would tie every item.
 CALIBRATIONS: tuple[CalibrationKind, ...] = ("none", "isotonic", "ordinal")
 
 

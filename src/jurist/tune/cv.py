@@ -99,7 +99,11 @@ def _complement(n: int, test: IntArray) -> IntArray:
 
 
 def cross_predict(
-    raw: FloatArray, labels: FloatArray, kind: CalibrationKind, folds: Sequence[IntArray]
+    raw: FloatArray,
+    labels: FloatArray,
+    kind: CalibrationKind,
+    folds: Sequence[IntArray],
+    domain: tuple[float, float] | None = None,
 ) -> FloatArray:
     """Held-out calibrated scores of `folds`' items (NaN elsewhere): each fold's items are
     predicted by a map fitted on the other folds' items only."""
@@ -107,7 +111,8 @@ def cross_predict(
     everyone = np.concatenate(folds) if folds else np.empty(0, dtype=np.intp)
     for test in folds:
         train = np.setdiff1d(everyone, test)
-        out[test] = fit_calibration(kind, raw[train], labels[train]).apply(raw[test])
+        fitted = fit_calibration(kind, raw[train], labels[train], domain)
+        out[test] = fitted.apply(raw[test])
     return out
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import yaml
@@ -30,9 +30,19 @@ from jurist.tune.calibration import Calibration
 from jurist.tune.candidates import Estimator, raw_score
 from jurist.tune.conformal import Conformal
 
-__all__ = ["CriterionProfile", "Profile", "Provenance", "jurist_version", "load_profile"]
+__all__ = [
+    "READING_KEYS",
+    "CriterionProfile",
+    "Profile",
+    "Provenance",
+    "jurist_version",
+    "load_profile",
+]
 
 FORMAT = 1
+# The options that decide what a profile's maps were fitted on: asking otherwise would
+# put its calibration on answers it never saw, so they are never overridden silently.
+READING_KEYS = ("rationale", "layout", "joint")
 
 
 def jurist_version() -> str:
@@ -61,6 +71,21 @@ class CriterionProfile(BaseModel):
         low, high = self.bounds if self.bounds is not None else (None, None)
         return Conformal.from_dict(self.conformal, low, high)
 
+    def rescaled(self, low: float, high: float, points: list[float]) -> CriterionProfile:
+        """This map, fitted on scores scaled to [0, 1], on a `low`..`high` scale: both
+        maps are linear between knots, so scaling the knots and the radius is exact."""
+        span = high - low
+        cal = self.calibration_map()
+        scaled = Calibration(
+            cal.kind,
+            tuple(low + span * v for v in cal.knots_x),
+            tuple(low + span * v for v in cal.knots_y),
+        )
+        radius = self.conformal.get("radius")
+        conformal = {**self.conformal, "radius": None if radius is None else radius * span}
+        update = {"calibration": scaled.to_dict(), "conformal": conformal}
+        return self.model_copy(update={**update, "bounds": (low, high), "points": points})
+
 
 class Provenance(BaseModel):
     """What the profile was fitted on and how well it did out of sample."""
@@ -77,34 +102,73 @@ class Provenance(BaseModel):
     group_field: str | None = None
     label_fields: dict[str, str] = Field(default_factory=dict)
     folds: int = 0
+    split: str | None = None  # for a built-in profile: what it was fitted and measured on
     heldout: Agreement | None = None  # averaged over criteria
     default_heldout: Agreement | None = None
     coverage: Figure | None = None
 
 
 class Profile(BaseModel):
-    """The YAML file `jurist tune` writes (`format` 1)."""
+    """The YAML file `jurist tune` writes (`format` 1).
+
+    `scope: any` (a built-in profile) applies to every rubric: its per-criterion maps only
+    to the rubric it was fitted on, and `general`, a map fitted on scores scaled to
+    [0, 1] and pooled over that rubric's criteria, to every criterion of any other."""
 
     model_config = ConfigDict(extra="forbid")
 
     format: int = FORMAT
+    name: str | None = None  # set when read: `builtin:NAME` or the file's path
     judge: str
     mode: str = "pointwise"
     options: dict[str, Any]
     samples: int = 1
+    scope: Literal["rubric", "any"] = "rubric"
     criteria: dict[str, CriterionProfile]
+    general: CriterionProfile | None = None
     provenance: Provenance
 
+    def reading(self) -> dict[str, Any]:
+        """The options the maps were fitted under (`READING_KEYS` and samples)."""
+        found = {k: v for k, v in self.options.items() if k in READING_KEYS}
+        return {**found, "samples": self.samples}
+
     def setup(self, base: JudgeSetup) -> JudgeSetup:
-        """`base` asked the way the profile was measured (its call policy kept)."""
-        options = JudgeOptions(**{**asdict(base.options), **self.options})
+        """`base` asked the way the profile was measured (its call policy kept). An option
+        `base` sets away from the library default wins, unless it changes the reading the
+        maps were fitted under: that is refused."""
+        given = {**asdict(base.options), "samples": base.sampling.samples}
+        default = {**asdict(JudgeOptions()), "samples": 1}
+        changed = {k for k, v in given.items() if v != default.get(k)}
+        clash = [f"{k} {given[k]!r}" for k, v in self.reading().items()
+                 if k in changed and given[k] != v]  # fmt: skip
+        if clash:
+            raise ConfigError(
+                f"the profile {self.name or ''} was measured with "
+                + ", ".join(f"{k} {v!r}" for k, v in self.reading().items())
+                + f", not {', '.join(clash)}: drop those options or grade with --profile none"
+            )
+        chosen = {k: v for k, v in self.options.items() if k not in changed and k in default}
+        options = JudgeOptions(**{**asdict(base.options), **chosen})
         sampling = replace(base.sampling, samples=self.samples)
         return replace(base, options=options, sampling=sampling)
+
+    def for_rubric(self, rubric: Rubric) -> Profile:
+        """The profile with a map for each criterion it can calibrate on `rubric`."""
+        if self.scope == "rubric" or self.provenance.rubric_hash == rubric.content_hash:
+            return self
+        general = self.general
+        criteria = {} if general is None else {
+            c.id: general.rescaled(float(c.bounds[0]), float(c.bounds[1]),
+                                   [float(p) for p in c.points])
+            for c in rubric.criteria
+        }  # fmt: skip
+        return self.model_copy(update={"criteria": criteria})
 
     def check(self, rubric: Rubric, setup: JudgeSetup) -> None:
         """Refuse a rubric or judge the profile was not fitted on."""
         made = self.provenance
-        if made.rubric_hash != rubric.content_hash:
+        if self.scope == "rubric" and made.rubric_hash != rubric.content_hash:
             raise ConfigError(
                 f"this profile was made for rubric {made.rubric!r} ({made.rubric_hash[:12]}), "
                 f"not {rubric.name!r} ({rubric.content_hash[:12]}): tune one for this rubric "
@@ -132,6 +196,8 @@ class Profile(BaseModel):
             if math.isnan(raw):
                 continue
             calibrated = float(part.calibration_map().apply(np.array([raw]))[0])
+            if part.bounds is not None:  # a linear map may reach past the scale
+                calibrated = min(max(calibrated, part.bounds[0]), part.bounds[1])
             conformal = part.interval_map()
             low, high = (float(v[0]) for v in conformal.interval(np.array([calibrated])))
             extras = {
@@ -148,7 +214,7 @@ class Profile(BaseModel):
 
     def save(self, path: str | Path) -> Path:
         target = Path(path)
-        data = self.model_dump(mode="json", exclude_none=True)
+        data = self.model_dump(mode="json", exclude_none=True, exclude={"name"})
         target.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         return target
 

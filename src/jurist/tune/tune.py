@@ -34,6 +34,7 @@ from jurist.session import ItemLike, JudgeSession, JudgeSetup, as_item
 from jurist.stats.results import Figure
 from jurist.store import Store
 from jurist.tune.agreement import MEAN, Agreement, Resamples, agreement_reps, summarise
+from jurist.tune.builtin import read_profile
 from jurist.tune.candidates import (
     DEFAULT_READING,
     ESTIMATORS,
@@ -46,7 +47,7 @@ from jurist.tune.candidates import (
 )
 from jurist.tune.conformal import coverage_of
 from jurist.tune.cv import NestedResult, Sample, choose, fit_choice, fit_radii, nested_cv
-from jurist.tune.profile import CriterionProfile, Profile, Provenance, load_profile
+from jurist.tune.profile import CriterionProfile, Profile, Provenance
 
 __all__ = [
     "CandidateRow",
@@ -507,8 +508,10 @@ def _parse_label_fields(rubric: Rubric, given: Sequence[str]) -> dict[str, str]:
 def profile_for_grading(
     path: str, rubric: Rubric, setup: JudgeSetup
 ) -> tuple[JudgeSetup, Callable[[Judgment], Judgment]]:
-    """What grading does with `--profile PATH`: the profile's setup (after checking it was
-    made for this rubric and judge) and the step adding calibrated scores to judgments."""
-    profile = load_profile(path)
+    """What grading does with `--profile PATH` (or `builtin:NAME`): the profile's setup
+    (after checking it was made for this rubric and judge) and the step adding calibrated
+    scores to judgments."""
+    profile = read_profile(path)
     profile.check(rubric, setup)
-    return profile.setup(setup), profile.apply
+    fitted = profile.for_rubric(rubric)
+    return fitted.setup(setup), fitted.apply
