@@ -3,14 +3,20 @@
 One `llama_cpp.server` serves the embedded judge (Gemma 3 270M) behind a counting proxy on
 127.0.0.1; jurist (rationale first, and score only), prometheus-eval (absolute grading),
 DeepEval (GEval) and Inspect AI (`model_graded_qa` with a 1-5 grade pattern) grade the same
-SummEval summaries for relevance. Each peer runs in a virtual environment this script makes
-(peers are not project dependencies). Every tool gets the same time budget (`--minutes`): no
+SummEval summaries for relevance. `--logprobs` adds jurist's one-token expected score
+(`jurist-logprobs`: the chat template rendered by jurist, the answer's beginning written into
+the prompt, one token generated and the score's distribution read there; the server then
+runs with `--logits_all true`). Each peer runs in a virtual environment this script makes
+(peers are not project dependencies) in `./bench-peers-venvs` under the working directory,
+or `--venvs DIR`; peers install from PyPI with pip on first use. Every tool gets the same time budget (`--minutes`): no
 item is started after it, and a tool is rated on the items it finished. Printed per tool:
-items finished, judgments/s, calls the server saw, share of valid scores, Spearman with the
+items finished, judgments/s, calls the server saw, share of valid scores, how many distinct
+score values the tool gave (a constant score is valid and says nothing), Spearman with the
 expert mean (95% bootstrap CI over the valid items), and each rate as a ratio to jurist's.
 
     python bench/peers.py              # 60 items, at most 12 minutes a tool (about 1 hour)
     python bench/peers.py --n 8 --tools jurist,jurist-score-only,deepeval
+    python bench/peers.py --n 8 --minutes 3 --logprobs --tools jurist-score-only,prometheus-eval
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ PEER_PACKAGES = {
 # Seconds an item already running may take past a tool's budget before it is stopped.
 GRACE_S = 300
 TOOLS = ("jurist", "jurist-score-only", "prometheus-eval", "deepeval", "inspect-ai")
+# jurist's one-token expected score, run with --logprobs.
+LOGPROBS_TOOL = "jurist-logprobs"
 
 SAVE = r"""
 import json, os, sys, time
@@ -275,18 +283,31 @@ def run_peer(tool: str, task: dict, venvs: Path, work: Path) -> dict:
 
 
 def run_jurist(
-    rationale: str, items: list, base_url: str, concurrency: int, budget_s: float
+    rationale: str,
+    items: list,
+    base_url: str,
+    concurrency: int,
+    budget_s: float,
+    logprobs: bool = False,
 ) -> dict:
+    """jurist on the items until its budget; with `logprobs` the one-token path through the
+    completions endpoint, scored by the expected value of the score's distribution."""
     rubric = load_rubric(REPO / "src" / "jurist" / "presets" / "summeval.yaml")
     rubric = rubric.model_copy(
         update={"criteria": [c for c in rubric.criteria if c.id == CRITERION]}
     )
     scores: list[float | None] = []
     with tempfile.TemporaryDirectory() as folder:
+        judge = (
+            f"openai:{base_url}?chat_template=gemma#gemma"
+            if logprobs
+            else f"openai:{base_url}#gemma"
+        )
         setup = JudgeSetup(
-            judge=f"openai:{base_url}#gemma",
+            judge=judge,
             options=JudgeOptions(rationale=rationale),  # type: ignore[arg-type]
             calls=CallPolicy(concurrency=concurrency),
+            logprobs=logprobs or None,
         )
         session = JudgeSession(rubric, setup, store=Path(folder) / "cache.sqlite")
         started = time.perf_counter()
@@ -297,7 +318,8 @@ def run_jurist(
             for judgment in session(items[first : first + step]):
                 assert isinstance(judgment, PointwiseJudgment)
                 score = judgment.criteria[CRITERION]
-                scores.append(score.score if score.status == "ok" else None)
+                value = score.expected if logprobs and score.expected is not None else score.score
+                scores.append(value if score.status == "ok" else None)
         seconds = time.perf_counter() - started
         session.close()
     return {"scores": scores, "seconds": seconds}
@@ -311,8 +333,13 @@ def main() -> None:
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--concurrency", type=int, default=2, help="jurist's concurrency")
     parser.add_argument(
-        "--venvs", type=Path, default=Path.home() / ".cache" / "jurist" / "bench-peers"
-    )
+        "--venvs", type=Path, default=Path("bench-peers-venvs"),
+        help="the peers' virtual environments (default: ./bench-peers-venvs)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--logprobs", action="store_true",
+        help=f"add {LOGPROBS_TOOL}: jurist's one-token expected score (server with logits_all)",
+    )  # fmt: skip
     parser.add_argument("--keep", type=Path, help="keep the peers' logs in this folder")
     parser.add_argument(
         "--minutes", type=float, default=12.0,
@@ -320,7 +347,9 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
     tools = [tool for tool in args.tools.split(",") if tool]
-    unknown = set(tools) - set(TOOLS)
+    if args.logprobs and LOGPROBS_TOOL not in tools:
+        tools.append(LOGPROBS_TOOL)
+    unknown = set(tools) - {*TOOLS, LOGPROBS_TOOL}
     if unknown:
         parser.error(f"unknown tools: {', '.join(sorted(unknown))}; choose from {TOOLS}")
 
@@ -335,15 +364,17 @@ def main() -> None:
 
     print(f"embedded Gemma 3 270M on llama_cpp.server, {len(items)} SummEval summaries "
           f"({CRITERION}); jurist concurrency {args.concurrency}, peers as they run by default")  # fmt: skip
-    print(f"{'tool':<19}{'items':>7}{'judgments/s':>12}{'x jurist':>9}{'calls':>7}{'valid':>7}  "
-          "Spearman [95% CI] on valid items", flush=True)  # fmt: skip
+    print(f"{'tool':<19}{'items':>7}{'judgments/s':>12}{'x jurist':>9}{'calls':>7}{'valid':>7}"
+          f"{'distinct':>9}  Spearman [95% CI] on valid items", flush=True)  # fmt: skip
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as folder:
         work = args.keep or Path(folder)
         work.mkdir(parents=True, exist_ok=True)
         log = work / "server.log"
         with (
-            llama_cpp_python_server(default_model_path(), log) as upstream,
+            llama_cpp_python_server(
+                default_model_path(), log, logits_all=args.logprobs
+            ) as upstream,
             CountingProxy(upstream).running() as proxy,
         ):
             task = {
@@ -357,15 +388,17 @@ def main() -> None:
                 proxy.calls.clear()
                 print(f"running {tool} on {len(items)} items ...", file=sys.stderr, flush=True)
                 if tool.startswith("jurist"):
-                    placement = "none" if tool == "jurist-score-only" else "before"
+                    placement = "before" if tool == "jurist" else "none"
                     result = run_jurist(
-                        placement, items, proxy.url, args.concurrency, args.minutes * 60
-                    )
+                        placement, items, proxy.url, args.concurrency, args.minutes * 60,
+                        logprobs=tool == LOGPROBS_TOOL,
+                    )  # fmt: skip
                 else:
                     result = run_peer(tool, task, args.venvs, work)
                 result["calls"] = sum(proxy.calls.values())
                 results[tool] = result
-                print(table_row(tool, result, human, results.get("jurist")), flush=True)
+                first = results[next(iter(results))]
+                print(table_row(tool, result, human, results.get("jurist", first)), flush=True)
         print(f"(a tool that reached the {args.minutes:g}-minute budget is rated on the items it "
               "finished; Spearman on its valid items)")  # fmt: skip
 
@@ -381,16 +414,17 @@ def table_row(tool: str, result: dict, human: np.ndarray, reference: dict | None
         len(reference["scores"]) / reference["seconds"] if reference and reference["scores"] else 0
     )
     ratio = rate / reference_rate if reference_rate else float("nan")
-    if valid.sum() >= 3 and np.ptp(scores[valid]) > 0:
+    distinct = len(set(scores[valid].tolist()))
+    if valid.sum() >= 3 and distinct > 1:
         rho = spearman(scores[valid], human[:done][valid])
         agreement = f"{rho.value:+.2f} [{rho.low:+.2f}, {rho.high:+.2f}] (n={valid.sum()})"
     else:
-        agreement = f"n/a ({valid.sum()} valid, {len(set(scores[valid]))} distinct)"
+        agreement = f"n/a ({valid.sum()} valid, {distinct} distinct)"
     share = f"{valid.mean():.0%}" if done else "-"
     stopped = " (stopped mid-item past its budget)" if result.get("stopped") else ""
     return (
         f"{tool:<19}{f'{done}/{len(human)}':>7}{rate:>12.4f}{ratio:>9.2f}{result['calls']:>7}"
-        f"{share:>7}  {agreement}{stopped}"
+        f"{share:>7}{distinct:>9}  {agreement}{stopped}"
     )
 
 

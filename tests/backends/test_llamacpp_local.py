@@ -134,14 +134,21 @@ def test_interleaved_items_give_the_answers_of_one_at_a_time(gemma_path):
                 answers = await asyncio.gather(*(backend.complete(r) for r in requests))
             else:
                 answers = [await backend.complete(r) for r in requests]
-            return [answers[order.index(i)] for i in range(len(prompts))]
+            return [answers[order.index(i)] for i in range(len(prompts))], backend.usage
         finally:
             await backend.aclose()
 
     # Sent criterion-major, so the schedule must regroup each item's prompts.
     scrambled = list(range(0, len(prompts), 2)) + list(range(1, len(prompts), 2))
-    one_by_one = asyncio.run(run(list(range(len(prompts))), together=False))
-    together = asyncio.run(run(scrambled, together=True))
+    one_by_one, usage = asyncio.run(run(list(range(len(prompts))), together=False))
+    together, _ = asyncio.run(run(scrambled, together=True))
+    # The backend's own token counts: what the key/value cache held is counted as cached,
+    # the first prompt found nothing held, and each answer is one generated token.
+    assert usage.calls == usage.generated_tokens == len(prompts)
+    assert usage.prompt_tokens == sum(a.prompt_tokens for a in one_by_one)
+    assert usage.cold_tokens == one_by_one[0].prompt_tokens
+    # An item's second criterion reuses all but the criterion's line of its first.
+    assert usage.cached_tokens > one_by_one[0].prompt_tokens // 2
     for a, b in zip(one_by_one, together, strict=True):
         assert a.text == b.text
         for choice in likert.choices:

@@ -115,6 +115,30 @@ def _log_softmax_at(logits: np.ndarray, ids: list[int]) -> np.ndarray:
 
 
 @dataclass
+class LocalUsage:
+    """Token counts since the backend was made: with the machine's own prompt and generation
+    rates they give the shortest time a run could take (`bench/embedded.py`)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    # Prompt tokens the key/value cache already held (the shared beginning of the last prompt).
+    cached_tokens: int = 0
+    # Prompt tokens of calls that found nothing held (run at the uncached prompt rate).
+    cold_tokens: int = 0
+    generated_tokens: int = 0
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    """How many tokens two token lists share at their start."""
+    shared = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared
+
+
+@dataclass
 class Job:
     """One waiting request: its prompt, when it arrived, and the future its caller awaits."""
 
@@ -163,6 +187,7 @@ class LlamaCppBackend:
         self._choice_ids_seen: dict[tuple[str, ...], dict[str, int] | None] = {}
         self._worker: threading.Thread | None = None
         self._closing = False
+        self.usage = LocalUsage()
 
     def _load(self) -> Any:
         if self._llm is None:
@@ -264,17 +289,23 @@ class LlamaCppBackend:
                     reader = SlotReader(llm, request.score_slots)
                     kwargs["logits_processor"] = [reader]
             started = time.perf_counter()
+            text = kwargs["prompt"]
+            # Tokenized once here (as create_completion would: BOS, special tokens) so the
+            # tokens the cache already holds are counted without a second pass.
+            tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+            held = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
             try:
-                response = llm.create_completion(**kwargs)
+                response = llm.create_completion(**{**kwargs, "prompt": tokens})
             except ValueError as error:
                 # e.g. the prompt does not fit the context window: retrying cannot help.
                 raise BackendError(f"local model: {error}", retryable=False) from None
             latency = time.perf_counter() - started
-            self._last_prompt = kwargs["prompt"]
+            self._last_prompt = text
         if self._stop.is_set():
             raise BackendError("local model: stopped while closing", retryable=False)
         choice = response["choices"][0]
         usage = response.get("usage") or {}
+        self._count(len(tokens), held, usage.get("completion_tokens", 0))
         text, finish = choice["text"] or "", choice.get("finish_reason")
         logprobs = reader.results if reader is not None else []
         if isinstance(reader, _ValueReader):
@@ -289,6 +320,16 @@ class LlamaCppBackend:
             latency_s=latency,
             finish_reason=finish,
         )
+
+    def _count(self, prompt: int, held: int, generated: int) -> None:
+        # All of a prompt held means one token is run again to refresh the logits.
+        self.usage.calls += 1
+        self.usage.prompt_tokens += prompt
+        if held <= 1:  # at most the BOS token held: the whole prompt runs from empty
+            self.usage.cold_tokens += prompt
+        else:
+            self.usage.cached_tokens += min(held, prompt - 1)
+        self.usage.generated_tokens += generated
 
     def _choice_ids(self, choices: tuple[str, ...]) -> dict[str, int] | None:
         """`_choice_token_ids` once per set of choices (a run asks the same few sets)."""
