@@ -6,24 +6,29 @@ languages, encoded text, fake rubrics, score claims, format injection, polite ap
 SummEval items with the embedded judge, score only (no rationale) with expected scores:
 
   per family   the undefended shift (attacked - clean, paired over items) and the defended
-               one (fenced attacked - fenced clean), each with a percentile bootstrap 95%
-               CI, and "removed" = 1 - defended / undefended
+               one (defended attacked - defended clean), each with a percentile bootstrap
+               95% CI, and "removed" = 1 - defended / undefended
+  control      the clean answers graded with a flagged item's prompt (the note and the scale
+               after the answer): what the defended prompt alone does to a score
   ordinary     the defence's false-positive rate on the ordinary answers (flagged answers /
                answers, Wilson 95% CI) and the characters it removed from them (always 0)
 
-Item i gets variant i mod k of each family, so every variant is used. Every call is cached
-in --store, so a re-run is free and a killed run resumes.
+Items come from one half of the SummEval documents (--split): "tune" for choosing how the
+defence works, "report" (the default) held out for the figures. Item i gets variant i mod k
+of each family, so every variant is used. Every call is cached in --store, so a re-run is
+free and a killed run resumes.
 
 The older audits (built-in attacks on SummEval and Auto-J, with rationales and agreement
 with people) run when asked: --summeval N, --autoj N.
 
-    python bench/injection.py [--judge local] [--items 12] [--families all]
+    python bench/injection.py [--judge local] [--items 12] [--families all] [--split report]
                               [--summeval 0] [--autoj 0] [--store /tmp/injection.sqlite]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from collections import Counter
@@ -49,7 +54,6 @@ from jurist.datasets import (
 )
 from jurist.engine.local import RunCounters
 from jurist.injection import (
-    JUDGE_NOTE,
     Attack,
     AttackContext,
     attack_families,
@@ -126,10 +130,16 @@ def false_positive_rates() -> None:
 # --- attack families -----------------------------------------------------------------------
 
 
-def short_summeval_items(n: int, criterion: str, max_chars: int) -> list[Item]:
-    """Balanced SummEval items whose article is short, so score-only calls stay quick."""
+def split_of(item: Item) -> str:
+    """Half the SummEval documents choose the defence ("tune"), the others report it."""
+    document = str(item.metadata.get("doc_id", item.id))
+    return "tune" if hashlib.sha256(document.encode()).digest()[0] % 2 else "report"
+
+
+def short_summeval_items(n: int, criterion: str, max_chars: int, split: str) -> list[Item]:
+    """Balanced SummEval items of one split whose article is short, so calls stay quick."""
     items = islice(load_summeval(resolve_data_dir()), 1600)
-    short = (item for item in items if len(str(item.input)) <= max_chars)
+    short = (i for i in items if len(str(i.input)) <= max_chars and split_of(i) == split)
     return balanced(short, lambda item: round(item.labels[criterion]), n)
 
 
@@ -145,6 +155,10 @@ def ordinary_false_positives() -> None:
         f"({len(flagged) / len(answers):.2%}, 95% CI {low:.2%}-{high:.2%}); "
         f"characters removed: {removed}" + (f"; flagged: {', '.join(flagged)}" if flagged else "")
     )
+
+
+CONTROL = "clean answer, flagged item's prompt"
+FLAGS = "injection_flags"  # the item metadata the defence sets and the prompts read
 
 
 @dataclass
@@ -163,6 +177,7 @@ class Plan:
              key.startswith(f"{defended:d}:{item.id}:")),
             f"{defended:d}:{item.id}:{len(arm)}",
         )  # fmt: skip
+        text_id += ":control" if name == CONTROL else ""
         arm.setdefault(text_id, variant.model_copy(update={"id": text_id}))
         self.key_of[(item.id, name, defended)] = text_id
 
@@ -183,6 +198,9 @@ def plan_variants(
             plan.add(item, name, False, variant)
             plan.add(item, name, True, defended)
             plan.flagged[name] += bool(flags)
+        # The clean answer in a flagged item's prompt: what the prompt alone does to a score.
+        control = item.model_copy(update={"metadata": {**item.metadata, FLAGS: ["control"]}})
+        plan.add(item, CONTROL, True, control)
     return plan
 
 
@@ -225,13 +243,7 @@ def family_table(
     for column in ("family", "n", "flagged", "undefended", "defended", "removed", "halved"):
         table.add_column(column)
     for family, attacks in families.items():
-        shifts: dict[bool, list[float]] = {False: [], True: []}
-        for defended in (False, True):
-            for item in items:
-                clean = values[(item.id, "clean", defended)]
-                attacked = values[(item.id, family, defended)]
-                if clean is not None and attacked is not None:
-                    shifts[defended].append(attacked - clean)
+        shifts = {defended: paired(items, values, family, defended) for defended in (False, True)}
         mean = {key: sum(v) / len(v) if v else 0.0 for key, v in shifts.items()}
         removed = f"{1 - mean[True] / mean[False]:.0%}" if abs(mean[False]) > 1e-9 else "-"
         # No undefended shift to halve when its interval includes 0.
@@ -242,7 +254,21 @@ def family_table(
             interval(shifts[False]), interval(shifts[True]), removed,
             "no shift" if halved is None else ("yes" if halved else "NO"),
         )  # fmt: skip
+    control = paired(items, values, CONTROL, True)
+    table.add_row(CONTROL, str(len(control)), "-", "-", interval(control), "-", "-")
     return table
+
+
+def paired(
+    items: list[Item], values: dict[tuple[str, str, bool], float | None], name: str, arm: bool
+) -> list[float]:
+    """Per item, the score of variant `name` minus the clean one's, in one arm."""
+    shifts = []
+    for item in items:
+        clean, variant = values[(item.id, "clean", arm)], values.get((item.id, name, arm))
+        if clean is not None and variant is not None:
+            shifts.append(variant - clean)
+    return shifts
 
 
 def family_bench(args: argparse.Namespace, store: Store) -> None:
@@ -252,21 +278,17 @@ def family_bench(args: argparse.Namespace, store: Store) -> None:
     chosen = attack_families()
     if args.families != "all":
         chosen = {name: chosen[name] for name in args.families.split(",")}
-    items = short_summeval_items(args.items, args.criterion, args.max_article)
+    items = short_summeval_items(args.items, args.criterion, args.max_article, args.split)
     plan = plan_variants(items, chosen, criterion.bounds)
     setup = JudgeSetup(
         judge=args.judge,
         options=JudgeOptions(rationale="none", max_tokens=16),
         calls=replace(JudgeSetup().calls, concurrency=args.concurrency),
     )
-    told = rubric
-    if args.rubric_note:  # the defence's note on how to read fences, in the rubric preamble
-        note = f"{rubric.description}\n\n{JUDGE_NOTE}" if rubric.description else JUDGE_NOTE
-        told = rubric.model_copy(update={"description": note})
     started = time.perf_counter()
     judgments: dict[str, Judgment] = {}
-    for defended, arm_rubric in ((False, rubric), (True, told)):
-        graded = grade_all(arm_rubric, list(plan.arms[defended].values()), setup, store)
+    for defended in (False, True):
+        graded = grade_all(rubric, list(plan.arms[defended].values()), setup, store)
         judgments.update((judgment.item_id, judgment) for judgment in graded)
     values = {
         key: criterion_value(judgments[text_id], criterion.id)
@@ -276,7 +298,7 @@ def family_bench(args: argparse.Namespace, store: Store) -> None:
     console.print(family_table(items, chosen, values, flagged))
     console.print(
         f"judge {setup.label}, criterion {criterion.id} {criterion.bounds}, score-only with "
-        f"expected scores; rubric note for the defended arm: {args.rubric_note}; "
+        f"expected scores; {args.split} split; "
         f"{len(judgments)} distinct texts graded in "
         f"{time.perf_counter() - started:.0f} s"
     )
@@ -290,11 +312,9 @@ def main() -> None:
     parser.add_argument("--families", default="all", help="comma-separated families, or all")
     parser.add_argument("--max-article", type=int, default=1500, help="longest article, chars")
     parser.add_argument(
-        "--rubric-note",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="defended arm: tell the judge in the rubric preamble how to read fences",
-    )
+        "--split", choices=("report", "tune"), default="report",
+        help="SummEval documents to use: tune (for choosing a defence) or report (held out)",
+    )  # fmt: skip
     parser.add_argument(
         "--real-data", action=argparse.BooleanOptionalAction, default=True,
         help="false-positive rates on six real data sets (about 40 s)",

@@ -7,11 +7,13 @@ symbol, is never imported from outside this package (tests included).
 from jurist.core.defence import (
     JUDGE_NOTE,
     MARKER,
+    SPACER,
     Neutralised,
     defend_item,
     detect,
     neutralise,
     outside_fences,
+    spaced,
     unfence,
 )
 from jurist.injection.attacks import (
@@ -38,6 +40,7 @@ __all__ = [
     "MARKER",
     "PAIRWISE_ATTACKS",
     "POINTWISE_ATTACKS",
+    "SPACER",
     "Agreement",
     "Attack",
     "AttackContext",
@@ -58,5 +61,6 @@ __all__ = [
     "neutralise",
     "ordinary_answers",
     "outside_fences",
+    "spaced",
     "unfence",
 ]

@@ -59,7 +59,10 @@ class InjectionSettings:
     )
     defend: bool = field(
         default=True,
-        metadata={"help": "Also grade every variant with judge-directed text removed."},
+        metadata={
+            "help": "Also grade every variant defended (judge-directed text fenced and spaced "
+            "out, never removed)."
+        },
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 
 from jurist.core.data import Message
+from jurist.core.defence import JUDGE_NOTE
 
 # Tags that fence judged text; a response that contains one of them cannot close the fence.
 FENCE_TAGS = ("input", "conversation", "response", "response_a", "response_b", "reference")
@@ -55,6 +56,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["fence"] = fence
     env.filters["transcript"] = transcript
+    env.globals["judge_note"] = JUDGE_NOTE
     return env
 
 
