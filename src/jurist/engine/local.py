@@ -1,17 +1,18 @@
-"""Scheduling any item judge over many items in one process: a bounded queue, streaming.
+"""Scheduling any item judge over many items in one process, streaming.
 
-Items flow through a bounded queue to `judging.in_flight` workers, so memory stays flat
-however many items there are. Each worker judges one item at a time (its calls back to
-back, which keeps the item's prompt prefix warm on servers with a prompt cache) and hands
-the judgment to the result sink the moment it is finished. The engine builds nothing and
-closes nothing: caching, retries, rate limits and timeouts are layers of the judge's
-session (`jurist.session`), and whoever built the judge closes it.
+`judging.in_flight` workers take items from the input one at a time as they become free,
+so memory stays flat however many items there are. Each worker judges one item at a time
+(its calls back to back, which keeps the item's prompt prefix warm on servers with a
+prompt cache) and hands the judgment to the result sink the moment it is finished. The
+engine builds nothing and closes nothing: caching, retries, rate limits and timeouts are
+layers of the judge's session (`jurist.session`), and whoever built the judge closes it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 from jurist.core.data import Item
 from jurist.engine.sink import ResultSink, RunCounters
@@ -31,31 +32,25 @@ class LocalEngine:
     def counters(self) -> RunCounters:
         return self.sink.counters
 
-    async def run(self, items: Iterable[Item], skip: set[int] | None = None) -> RunCounters:
+    async def run(self, items: Iterable[Item], skip: AbstractSet[int] | None = None) -> RunCounters:
         """Judge every item whose index is not in `skip` (already finished in this run);
         the first error ends the run, with the judgments finished so far kept."""
         skip = skip or set()
-        concurrency = self.judging.in_flight
-        queue: asyncio.Queue[tuple[int, Item] | None] = asyncio.Queue(maxsize=2 * concurrency)
-
-        async def produce() -> None:
-            for index, item in enumerate(items):
-                if index not in skip:
-                    await queue.put((index, item))
-            for _ in range(concurrency):
-                await queue.put(None)
+        # One iterator shared by the workers: each takes the next item when it is free.
+        # Taking one never awaits, so no two workers ever get the same item.
+        pending = ((i, item) for i, item in enumerate(items) if i not in skip)
 
         async def work() -> None:
-            while (entry := await queue.get()) is not None:
-                index, item = entry
+            for index, item in pending:
                 self.sink.add(await self.judging.judge_item(item, index))
 
-        workers = [asyncio.create_task(work()) for _ in range(concurrency)]
-        producer = asyncio.create_task(produce())
+        workers = [asyncio.create_task(work()) for _ in range(self.judging.in_flight)]
         try:
-            await asyncio.gather(producer, *workers)
+            await asyncio.gather(*workers)
         finally:
-            for task in (producer, *workers):
+            for task in workers:
                 task.cancel()
-            await asyncio.gather(producer, *workers, return_exceptions=True)
+            await asyncio.gather(*workers, return_exceptions=True)
+        if self.sink.store is not None:
+            self.sink.store.flush()  # what this loop turn wrote, before the loop may end
         return self.sink.counters

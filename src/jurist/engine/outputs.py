@@ -9,6 +9,7 @@ failures (a full disk, a folder that vanished) become one `StorageError` naming 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import json
@@ -17,16 +18,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from jurist.core.data import Item
 from jurist.core.errors import ConfigError, StorageError
 from jurist.core.judgment import Judgment
 from jurist.core.secrets import scrub
-from jurist.store import private_dir
+from jurist.engine.viewindex import INDEX, IndexWriter
+from jurist.store import judgment_json, private_dir
 
 RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
 SKIPPED = "skipped_rows.txt"
 OWNER = "run.json"
-OUTPUT_FILES = (RESULTS, SUMMARY, SKIPPED, OWNER)
+OUTPUT_FILES = (RESULTS, SUMMARY, SKIPPED, OWNER, INDEX)
 TEMPORARY = ".tmp"  # beside each output while it is written, renamed over it when whole
 
 
@@ -122,30 +125,85 @@ def write_lines(path: Path, lines: list[str]) -> None:
 
 
 class ResultsFile:
-    """results.jsonl, appended and flushed as each item finishes.
+    """results.jsonl, appended as each item finishes and flushed once per event-loop turn
+    (at once outside a loop).
 
     It is rebuilt from the store into a temporary file and renamed into place, so a line cut
     off by a kill never survives and the old file stays whole until the new one is ready.
     """
 
+    index: IndexWriter | None = None
+
     def __init__(self, path: Path, existing: Iterable[Judgment] = ()) -> None:
         self.path = path
+        self._flush_on: asyncio.AbstractEventLoop | None = None
+        self._failure: StorageError | None = None
         try:
             self._handle, temporary = _private_temporary(path)
             for judgment in existing:
-                self._handle.write(judgment.model_dump_json() + "\n")
+                self._append(judgment)
             self._handle.flush()
             os.replace(temporary, path)
         except OSError as error:
             raise storage_error(path, error) from None
 
+    def _append(self, judgment: Judgment) -> None:
+        text = judgment_json(judgment)
+        self._handle.write(text + "\n")
+        if self.index is not None:
+            self.index.add(judgment, text)
+
     def write(self, judgment: Judgment) -> None:
+        if self._failure is not None:
+            raise self._failure
         try:
-            self._handle.write(judgment.model_dump_json() + "\n")
+            self._append(judgment)
+        except OSError as error:
+            self._failure = storage_error(self.path, error)
+            raise self._failure from None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._flush()
+            return
+        if self._flush_on is not loop:
+            self._flush_on = loop
+            loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_on = None
+        try:
             self._handle.flush()
         except OSError as error:
-            raise storage_error(self.path, error) from None
+            self._failure = storage_error(self.path, error)
+        except ValueError:
+            pass  # closed already: close() flushed it
+
+    def texts(self, items: Iterable[Item]) -> Iterable[Item]:
+        """The items passed on unchanged; their texts are kept in the viewer's index."""
+        return items if self.index is None else self.index.texts(items)
 
     def close(self) -> None:
+        """Close the file (and stamp the index with it); a write that failed on the way
+        is raised here, and the index of a file cut short is dropped."""
+        if self._handle.closed:
+            return
+        self._flush()
         with contextlib.suppress(OSError):
             self._handle.close()
+        if self.index is not None:
+            if self._failure is None:
+                self.index.close(self.path)
+            else:
+                self.index.discard()
+        if self._failure is not None:
+            raise self._failure
+
+
+class IndexedResultsFile(ResultsFile):
+    """results.jsonl with the viewer's index written beside it, row for row (what
+    `jurist grade` writes: `jurist view` then opens a big run at once)."""
+
+    def __init__(self, path: Path, existing: Iterable[Judgment] = ()) -> None:
+        self.index = IndexWriter(path.with_name(INDEX))
+        super().__init__(path, existing)

@@ -10,6 +10,7 @@ import json
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from jurist.engine.outputs import (
     RESULTS,
     SKIPPED,
     SUMMARY,
+    IndexedResultsFile,
     ResultsFile,
     claim_output_dir,
     write_json,
@@ -142,17 +144,20 @@ def _run_held(
     try:
         finished = store.iter_results(run_id) if resume else iter(())
         done = store.done_indices(run_id) if resume else set()
-        results = ResultsFile(output_dir / RESULTS, summary.counted(finished))
+        results = IndexedResultsFile(output_dir / RESULTS, summary.counted(finished))
         total = config.items.expected_count()
         sink = _sink(store, run_id, results, summary, progress, total, adjust)
-        _execute(config, rubric, jury, store, sink, config.iter_items(report), done)
+        items = results.texts(config.iter_items(report))
+        _execute(config, rubric, jury, store, sink, iter(items), done)
+        results.close()  # a write that failed on the way fails the run
         status = "finished"
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
     finally:
         if results is not None:
-            results.close()
+            with contextlib.suppress(JuristError):
+                results.close()
         with contextlib.suppress(Exception):
             store.set_run_status(run_id, status)
         built = _finish(summary, report, output_dir, run_id, status)
@@ -237,7 +242,7 @@ def _execute(
     store: Store,
     sink: ResultSink,
     items: Iterator[Any],
-    done: set[int],
+    done: AbstractSet[int],
 ) -> None:
     """Judge the items on the engine the config names; results go to `sink`."""
     if config.engine.kind == "ray":

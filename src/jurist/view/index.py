@@ -1,14 +1,15 @@
 """A run's judgments indexed in SQLite, so filtering, sorting and paging are queries.
 
-The index is built once per version of the results (`RunSource.fingerprint`) in a cache
-folder and replaced atomically; a 100,000-item run then opens with a handful of indexed
-queries instead of reading the whole results file again.
+`jurist grade` writes the index beside the results as they arrive (`jurist.view.prebuilt`
+completes it on first open). For anything else (a results file from elsewhere, results
+changed since) it is built once per version of the results (`RunSource.fingerprint`) in a
+cache folder and replaced atomically. Either way a run then opens with a handful of
+indexed queries instead of reading the whole results file again.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import time
@@ -24,43 +25,13 @@ from jurist.core.errors import JuristError
 from jurist.core.judgment import ChecklistJudgment, Judgment, PairwiseJudgment, judgment_from_json
 from jurist.core.paths import cache_dir
 from jurist.engine.summary import summarise
+from jurist.engine.viewindex import AFTER_LOAD, SCHEMA, finite, preview
 from jurist.meta.join import Results
 from jurist.meta.load import LoadedResults, load_results
+from jurist.view.prebuilt import ready_index
 from jurist.view.sources import RunSource, iter_source_items
 
-_SCHEMA = """
-CREATE TABLE info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE items (
-    pos INTEGER PRIMARY KEY,
-    item_id TEXT NOT NULL UNIQUE,
-    status TEXT NOT NULL,
-    verdict TEXT,
-    consistent INTEGER,
-    disagreement REAL,
-    parse_errors INTEGER NOT NULL DEFAULT 0,
-    human TEXT,
-    preview TEXT,
-    judgment TEXT NOT NULL,
-    item TEXT
-);
-CREATE TABLE scores (
-    pos INTEGER NOT NULL,
-    criterion TEXT NOT NULL,
-    status TEXT NOT NULL,
-    score REAL,
-    expected REAL,
-    human REAL,
-    PRIMARY KEY (criterion, pos)
-);
-"""
-_AFTER_LOAD = """
-CREATE INDEX items_status ON items (status, pos);
-CREATE INDEX items_disagreement ON items (disagreement);
-CREATE INDEX items_parse_errors ON items (parse_errors, pos);
-CREATE INDEX scores_score ON scores (criterion, score);
-CREATE INDEX scores_status ON scores (status, pos);
-CREATE INDEX scores_pos ON scores (pos);
-"""
+_LAYOUT = "v3"  # in the cached file's name: an index of an older layout is rebuilt
 PAGE_SIZE = 50
 SORTS = ("position", "score", "-score", "disagreement", "status", "item_id")
 
@@ -143,30 +114,16 @@ class Row:
     preview: str
 
 
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
-
-
-def _preview(judgment: Judgment) -> str:
-    texts: list[str] = []
-    if isinstance(judgment, PairwiseJudgment) and judgment.pair is not None:
-        texts.append(judgment.pair.rationale_ab or "")
-    else:
-        for part in getattr(judgment, "criteria", {}).values():
-            texts.append(part.rationale or part.raw or "")
-    return " ".join(t for t in texts if t)[:140]
-
-
 class RunIndex:
     """Queries on one run's index file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, source: RunSource | None = None) -> None:
         self.path = path
         with self.connect() as db:
             self.info = RunInfo(**json.loads(_info(db, "run")))
+        if source is not None:  # an index beside the results may be named another way
+            self.info.key, self.info.label = source.key, source.label
+            self.info.source = source.source
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -183,7 +140,11 @@ class RunIndex:
         params: list[Any] = []
         join = ""
         if filters.criterion:
-            join = "LEFT JOIN scores s ON s.pos = items.pos AND s.criterion = ?"
+            # A score bound or a parse-error filter needs the score row: an inner join then
+            # lets SQLite start from the (criterion, score) index instead of every item.
+            needed = filters.score_min is not None or filters.score_max is not None
+            kind = "JOIN" if needed or filters.parse_errors else "LEFT JOIN"
+            join = f"{kind} scores s ON s.pos = items.pos AND s.criterion = ?"
             params.append(filters.criterion)
         clauses: list[str] = []
         if filters.status:
@@ -274,7 +235,10 @@ class RunIndex:
 
     def item(self, pos: int) -> tuple[Judgment, dict[str, Any] | None, dict[str, Any]] | None:
         """(judgment, item fields or None, human labels) at a position."""
-        query = "SELECT judgment, item, human FROM items WHERE pos = ?"
+        query = (
+            "SELECT judgment, COALESCE(item, (SELECT item FROM texts WHERE texts.item_id = "
+            "items.item_id)), human FROM items JOIN bodies USING (pos) WHERE pos = ?"
+        )
         with self.connect() as db:
             row = db.execute(query, (pos,)).fetchone()
         if row is None:
@@ -292,7 +256,7 @@ class RunIndex:
 
     def judgments(self) -> Iterator[Judgment]:
         with self.connect() as db:
-            for (text,) in db.execute("SELECT judgment FROM items ORDER BY pos"):
+            for (text,) in db.execute("SELECT judgment FROM bodies ORDER BY pos"):
                 yield judgment_from_json(text)
 
 
@@ -310,9 +274,14 @@ def load_source(source: RunSource) -> LoadedResults:
 
 
 def open_index(source: RunSource, cache_dir: Path | None = None) -> RunIndex:
-    """The run's index, built first when it is missing or its results changed."""
+    """The run's index: the one grading wrote beside its results when it still matches
+    them, else one built (once per version of the results) in the cache folder."""
+    ready = ready_index(source)
+    if ready is not None:
+        with suppress(sqlite3.DatabaseError, JuristError, TypeError):
+            return RunIndex(ready, source)
     folder = cache_dir or default_cache_dir()
-    path = folder / f"{source.key}-{source.fingerprint()}.sqlite"
+    path = folder / f"{source.key}-{source.fingerprint()}-{_LAYOUT}.sqlite"
     if path.is_file():
         with suppress(sqlite3.DatabaseError, JuristError):
             return RunIndex(path)
@@ -352,7 +321,7 @@ def _score_rows(judgment: Judgment, pos: int) -> list[tuple[Any, ...]]:
     if isinstance(judgment, ChecklistJudgment):
         for iid, decision in judgment.checklist.items():
             value = None if decision.answer is None else float(decision.answer == "yes")
-            rows.append((pos, iid, decision.status, value, _finite(decision.p_yes), None))
+            rows.append((pos, iid, decision.status, value, finite(decision.p_yes), None))
     return rows
 
 
@@ -379,11 +348,11 @@ def _join_labels(results: Results, notes: list[str]) -> _Joined:
         for i in range(n):
             if data.status[i] == "missing":
                 continue
-            h = _finite(data.human[i])
+            h = finite(data.human[i])
             if h is not None:
                 human[i][cid] = h
             score_rows.append(
-                (i, cid, str(data.status[i]), _finite(data.score[i]), _finite(data.expected[i]), h)
+                (i, cid, str(data.status[i]), finite(data.score[i]), finite(data.expected[i]), h)
             )
     if results.mode == "pairwise":
         try:
@@ -409,7 +378,7 @@ def build_index(source: RunSource, path: Path) -> None:
     with suppress(FileNotFoundError):
         tmp.unlink()
     with closing(sqlite3.connect(tmp)) as db:
-        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
         item_rows = []
         for i, j in enumerate(results.judgments):
             pair = j.pair if isinstance(j, PairwiseJudgment) else None
@@ -420,16 +389,19 @@ def build_index(source: RunSource, path: Path) -> None:
                     j.status,
                     None if pair is None else pair.verdict,
                     None if pair is None or pair.consistent is None else int(pair.consistent),
-                    _finite(disagreement[i]),
+                    finite(disagreement[i]),
                     int(j.status == "parse_error"),
                     json.dumps(human[i]) if human[i] else None,
-                    _preview(j),
-                    j.model_dump_json(),
+                    preview(j),
                     None,
                 )
             )
             score_rows.extend(_score_rows(j, i))
-        db.executemany("INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?,?)", item_rows)
+        db.executemany("INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?)", item_rows)
+        db.executemany(
+            "INSERT INTO bodies VALUES (?, ?, NULL)",
+            ((i, j.model_dump_json()) for i, j in enumerate(results.judgments)),
+        )
         db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?)", score_rows)
         db.execute(
             "UPDATE items SET parse_errors = 1 WHERE status = 'parse_error' OR pos IN "
@@ -438,7 +410,7 @@ def build_index(source: RunSource, path: Path) -> None:
         notes += _add_item_texts(
             db, source, {j.item_id: i for i, j in enumerate(results.judgments)}
         )
-        db.executescript(_AFTER_LOAD)
+        db.executescript(AFTER_LOAD)
         info = _run_info(source, results, joined.mapping, notes, sum(1 for h in human if h))
         info.histograms = {
             c: db.execute(
@@ -470,9 +442,9 @@ def _add_item_texts(
             batch.append((item.model_dump_json(), pos))
             found += 1
             if len(batch) >= 1000:
-                db.executemany("UPDATE items SET item = ? WHERE pos = ?", batch)
+                db.executemany("UPDATE bodies SET item = ? WHERE pos = ?", batch)
                 batch = []
-        db.executemany("UPDATE items SET item = ? WHERE pos = ?", batch)
+        db.executemany("UPDATE bodies SET item = ? WHERE pos = ?", batch)
     except (JuristError, OSError, ValueError) as error:
         return [f"item texts partly shown: {error}"]
     if found < len(positions):
