@@ -33,22 +33,20 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command(
-    epilog="Example: jurist grade examples/helpfulness.yaml examples/answers.jsonl -o out/"
-)(grade)
-app.command(epilog="Example: jurist models")(models)
-app.command(
-    epilog="Example: jurist injection src/jurist/presets/summeval.yaml --preset summeval "
-    "--limit 8 --criterion consistency"
-)(injection)
+for command, example in (
+    (grade, "grade examples/helpfulness.yaml examples/answers.jsonl -o out/"),
+    (models, "models"),
+    (injection, "injection src/jurist/presets/summeval.yaml --preset summeval --limit 8"),
+    (run, "run --format markdown -o summary.md"),
+    (tune, "tune RUBRIC DATA --group-field doc_id"),
+):
+    app.command(epilog=f"Example: jurist {example}")(command)
+app.command("gate", epilog="Example: jurist gate runs/base runs/new")(gate_command)
 app.add_typer(rubric_app, name="rubric")
 app.add_typer(calibrate_app, name="calibrate")
 app.add_typer(train_app, name="train")
 register_meta(app)
 register_view(app)
-app.command(epilog="Example: jurist run --format markdown -o summary.md")(run)
-app.command("gate", epilog="Example: jurist gate runs/base runs/new")(gate_command)
-app.command(epilog="Example: jurist tune RUBRIC DATA --group-field doc_id")(tune)
 
 
 def _plain_help_when_narrow() -> None:

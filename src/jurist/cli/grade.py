@@ -6,7 +6,7 @@ merges a resumed run's stored settings, and refuses what a resume may not change
 
 from __future__ import annotations
 
-import functools
+import json
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,20 +20,27 @@ from jurist.cli.options import (
     FormatOpt,
     StoreOpt,
     columns,
+    dataclass_options,
     field_help,
     field_option,
     field_options,
     option_groups,
 )
-from jurist.cli.output import console, errors, exit_on_error, print_grade_summary
+from jurist.cli.output import console, errors, exit_on_error
 from jurist.core.data import FieldMap
 from jurist.core.errors import EXIT_INTERRUPTED
 from jurist.datasets import PRESETS, ItemSource
 from jurist.engine.progress import progress_bar
-from jurist.grading import EnginePart, GradeConfig, GradeResult, JuryPart, grade_job
+from jurist.grading import (
+    EnginePart,
+    GradeConfig,
+    GradeResult,
+    JobControl,
+    JuryPart,
+    grade_job,
+)
 from jurist.judges import JudgeOptions, ListwiseOptions
 from jurist.judges.answering import SamplingOptions
-from jurist.jury.render import jury_lines
 from jurist.session import JudgeSetup
 from jurist.store import Store, new_run_id
 
@@ -57,7 +64,7 @@ passed_on = field_options(
 )
 
 
-@option_groups(columns=columns, passed_on=passed_on)
+@option_groups(columns=columns, passed_on=passed_on, control=dataclass_options(JobControl))
 def grade(
     rubric: Annotated[Path | None, typer.Argument(help="Rubric YAML file.")] = None,
     data: DataArg = None,
@@ -81,23 +88,15 @@ def grade(
     label_field: Annotated[list[str] | None, field_option(FieldMap, "labels")] = None,
     keep_field: Annotated[list[str] | None, field_option(FieldMap, "keep")] = None,
     store: StoreOpt = None,
-    resume: Annotated[
-        str | None, typer.Option(help="Continue an interrupted run by its id.")
-    ] = None,
-    run_id: Annotated[
-        str | None, typer.Option(help="Name for a new run (default: timestamp + random suffix).")
-    ] = None,
     output_format: FormatOpt = "table",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace another run's results in the output folder.")
-    ] = False,
     allow_failures: Annotated[
         bool, typer.Option(help="Exit 0 even when some items failed.")
     ] = False,
     *,
     columns: FieldMap,
     passed_on: dict[str, Any],
+    control: JobControl,
 ) -> None:
     """Grade every item of DATA against RUBRIC with a judge model.
 
@@ -118,55 +117,33 @@ def grade(
         "jurors": judge if judge and len(judge) > 1 else None,
         "jury": str(jury) if jury else None,
         "output_dir": str(output) if output else None,
-        "fields": None if resume else asdict(fields),
+        "fields": None if control.resume else asdict(fields),
         **passed_on,
     }
     as_json = output_format == "json"
-    run_id = resume or run_id or new_run_id()
+    control = replace(control, run_id=control.resume or control.run_id or new_run_id())
     with exit_on_error():
         try:
-            with Store(store) as db:
-                result = _run_with_progress(
-                    given, db, run_id, resume, overwrite, progress and not as_json
-                )
+            shown = progress and not as_json
+            with Store(store) as db, progress_bar(errors, shown=shown) as update:
+                result = grade_job(given, db, **asdict(control), progress=update)
         except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (`Terminated`, exit 143)
-            errors.print(
-                f"[yellow]interrupted[/]: finished items are saved; continue with --resume {run_id}"
-            )
+            resume = f"continue with --resume {control.run_id}"
+            errors.print(f"[yellow]interrupted[/]: finished items are saved; {resume}")
             raise typer.Exit(getattr(stop, "exit_code", EXIT_INTERRUPTED)) from None
     _report(result, as_json, allow_failures)
 
 
 def _report(result: GradeResult, as_json: bool, allow_failures: bool) -> None:
     for note in result.notes:
-        errors.print(f"resume: {note}", highlight=False)
-    summary = result.summary
-    print_grade_summary(summary, as_json)
-    if summary.jury is not None and not as_json:
-        for text in jury_lines(summary.jury):
-            console.print(text, highlight=False)
-    if result.skipped_rows:
-        errors.print(f"[yellow]{len(result.skipped_rows)} bad rows skipped[/]:")
-        for line in result.skipped_rows[:20]:
-            errors.print(f"  {line}", highlight=False)
-    if not as_json:
-        console.print(f"results: {result.results_path}")
-    if code := summary.exit_code(allow_failures):
-        errors.print(
-            f"[red]{summary.failed} of {summary.items} items failed[/] (see the errors in the "
-            "results; --allow-failures exits 0)"
-        )
-        raise typer.Exit(code)
-
-
-def _run_with_progress(
-    given: dict[str, Any], db: Store, run_id: str, resume: str | None, overwrite: bool, show: bool
-) -> GradeResult:
-    job = functools.partial(grade_job, given, db, resume=resume, run_id=run_id, overwrite=overwrite)
-    if not show:
-        return job()
-    with progress_bar(errors) as update:
-        return job(progress=update)
+        errors.print(note, highlight=False)
+    if as_json:
+        typer.echo(json.dumps(result.summary.as_dict(), indent=2))
+    for part in [] if as_json else result.render():
+        console.print(part, highlight=False)
+    for line in result.problems(allow_failures):
+        errors.print(line, highlight=False)
+    raise typer.Exit(result.summary.exit_code(allow_failures))
 
 
 def models() -> None:

@@ -23,7 +23,6 @@ from jurist.cli.options import (
     settings_options,
 )
 from jurist.cli.output import exit_on_error, show
-from jurist.core.data import FieldMap
 from jurist.datasets import ItemSource
 from jurist.injection import InjectionSettings, injection_audit
 from jurist.session import JudgeSetup
@@ -58,12 +57,10 @@ def injection(
 
     Every grade is cached, so a re-run makes no model calls.
     """
-    fields = FieldMap(
-        id=id_field,
-        response_b="response_b" if settings.mode == "pairwise" else None,
-        labels=tuple(label_field or ()),
+    labels = label_field or ()
+    source = ItemSource.for_mode(
+        settings.mode, data=data, preset=preset, limit=limit, id=id_field, labels=labels
     )
-    source = ItemSource(data=data, preset=preset, limit=limit, fields=fields)
     with Store(store) as db:
         report = injection_audit(
             rubric,

@@ -1,12 +1,7 @@
 """Options that several commands take, declared once.
 
-Help text is written here only for options no library field stands behind; an option
-that sets a library settings field takes its type, help and bounds from the field
-(`metadata={"help": ..., "min": ...}` on a dataclass, `Field(description=...)` on a
-model), and no default is restated: an option is `None` ("not given", the library fills
-its default) or defaults to the value read from a library object. `option_groups` lets a
-command take a group of these through a builder that turns them into the library's own
-settings value.
+An option that sets a library settings field takes its type, help and bounds from the field
+(dataclass `metadata`, model `Field(description=...)`) and never restates its default.
 """
 
 from __future__ import annotations
@@ -28,7 +23,6 @@ from jurist.session import JudgeSetup
 Format = Literal["table", "json"]
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
 _BOUNDS = ("min", "max")
-_FIELDS = FieldMap()
 
 
 def field_help(owner: Any, name: str) -> str | None:
@@ -56,7 +50,7 @@ def _described(owner: Any, name: str) -> tuple[Any, dict[str, Any]]:
     return get_type_hints(cls)[name], dict(found.metadata)
 
 
-# --- what is judged ---------------------------------------------------------------------
+# What is judged, how calls are made, what is printed.
 
 RubricArg = Annotated[Path, typer.Argument(help="Rubric YAML file.")]
 DataArg = Annotated[Path | None, typer.Argument(help="JSONL, CSV or Parquet file of items.")]
@@ -66,8 +60,6 @@ LimitOpt = Annotated[int | None, field_option(ItemSource, "limit")]
 IdFieldOpt = Annotated[str | None, field_option(FieldMap, "id")]
 LabelFieldsOpt = Annotated[list[str] | None, field_option(FieldMap, "labels")]
 
-# --- how calls are made -----------------------------------------------------------------
-
 StoreOpt = Annotated[
     Path | None,
     typer.Option(
@@ -75,8 +67,6 @@ StoreOpt = Annotated[
         "~/.cache/jurist/store.sqlite or $JURIST_STORE): a re-run makes no model calls."
     ),
 ]
-
-# --- output -----------------------------------------------------------------------------
 
 FormatOpt = Annotated[Format, typer.Option("--format", help="table | json")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -87,13 +77,9 @@ Settings = TypeVar("Settings")
 
 
 def option_groups(**builders: Callable[..., Any]) -> Callable[[Command], Command]:
-    """Give a command groups of options declared once: for each `name=builder`, the
-    builder's parameters (options with their help) join the command line after the
-    command's own, and the command receives `name=builder(**those values)`.
-
-    A builder parameter the command (or an earlier builder) also declares is shown once
-    and handed to both, so a builder never re-declares what a command already takes.
-    """
+    """Groups of options declared once: for each `name=builder`, the builder's parameters
+    join the command's options (one shared by the command or an earlier builder is shown
+    once and handed to both) and the command receives `name=builder(**their values)`."""
 
     def decorate(command: Command) -> Command:
         own = inspect.signature(command, eval_str=True)
@@ -125,13 +111,9 @@ def option_groups(**builders: Callable[..., Any]) -> Callable[[Command], Command
 
 
 def field_options(*groups: tuple[Any, ...]) -> Callable[..., dict[str, Any]]:
-    """A builder of options that each set one library field, typed and documented by it.
-
-    A group is `(owner, name, ...)`. From a settings class an option is None until given
-    (the library fills the default); from an instance it defaults to the instance's
-    value. `"flag=field"` names an option other than its field. The builder returns the
-    values by option name.
-    """
+    """A builder of options, each typed and documented by the library field it sets, from
+    groups `(owner, name, ...)`: None until given for a class owner (the library fills the
+    default), the instance's value for an instance; `"flag=field"` renames an option."""
     parameters = []
     for owner, *names in groups:
         for name in names:
@@ -147,23 +129,6 @@ def field_options(*groups: tuple[Any, ...]) -> Callable[..., dict[str, Any]]:
 
     build.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return build
-
-
-def columns(
-    input_field: Annotated[str, field_option(FieldMap, "input")] = _FIELDS.input,
-    response_field: Annotated[str, field_option(FieldMap, "response")] = "response",
-    response_b_field: Annotated[str, field_option(FieldMap, "response_b")] = "response_b",
-    reference_field: Annotated[str | None, field_option(FieldMap, "reference")] = None,
-    id_field: IdFieldOpt = None,
-) -> FieldMap:
-    """Where an item's texts are, for the commands that read responses from DATA."""
-    return FieldMap(
-        input=input_field,
-        response=response_field,
-        response_b=response_b_field,
-        reference=reference_field,
-        id=id_field,
-    )
 
 
 def judge_setup(base: JudgeSetup) -> Callable[..., JudgeSetup]:
@@ -194,13 +159,10 @@ def judge_setup(base: JudgeSetup) -> Callable[..., JudgeSetup]:
 def settings_options(
     settings: type[Settings] | Settings, *named: str, **options: Any
 ) -> Callable[..., Settings]:
-    """The builder of a library settings dataclass (a class, or an instance whose values are
-    the defaults) from options named after its fields: each takes the field's default, its
-    type and help. A field named positionally is described by its own metadata; a keyword
-    gives the help (a string), a `typer.Option(...)` for flag names and bounds (its help,
-    when not given, the field's), or an `Annotated` alias for a narrower type. A dict names
-    the options of a nested settings field (`writing={"temperature": ...}`). Fields not
-    named keep their default."""
+    """The builder of a settings dataclass (a class, or an instance giving the defaults) from
+    options named after its fields, with their defaults, types and help. A keyword gives the
+    help (a string), a `typer.Option` (flags, bounds), an `Annotated` alias (a narrower type)
+    or a dict (the options of a nested settings field); fields not named keep their default."""
     cls = settings if isinstance(settings, type) else type(settings)
     kinds = get_type_hints(cls)
     base = {f.name: _default(f) for f in fields(cls)}  # type: ignore[arg-type]
@@ -250,3 +212,13 @@ def _default(field: Field[Any]) -> Any:
     if field.default_factory is not MISSING:
         return field.default_factory()
     return field.default
+
+
+columns = settings_options(
+    FieldMap(response_b="response_b"),  # read the second response of a pair when there is one
+    input=typer.Option("--input-field"),
+    response=typer.Option("--response-field"),
+    response_b=typer.Option("--response-b-field"),
+    reference=typer.Option("--reference-field"),
+    id=typer.Option("--id-field"),
+)

@@ -5,7 +5,6 @@ line did (`OneLineErrors`)."""
 from __future__ import annotations
 
 import importlib
-import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +18,6 @@ from rich.markup import escape
 
 from jurist.core.errors import EXIT_INPUT, JuristError
 from jurist.core.secrets import scrub
-from jurist.engine.summary import GradeSummary
 
 console = Console(stderr=False)
 errors = Console(stderr=True)
@@ -53,15 +51,6 @@ def show(report: Any, as_json: bool) -> None:
         typer.echo(report.model_dump_json(indent=2))
     else:
         console.print(report.render())
-
-
-def print_grade_summary(summary: GradeSummary, as_json: bool) -> None:
-    """The run summary as JSON (summary.json's keys) or as the report renders itself."""
-    if as_json:
-        console.print_json(json.dumps(summary.as_dict()))
-        return
-    for part in summary.render():
-        console.print(part)
 
 
 # --- command-line errors ----------------------------------------------------------------
@@ -120,8 +109,7 @@ def _one_line() -> Iterator[None]:
 
 def _usage_line(error: Any) -> str:
     """`--option: value 'x' is not <what is accepted>`, else the option and click's text."""
-    param = getattr(error, "param", None)
-    message = error.message or error.format_message()
+    param, message = getattr(error, "param", None), error.message or error.format_message()
     if param is None:
         return message
     is_argument = param.param_type_name == "argument"
@@ -148,11 +136,11 @@ def _accepted(param: Any) -> str | None:
     if declared.is_choice:
         return "one of: " + ", ".join(str(choice) for choice in declared.choices)
     kind = declared.annotation
-    kind = get_args(kind)[0] if get_origin(kind) is list else kind
-    noun = {int: "an integer", float: "a finite number"}.get(kind)
+    noun = {int: "an integer", float: "a finite number"}.get(
+        get_args(kind)[0] if get_origin(kind) is list else kind
+    )
     low, high = declared.parameter_info.min, declared.parameter_info.max
-    if noun is None or (low is None and high is None):
+    bounds = [f">= {low}" if low is not None else "", f"<= {high}" if high is not None else ""]
+    if noun is None or not any(bounds):
         return noun
-    if low is not None and high is not None:
-        return f"{noun} from {low} to {high}"
-    return f"{noun} >= {low}" if low is not None else f"{noun} <= {high}"
+    return f"{noun} from {low} to {high}" if all(bounds) else f"{noun} {''.join(bounds)}"

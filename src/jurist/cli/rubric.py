@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -26,7 +26,7 @@ from jurist.core.data import FieldMap
 from jurist.core.rubric import load_rubric
 from jurist.datasets import ItemSource
 from jurist.rubrics.batch import GenerateSettings, generate_rubrics
-from jurist.rubrics.lint import lint_file
+from jurist.rubrics.lint import LintContext, lint_file
 from jurist.rubrics.refine_run import RefineSettings, refine_with_data
 from jurist.rubrics.render import (
     findings_table,
@@ -47,16 +47,11 @@ rubric_app = typer.Typer(help="Validate, lint and author rubrics.", no_args_is_h
 
 _JUDGE = JudgeSettings()
 
+PREFERENCE_HELP = "Column of the preferred response: A, B, tie, response, response_b, A>B or B>A."
 ModeOpt = Annotated[
     Literal["pointwise", "pairwise"],
-    typer.Option(
-        help="How the judge decides a pair: pointwise (grade each response, compare) "
-        "or pairwise (compare directly)."
-    ),
+    typer.Option(help="A pair is decided pointwise (grade each, compare) or pairwise."),
 ]
-
-
-# --- validate and lint ------------------------------------------------------------------
 
 
 @rubric_app.command(epilog="Example: jurist rubric validate examples/helpfulness.yaml")
@@ -72,30 +67,20 @@ def validate(path: RubricArg) -> None:
     "(exit code 1 when there are errors; warnings alone exit 0)"
 )
 @exit_on_error()
-def lint(
-    path: RubricArg,
-    reference: Annotated[
-        bool | None,
-        typer.Option(
-            "--reference/--no-reference",
-            help="Whether the judge will see a reference answer (unset: skip that rule).",
-        ),
-    ] = None,
-    history: Annotated[
-        bool | None,
-        typer.Option(
-            "--history/--no-history",
-            help="Whether the judge will see a multi-turn conversation (unset: skip).",
-        ),
-    ] = None,
-    output_format: FormatOpt = "table",
-) -> None:
+@option_groups(
+    context=settings_options(
+        LintContext,
+        has_reference=typer.Option("--reference/--no-reference"),
+        has_history=typer.Option("--history/--no-history"),
+    )
+)
+def lint(path: RubricArg, output_format: FormatOpt = "table", *, context: LintContext) -> None:
     """Find problems in a rubric before a judge is paid to use it.
 
     Unusable scales, open questions in a checklist, duplicated criteria, context the judge
     will not see. Errors make a criterion unusable as written; warnings rest on heuristics.
     """
-    findings = lint_file(path, has_reference=reference, has_history=history)
+    findings = lint_file(path, **asdict(context))
     failed = any(finding.severity == "error" for finding in findings)
     if output_format == "json":
         typer.echo(json.dumps([finding.model_dump() for finding in findings], indent=2))
@@ -103,9 +88,6 @@ def lint(
         console.print(findings_table(path, findings))
     if failed:
         raise typer.Exit(1)
-
-
-# --- library: index and retrieve -------------------------------------------------------
 
 
 @rubric_app.command(
@@ -148,20 +130,11 @@ def retrieve(
         console.print(retrieved_table(library, rows))
 
 
-# --- the items and judge of generate and refine ----------------------------------------
-
-
 def items(
     data: DataArg = None,
     preset: PresetOpt = None,
     limit: LimitOpt = None,
-    label_field: Annotated[
-        str | None,
-        typer.Option(
-            help="Column saying which response people preferred: A / B / tie "
-            "(also response / response_b, A>B / B>A)."
-        ),
-    ] = None,
+    label_field: Annotated[str | None, typer.Option(help=PREFERENCE_HELP)] = None,
     *,
     columns: FieldMap,
 ) -> ItemSource:
@@ -173,9 +146,6 @@ def items(
 item_options = option_groups(
     items=option_groups(columns=columns)(items), setup=judge_setup(_JUDGE.setup)
 )
-
-
-# --- generate ---------------------------------------------------------------------------
 
 
 generating = settings_options(
@@ -231,8 +201,6 @@ def generate(
     if report.usable == 0:
         raise typer.Exit(1)
 
-
-# --- refine -----------------------------------------------------------------------------
 
 refining = settings_options(
     RefineSettings,

@@ -20,7 +20,6 @@ from jurist.cli.options import (
     settings_options,
 )
 from jurist.cli.output import console, exit_on_error
-from jurist.core.data import FieldMap
 from jurist.core.rubric import load_rubric
 from jurist.datasets import ItemSource
 from jurist.train import (
@@ -37,6 +36,7 @@ from jurist.train import (
     run_loop,
     train_dpo,
     train_sft,
+    training_items,
 )
 from jurist.train import export_gguf as export
 from jurist.train.lora import model_target
@@ -48,7 +48,6 @@ train_app = typer.Typer(
 )
 
 _SAMPLING = SamplingSettings()
-_TRAIN = TrainSettings()
 _DPO = DPOSettings()
 
 LabelField = Annotated[
@@ -70,19 +69,10 @@ def items(
     preset: PresetOpt = None,
     limit: LimitOpt = None,
     label_field: LabelField = None,
-    keep: Annotated[
-        list[str] | None, typer.Option(help="DATA column(s) kept as metadata (e.g. doc_id).")
-    ] = None,
+    keep: Annotated[list[str] | None, typer.Option(help="Column(s) kept as metadata.")] = None,
     mode: Mode = "pointwise",
 ) -> ItemSource:
-    """The training items, reading the label columns `--label-field` names."""
-    labels = parse_label_fields(label_field or [])
-    fields = FieldMap(
-        response_b="response_b" if mode == "pairwise" else None,
-        labels=tuple(sorted(set(labels.values()))),
-        keep=tuple(keep or ()),
-    )
-    return ItemSource(data=data, preset=preset, fields=fields, limit=limit)
+    return training_items(data, preset, limit, label_field or (), keep or (), mode)
 
 
 sampling = settings_options(
@@ -102,11 +92,7 @@ training = settings_options(
 looping = settings_options(LoopSettings, "iterations", "split_by", "holdout")
 
 
-def lora(
-    rank: Annotated[int, field_option(LoraSettings, "rank")] = _TRAIN.lora.rank,
-) -> LoraSettings:
-    """A LoRA adapter of `rank`, its alpha twice the rank."""
-    return LoraSettings(rank=rank, alpha=2 * rank)
+lora = settings_options(LoraSettings, "rank")  # alpha: twice the rank
 
 
 @train_app.command(

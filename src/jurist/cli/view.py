@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from jurist.cli.options import StoreOpt
+from jurist.cli.options import StoreOpt, dataclass_options, option_groups
 from jurist.cli.output import errors, exit_on_error, fail
 from jurist.store import default_store_path
+from jurist.view.report import ReportSettings
+from jurist.view.server import ServeSettings
 
 DataOpt = Annotated[
     Path | None,
@@ -20,6 +23,7 @@ DataOpt = Annotated[
 
 
 @exit_on_error()
+@option_groups(serve=dataclass_options(ServeSettings))
 def view(
     runs: Annotated[
         list[str] | None,
@@ -27,13 +31,10 @@ def view(
             help="Run ids, output folders or results.jsonl files (default: every run in the store)."
         ),
     ] = None,
-    host: Annotated[
-        str, typer.Option(help="Address to bind; anything but 127.0.0.1 is reachable by others.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: a free one).")] = 0,
     store: StoreOpt = None,
     data: DataOpt = None,
-    cache_dir: Annotated[Path | None, typer.Option(help="Where run indexes are kept.")] = None,
+    *,
+    serve: ServeSettings,
 ) -> None:
     """Browse runs in a local web app: summaries, histograms, filters, items with their
     rationales and score distributions, two runs side by side, and annotation by people.
@@ -48,43 +49,31 @@ def view(
             f"jurist view needs the view extra ({error.name} is missing): "
             "pip install 'jurist[view]'"
         )
-    viewer = make_viewer(list(runs or []), store or default_store_path(), data_path=data,
-                         cache_dir=cache_dir)  # fmt: skip
+    store_path, cache_dir = store or default_store_path(), serve.cache_dir
+    viewer = make_viewer(list(runs or []), store_path, data_path=data, cache_dir=cache_dir)
     warn = functools.partial(errors.print, "[yellow]warning:[/]")
-    serve_viewer(create_app(viewer), viewer.token, host, port, show=typer.echo, warn=warn)
+    app = create_app(viewer)
+    serve_viewer(app, viewer.token, serve.host, serve.port, show=typer.echo, warn=warn)
 
 
 @exit_on_error()
+@option_groups(settings=dataclass_options(ReportSettings))
 def report(
     run: Annotated[str, typer.Argument(help="Run id, output folder or results.jsonl.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path(
         "report.html"
     ),
-    labels: Annotated[
-        Path | None, typer.Option(help="Human labels (JSONL / JSON / CSV / TSV) joined by id.")
-    ] = None,
-    annotator_field: Annotated[
-        str | None, typer.Option(help="Labels column naming the annotator.")
-    ] = None,
-    sample: Annotated[int, typer.Option(min=0, help="Items to show with their rationales.")] = 20,
-    seed: Annotated[int, typer.Option(help="Seed of the item sample and the bootstrap.")] = 0,
     store: StoreOpt = None,
     data: DataOpt = None,
+    *,
+    settings: ReportSettings,
 ) -> None:
     """Write one self-contained HTML file: the summary, judge vs human and the audit when
     labels exist, and a sample of items with rationales. No external assets."""
     from jurist.view.report import write_report
 
-    path = write_report(
-        run,
-        output,
-        store_path=store or default_store_path(),
-        labels=labels,
-        annotator_field=annotator_field,
-        sample=sample,
-        seed=seed,
-        data_path=data,
-    )
+    store_path = store or default_store_path()
+    path = write_report(run, output, store_path=store_path, data_path=data, **asdict(settings))
     typer.echo(f"wrote {path}")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -44,6 +44,23 @@ class ItemSource:
     skip_bad_rows: bool = field(
         default=False, metadata={"help": "Record bad rows and go on instead of stopping."}
     )
+
+    @classmethod
+    def for_mode(
+        cls,
+        mode: str,
+        *,
+        data: Path | None = None,
+        preset: str | None = None,
+        limit: int | None = None,
+        id: str | None = None,
+        labels: Sequence[str] = (),
+        keep: Sequence[str] = (),
+    ) -> ItemSource:
+        """Items for a judging mode: a pairwise job also reads the second response."""
+        response_b = "response_b" if mode == "pairwise" else None
+        fields = FieldMap(id=id, response_b=response_b, labels=tuple(labels), keep=tuple(keep))
+        return cls(data=data, preset=preset, fields=fields, limit=limit)
 
     def iter(
         self,

@@ -35,15 +35,18 @@ _COLUMNS = (
 
 @contextmanager
 def progress_bar(
-    console: Console | None = None,
-) -> Iterator[Callable[[RunCounters, int | None], None]]:
+    console: Console | None = None, *, shown: bool = True
+) -> Iterator[Callable[[RunCounters, int | None], None] | None]:
     """A live bar on `console` (default: stderr) while the block runs; yields the callback
-    to hand to `grade_job(progress=...)`."""
+    to hand to `grade_job(progress=...)` (None when not `shown`)."""
+    if not shown:
+        yield None
+        return
     with Progress(*_COLUMNS, console=console or Console(stderr=True), transient=False) as bar:
         task = bar.add_task("grading", total=None, rate="", hits=0, failed=0, bad=0)
 
         last: list[tuple[RunCounters, int | None]] = []
-        shown = [0.0]
+        drawn = [0.0]
 
         def draw(counters: RunCounters, total: int | None) -> None:
             elapsed = bar.tasks[0].elapsed or 0.0
@@ -62,10 +65,10 @@ def progress_bar(
             # Redrawn at most 20 times a second: once per result costs more than a judgment
             # against a fast server; the last counts show when the block ends.
             now = time.monotonic()
-            if now - shown[0] < 0.05:
+            if now - drawn[0] < 0.05:
                 last[:] = [(counters, total)]
                 return
-            shown[0] = now
+            drawn[0] = now
             last.clear()
             draw(counters, total)
 

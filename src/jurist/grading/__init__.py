@@ -18,6 +18,7 @@ from jurist.grading.config import (
 )
 from jurist.grading.job import (
     GradeResult,
+    JobControl,
     Terminated,
     grade_job,
     register_profile_reader,
@@ -34,6 +35,7 @@ __all__ = [
     "GradeConfig",
     "GradeResult",
     "GradeRun",
+    "JobControl",
     "JuryPart",
     "Terminated",
     "agrade",

@@ -11,7 +11,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ from pydantic import (
     BaseModel,
     Field,
 )
+from rich.console import RenderableType
+from rich.markup import escape
 
 from jurist.core.data import ReadReport
 from jurist.core.errors import ConfigError, JuristError
@@ -48,6 +50,7 @@ from jurist.grading.config import (
 )
 from jurist.grading.memory import _judge_locally, _summary, _tallies, item_judge
 from jurist.jury import JurySpec, jury_spec
+from jurist.jury.render import jury_lines
 from jurist.prompts import templates_hash
 from jurist.session import JudgeSetup
 from jurist.store import Store, new_run_id
@@ -67,6 +70,39 @@ class GradeResult(BaseModel):
     skipped_rows: list[str] = Field(default_factory=list)
     status: str = "finished"
     notes: list[str] = Field(default_factory=list)
+
+    def render(self) -> list[RenderableType]:
+        """The summary, the jury's agreement when jurors graded, and where the results are."""
+        jury = jury_lines(self.summary.jury) if self.summary.jury is not None else []
+        return [*self.summary.render(), *jury, f"results: {self.results_path}"]
+
+    def problems(self, allow_failures: bool = False) -> list[str]:
+        """What the user must hear beside the summary: skipped rows and failed items."""
+        lines = (
+            [f"[yellow]{len(self.skipped_rows)} bad rows skipped[/]:"] if self.skipped_rows else []
+        )
+        lines += [f"  {escape(row)}" for row in self.skipped_rows[:20]]
+        if self.summary.exit_code(allow_failures):
+            lines.append(
+                f"[red]{self.summary.failed} of {self.summary.items} items failed[/] (see the "
+                "errors in the results; --allow-failures exits 0)"
+            )
+        return lines
+
+
+@dataclass(frozen=True)
+class JobControl:
+    """Which run a job writes: a new one (named, or a fresh id) or an interrupted one."""
+
+    resume: str | None = field(
+        default=None, metadata={"help": "Continue an interrupted run by its id."}
+    )
+    run_id: str | None = field(
+        default=None, metadata={"help": "Name for a new run (default: timestamp + random suffix)."}
+    )
+    overwrite: bool = field(
+        default=False, metadata={"help": "Replace another run's results in the output folder."}
+    )
 
 
 class Terminated(KeyboardInterrupt):
@@ -118,9 +154,13 @@ def run_grade(
     run_id = run_id or new_run_id()
     with _terminate_as_interrupt(), store.run_lock(run_id):
         _open_run(store, config, rubric, run_id, resume=resume, overwrite=overwrite)
-        return _run_held(
+        result = _run_held(
             config, rubric, jury, store, run_id, resume=resume, progress=progress, adjust=adjust
         )
+    if config.profile in (None, "none"):
+        return result
+    used = f"profile {config.profile}: calibrated scores and intervals (--profile none: raw judge)"
+    return result.model_copy(update={"notes": [*result.notes, used]})
 
 
 def _run_held(
@@ -341,7 +381,7 @@ def resume_config(
         if name == "judge" and redact_urls(str(value)) == current.get(name):
             changes[name] = value  # the same judge, with the credentials the store never keeps
         elif name in RESUME_HONOURED:
-            notes.append(f"{name}: {current.get(name)!r} -> {value!r}")
+            notes.append(f"resume: {name}: {current.get(name)!r} -> {value!r}")
             changes[name] = value
         else:
             refused.append(f"--{name.replace('_', '-')}")

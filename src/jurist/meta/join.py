@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from jurist.core.judgment import (
@@ -26,10 +25,13 @@ from jurist.core.judgment import (
     PairwiseJudgment,
     PointwiseJudgment,
 )
+from jurist.core.lazy import lazy
 from jurist.meta.errors import MetaInputError
 from jurist.meta.load import Labels, LoadedResults, load_results, ratings_of, read_labels
 from jurist.meta.options import Inputs, parse_scale, rubric_scales
 from jurist.stats.arrays import FloatArray
+
+pd = lazy("pandas")
 
 ScoreKind = Literal["parsed", "expected"]
 
@@ -452,7 +454,7 @@ class Results:
 
     # ------------------------------------------------------------ frames
 
-    def to_frame(self, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
+    def to_frame(self, mapping: Mapping[str, str] | None = None) -> Any:
         """Tidy table: one row per (item, criterion) for pointwise and checklist results,
         one row per pair for pairwise ones; metadata columns are prefixed `metadata.`."""
         meta_keys = sorted({k for j in self.judgments for k in j.metadata})

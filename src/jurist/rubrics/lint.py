@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +37,15 @@ from jurist.rubrics.wording import (
 )
 
 # Re-exported: the text helpers were first defined here.
-__all__ = ["Finding", "content_tokens", "jaccard", "lint_file", "lint_rubric", "valence"]
+__all__ = [
+    "Finding",
+    "LintContext",
+    "content_tokens",
+    "jaccard",
+    "lint_file",
+    "lint_rubric",
+    "valence",
+]
 
 Severity = Literal["error", "warning"]
 
@@ -411,6 +420,20 @@ def _error_findings(path: Path, error: RubricError) -> list[Finding]:
         )
         findings.append(Finding.error(target, "invalid", detail, suggestion))
     return findings
+
+
+@dataclass(frozen=True)
+class LintContext:
+    """What the judge will see besides the rubric; None (unknown) skips the rules on it."""
+
+    has_reference: bool | None = field(
+        default=None,
+        metadata={"help": "Whether the judge will see a reference answer (unset: skip that rule)."},
+    )
+    has_history: bool | None = field(
+        default=None,
+        metadata={"help": "Whether the judge will see a multi-turn conversation (unset: skip)."},
+    )
 
 
 def lint_file(

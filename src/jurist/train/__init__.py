@@ -17,7 +17,13 @@ from jurist.train.export import (
     export_gguf,
     locate_converter,
 )
-from jurist.train.jobs import PairsResult, PairsSettings, make_pairs, parse_label_fields
+from jurist.train.jobs import (
+    PairsResult,
+    PairsSettings,
+    make_pairs,
+    parse_label_fields,
+    training_items,
+)
 from jurist.train.loop import BASELINES, LoopSettings, run_loop, split_items
 from jurist.train.lora import LoraSettings, TrainResult, TrainSettings
 from jurist.train.metrics import LoopReport
@@ -70,5 +76,6 @@ __all__ = [
     "split_items",
     "train_dpo",
     "train_sft",
+    "training_items",
     "write_pairs",
 ]

@@ -24,6 +24,22 @@ def parse_label_fields(values: Sequence[str]) -> dict[str, str]:
     return mapping
 
 
+def training_items(
+    data: Path | None,
+    preset: str | None,
+    limit: int | None,
+    label_fields: Sequence[str] = (),
+    keep: Sequence[str] = (),
+    mode: str = "pointwise",
+) -> ItemSource:
+    """The items a training step reads: with the label columns `label_fields` name (see
+    `parse_label_fields`), the `keep` columns as metadata, and a second response if pairwise."""
+    labels = sorted(set(parse_label_fields(label_fields).values()))
+    return ItemSource.for_mode(
+        mode, data=data, preset=preset, limit=limit, labels=labels, keep=keep
+    )
+
+
 @dataclass
 class PairsResult:
     path: Path

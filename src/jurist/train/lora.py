@@ -20,7 +20,7 @@ class LoraSettings:
     """A small adapter on the attention projections: few parameters, CPU-friendly."""
 
     rank: int = field(default=8, metadata={"help": "LoRA rank.", "min": 1})
-    alpha: int = 16
+    alpha: int | None = None  # None: twice the rank
     dropout: float = 0.0
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
 
@@ -100,7 +100,7 @@ def peft_config(settings: LoraSettings) -> Any:
 
     return LoraConfig(
         r=settings.rank,
-        lora_alpha=settings.alpha,
+        lora_alpha=settings.alpha or 2 * settings.rank,
         lora_dropout=settings.dropout,
         target_modules=list(settings.target_modules),
         task_type="CAUSAL_LM",

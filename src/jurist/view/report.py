@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,20 @@ def _items_for(source: RunSource, wanted: set[str]) -> dict[str, dict[str, Any]]
             if len(found) == len(wanted):
                 break
     return found
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What a report shows besides the run: labels to measure it against, and the sample."""
+
+    labels: Path | None = field(
+        default=None, metadata={"help": "Human labels (JSONL / JSON / CSV / TSV) joined by id."}
+    )
+    annotator_field: str | None = field(
+        default=None, metadata={"help": "Labels column naming the annotator."}
+    )
+    sample: int = field(default=20, metadata={"help": "Items shown with rationales.", "min": 0})
+    seed: int = field(default=0, metadata={"help": "Seed of the item sample and the bootstrap."})
 
 
 def write_report(

@@ -6,7 +6,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 
@@ -19,6 +20,18 @@ def free_port(host: str = LOOPBACK) -> int:
 
 def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Where the viewer listens: this machine only, on a free port, unless told otherwise."""
+
+    host: str = field(
+        default=LOOPBACK,
+        metadata={"help": "Address to bind; anything but 127.0.0.1 is reachable by others."},
+    )
+    port: int = field(default=0, metadata={"help": "Port (0: a free one).", "min": 0, "max": 65535})
+    cache_dir: Path | None = field(default=None, metadata={"help": "Where run indexes are kept."})
 
 
 @dataclass
