@@ -201,3 +201,40 @@ def test_every_mode_indexed_while_written_is_the_full_build(tmp_path, mode):
     assert ours.info.labelled > 0
     assert ours.info.notes[:-1] == built.info.notes[:-1]  # the last: no item texts here
     assert ours.info.notes[-1].startswith("item texts")
+
+
+def test_items_with_wide_intervals_are_found_for_review(tmp_path):
+    """A profile's intervals (`criteria.<c>.interval`): the filter keeps the items whose
+    widest interval is wider than asked, in the index written while grading and in a full
+    build alike; items without intervals are never kept."""
+    judgments = [
+        judgment(
+            f"i{k}",
+            k,
+            criteria={
+                "clarity": {"status": "ok", "score": 3, "interval": [3 - k / 4, 3 + k / 4]},
+                "depth": {"status": "ok", "score": 2, "interval": [1.5, 2.5]},
+            }
+            if k % 3
+            else {"clarity": {"status": "ok", "score": 3}},
+        )
+        for k in range(12)
+    ]
+    folder = tmp_path / "run"
+    folder.mkdir()
+    results = IndexedResultsFile(folder / RESULTS)
+    for one in judgments:
+        results.write(one)
+    results.close()
+    source = resolve_source(str(folder), tmp_path / "store.sqlite")
+    ours = open_index(source, tmp_path / "cache")
+    build_index(source, tmp_path / "built.sqlite")
+    built = RunIndex(tmp_path / "built.sqlite")
+    # widths: max(k / 2, 1.0) for k not divisible by 3; none for the others
+    expected = {k for k in range(12) if k % 3 and max(k / 2, 1.0) > 2.0}
+    for index in (ours, built):
+        wide = index.page(Filters(wider_than=2.0), 0, 100)
+        assert {row.item_id for row in wide} == {f"i{k}" for k in expected}
+        assert index.count(Filters(wider_than=0.5)) == 8
+        assert index.count(Filters()) == 12
+    assert Filters(wider_than=2.0).query() == {"wider_than": "2"}

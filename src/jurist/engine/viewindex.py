@@ -35,7 +35,8 @@ CREATE TABLE items (
     parse_errors INTEGER NOT NULL DEFAULT 0,
     human TEXT,
     preview TEXT,
-    labels TEXT
+    labels TEXT,
+    width REAL
 );
 CREATE TABLE bodies (pos INTEGER PRIMARY KEY, judgment TEXT NOT NULL, item TEXT);
 CREATE TABLE scores (
@@ -53,6 +54,7 @@ AFTER_LOAD = """
 CREATE INDEX items_status ON items (status, pos);
 CREATE INDEX items_disagreement ON items (disagreement);
 CREATE INDEX items_parse_errors ON items (parse_errors, pos);
+CREATE INDEX items_width ON items (width);
 CREATE INDEX scores_score ON scores (criterion, score);
 CREATE INDEX scores_status ON scores (status, pos);
 CREATE INDEX scores_pos ON scores (pos);
@@ -113,7 +115,21 @@ def item_row(pos: int, judgment: Judgment, parse_errors: bool) -> tuple[Any, ...
         None,
         preview(judgment),
         json.dumps(judgment.labels) if judgment.labels else None,
+        interval_width(judgment),
     )
+
+
+def interval_width(judgment: Judgment) -> float | None:
+    """The widest interval a profile put on the item's criteria: the items to send to a
+    person first (None without a profile's intervals)."""
+    if not isinstance(judgment, PointwiseJudgment):
+        return None
+    widths = [
+        float(bounds[1]) - float(bounds[0])
+        for part in judgment.criteria.values()
+        if isinstance(bounds := part.extras.get("interval"), list | tuple) and len(bounds) == 2
+    ]
+    return max(widths, default=None)
 
 
 def criterion_map(criteria: list[str], fields: list[str]) -> dict[str, str | None]:
@@ -199,9 +215,12 @@ def run_parts(db: sqlite3.Connection, seen: dict[str, list[str]], n: int) -> dic
     return parts | figures(db, n, criteria)
 
 
+LAYOUT = "v2"  # in the stamp: an index of an older layout is not used, but built again
+
+
 def results_stamp(path: Path) -> str:
     stat = path.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
+    return f"{LAYOUT}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 class IndexWriter:
@@ -272,7 +291,7 @@ class IndexWriter:
         if self._db is None:
             return
         try:
-            self._db.executemany("INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?)", self._items)
+            self._db.executemany("INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?,?)", self._items)
             self._db.executemany("INSERT INTO bodies VALUES (?, ?, NULL)", self._bodies)
             self._db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?)", self._scores)
             self._db.executemany("INSERT OR REPLACE INTO texts VALUES (?,?)", self._texts)

@@ -148,6 +148,7 @@ def filters_from(request: Request) -> Filters:
         score_min=_float(q.get("score_min")),
         score_max=_float(q.get("score_max")),
         disagreement=_float(q.get("disagreement")),
+        wider_than=_float(q.get("wider_than")),
         inconsistent=q.get("inconsistent") == "1",
         parse_errors=q.get("parse_errors") == "1",
         search=q.get("search") or None,

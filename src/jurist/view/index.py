@@ -25,13 +25,13 @@ from jurist.core.errors import JuristError
 from jurist.core.judgment import ChecklistJudgment, Judgment, PairwiseJudgment, judgment_from_json
 from jurist.core.paths import cache_dir
 from jurist.engine.summary import summarise
-from jurist.engine.viewindex import AFTER_LOAD, SCHEMA, finite, preview
+from jurist.engine.viewindex import AFTER_LOAD, SCHEMA, finite, interval_width, preview
 from jurist.meta.join import Results
 from jurist.meta.load import LoadedResults, load_results
 from jurist.view.prebuilt import ready_index
 from jurist.view.sources import RunSource, iter_source_items
 
-_LAYOUT = "v3"  # in the cached file's name: an index of an older layout is rebuilt
+_LAYOUT = "v4"  # in the cached file's name: an index of an older layout is rebuilt
 PAGE_SIZE = 50
 SORTS = ("position", "score", "-score", "disagreement", "status", "item_id")
 
@@ -49,6 +49,7 @@ class Filters:
     score_min: float | None = None
     score_max: float | None = None
     disagreement: float | None = None
+    wider_than: float | None = None  # a profile's interval: the items to review first
     inconsistent: bool = False
     parse_errors: bool = False
     search: str | None = None
@@ -63,6 +64,7 @@ class Filters:
             "score_min",
             "score_max",
             "disagreement",
+            "wider_than",
             "search",
         ):
             value = getattr(self, name)
@@ -159,6 +161,9 @@ class RunIndex:
         if filters.disagreement is not None:
             clauses.append("items.disagreement >= ?")
             params.append(filters.disagreement)
+        if filters.wider_than is not None:
+            clauses.append("items.width > ?")
+            params.append(filters.wider_than)
         if filters.inconsistent:
             clauses.append("items.consistent = 0")
         if filters.parse_errors:
@@ -394,10 +399,11 @@ def build_index(source: RunSource, path: Path) -> None:
                     json.dumps(human[i]) if human[i] else None,
                     preview(j),
                     None,
+                    interval_width(j),
                 )
             )
             score_rows.extend(_score_rows(j, i))
-        db.executemany("INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?)", item_rows)
+        db.executemany("INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?,?)", item_rows)
         db.executemany(
             "INSERT INTO bodies VALUES (?, ?, NULL)",
             ((i, j.model_dump_json()) for i, j in enumerate(results.judgments)),
