@@ -32,6 +32,8 @@ ALLOWED = {
     "sampling seed",
     "jurist.testing.settings.PluginSettings.concurrency": "the flat `concurrency` key of "
     "the [tool.jurist] table, turned into a CallPolicy by PluginSettings.setup()",
+    "jurist.view.report.ReportSettings.seed": "the report's item sample and bootstrap seed, "
+    "not a judge's sampling seed",
     "jurist.train.lora.TrainSettings.seed": "the optimiser's seed (adapter initialisation, "
     "data order), not a judge's sampling seed",
     "jurist.train.pairs.SamplingSettings.samples": "judgments kept one by one (one seed "

@@ -135,13 +135,11 @@ def grade(
 
 
 def _report(result: GradeResult, as_json: bool, allow_failures: bool) -> None:
-    for note in result.notes:
-        errors.print(note, highlight=False)
     if as_json:
         typer.echo(json.dumps(result.summary.as_dict(), indent=2))
     for part in [] if as_json else result.render():
         console.print(part, highlight=False)
-    for line in result.problems(allow_failures):
+    for line in result.messages(allow_failures):
         errors.print(line, highlight=False)
     raise typer.Exit(result.summary.exit_code(allow_failures))
 

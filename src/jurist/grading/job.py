@@ -70,18 +70,23 @@ class GradeResult(BaseModel):
     skipped_rows: list[str] = Field(default_factory=list)
     status: str = "finished"
     notes: list[str] = Field(default_factory=list)
+    profile: str | None = None
 
     def render(self) -> list[RenderableType]:
         """The summary, the jury's agreement when jurors graded, and where the results are."""
         jury = jury_lines(self.summary.jury) if self.summary.jury is not None else []
         return [*self.summary.render(), *jury, f"results: {self.results_path}"]
 
-    def problems(self, allow_failures: bool = False) -> list[str]:
-        """What the user must hear beside the summary: skipped rows and failed items."""
-        lines = (
-            [f"[yellow]{len(self.skipped_rows)} bad rows skipped[/]:"] if self.skipped_rows else []
-        )
-        lines += [f"  {escape(row)}" for row in self.skipped_rows[:20]]
+    def messages(self, allow_failures: bool = False) -> list[str]:
+        """What the user must hear beside the summary: what a resume changed, the profile
+        used, skipped rows and failed items."""
+        lines = [f"resume: {note}" for note in self.notes]
+        if self.profile not in (None, "none"):
+            lines.append(f"profile {self.profile}: calibrated scores and intervals "
+                         "(--profile none: the raw judge)")  # fmt: skip
+        skipped = self.skipped_rows
+        lines += [f"[yellow]{len(skipped)} bad rows skipped[/]:"] if skipped else []
+        lines += [f"  {escape(row)}" for row in skipped[:20]]
         if self.summary.exit_code(allow_failures):
             lines.append(
                 f"[red]{self.summary.failed} of {self.summary.items} items failed[/] (see the "
@@ -157,10 +162,8 @@ def run_grade(
         result = _run_held(
             config, rubric, jury, store, run_id, resume=resume, progress=progress, adjust=adjust
         )
-    if config.profile in (None, "none"):
-        return result
-    used = f"profile {config.profile}: calibrated scores and intervals (--profile none: raw judge)"
-    return result.model_copy(update={"notes": [*result.notes, used]})
+    profile = None if config.profile is None else str(config.profile)
+    return result.model_copy(update={"profile": profile})
 
 
 def _run_held(
@@ -381,7 +384,7 @@ def resume_config(
         if name == "judge" and redact_urls(str(value)) == current.get(name):
             changes[name] = value  # the same judge, with the credentials the store never keeps
         elif name in RESUME_HONOURED:
-            notes.append(f"resume: {name}: {current.get(name)!r} -> {value!r}")
+            notes.append(f"{name}: {current.get(name)!r} -> {value!r}")
             changes[name] = value
         else:
             refused.append(f"--{name.replace('_', '-')}")
