@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 RUBRIC = """
@@ -31,3 +32,32 @@ def read_results(path: Path) -> list[dict]:
 
 def item_of(prompt: str) -> str:
     return "x" + prompt.split("question ", 1)[1].split("\n", 1)[0].strip()
+
+
+class Background:
+    """`run_grade` on a thread, so the test can break things while the run goes on; the
+    run's result, or what it raised, is handed back by `outcome()`."""
+
+    def __init__(self, job: object, store_path: Path, run_id: str) -> None:
+        from jurist.grading import run_grade
+        from jurist.store import Store
+
+        self._done: dict[str, object] = {}
+
+        def grade() -> None:
+            try:
+                with Store(store_path) as store:
+                    self._done["result"] = run_grade(job, store, run_id=run_id)
+            except BaseException as error:  # handed to the test thread
+                self._done["error"] = error
+
+        self.thread = threading.Thread(target=grade)
+        self.thread.start()
+
+    def outcome(self, timeout: float) -> object:
+        """The run's result once it ended within `timeout`; its error re-raised."""
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the run did not end"
+        if "error" in self._done:
+            raise AssertionError(f"the run failed: {self._done['error']!r}")
+        return self._done["result"]

@@ -7,12 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from ray_jobs import item_of, read_results, write_job
+from ray_jobs import Background, item_of, read_results, write_job
 
 from jurist.core.errors import BackendError
 from jurist.grading import GradeResult, make_config, run_grade
@@ -68,17 +67,7 @@ def test_killed_worker_loses_nothing_and_repeats_no_finished_call(ray_cluster, t
     with ScriptedServer(lambda prompt, n: ("ok", ANSWER), delay=0.15) as server:
         job = config(rubric, data, f"openai:{server.url}#m", tmp_path / "out", engine="ray",
                      workers=2, concurrency=2)  # fmt: skip
-        outcome: dict[str, GradeResult | BaseException] = {}
-
-        def grade() -> None:
-            try:
-                with Store(tmp_path / "store.sqlite") as store:
-                    outcome["result"] = run_grade(job, store, run_id="killed-worker")
-            except BaseException as error:  # handed to the test thread
-                outcome["error"] = error
-
-        thread = threading.Thread(target=grade)
-        thread.start()
+        run = Background(job, tmp_path / "store.sqlite", "killed-worker")
         deadline = time.monotonic() + 90
         while server.total < 10 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -86,10 +75,7 @@ def test_killed_worker_loses_nothing_and_repeats_no_finished_call(ray_cluster, t
         pid = ray.get(worker.describe.remote())[3]
         calls_at_kill = server.total
         os.kill(pid, signal.SIGKILL)
-        thread.join(120)
-        assert not thread.is_alive()
-        assert "error" not in outcome, outcome.get("error")
-        result = outcome["result"]
+        result = run.outcome(120)
         assert isinstance(result, GradeResult)
         assert 10 <= calls_at_kill < 48  # the kill came midway
 

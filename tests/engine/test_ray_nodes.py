@@ -4,13 +4,12 @@ raylet per node, one CPU each), judging through a real loopback server."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ray_jobs import item_of, read_results, write_job
+from ray_jobs import Background, item_of, read_results, write_job
 
 from jurist.grading import GradeResult, make_config, run_grade
 from jurist.store import Store
@@ -106,17 +105,7 @@ def test_a_node_killed_midway_loses_no_item_and_repeats_no_finished_call(cluster
     with ScriptedServer(lambda prompt, n: ("ok", graded(prompt)), delay=0.15) as server:
         job = config(rubric, data, server.url, tmp_path / "out", engine="ray", workers=4,
                      concurrency=2)  # fmt: skip
-        outcome: dict[str, GradeResult | BaseException] = {}
-
-        def grade() -> None:
-            try:
-                with Store(tmp_path / "store.sqlite") as store:
-                    outcome["result"] = run_grade(job, store, run_id="killed-node")
-            except BaseException as error:  # handed to the test thread
-                outcome["error"] = error
-
-        thread = threading.Thread(target=grade)
-        thread.start()
+        run = Background(job, tmp_path / "store.sqlite", "killed-node")
         wait_for(lambda: server.total >= 1)  # the workers are up
         workers = [ray.get_actor(f"jurist-killed-node-{k}") for k in range(4)]
         on_doomed = [worker for worker in workers if node_of(worker) == doomed.node_id]
@@ -126,10 +115,7 @@ def test_a_node_killed_midway_loses_no_item_and_repeats_no_finished_call(cluster
             row["item_id"] for row in read_results(tmp_path / "out" / "results.jsonl")
         }
         cluster.remove_node(doomed, allow_graceful=False)  # as if it crashed
-        thread.join(90)
-        assert not thread.is_alive()
-        assert "error" not in outcome, outcome.get("error")
-        result = outcome["result"]
+        result = run.outcome(90)
         assert isinstance(result, GradeResult)
         assert len(on_doomed) == 1  # one worker per node: each takes its node's only CPU
         assert 40 <= calls_at_kill < 100  # the kill came midway
