@@ -29,6 +29,10 @@ from jurist.core.errors import BackendError
 from jurist.core.paths import default_model_path
 
 DEFAULT_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
+# llama.cpp's OpenMP threads spin while they wait for each other; on cores shared with
+# other work a spinning thread takes the time the working one needs (4x slower at load 5-12).
+# Read once, when libgomp loads with the first `import llama_cpp`; a value set by the user wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _missing_extra() -> BackendError:
