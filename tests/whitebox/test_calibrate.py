@@ -16,6 +16,7 @@ from jurist.meta.estimators import compare_estimators, estimators_report
 from jurist.whitebox.cache import HiddenCache, hidden_key
 from jurist.whitebox.calibration import Calibration
 from jurist.whitebox.lager import LagerFile
+from jurist.whitebox.learned import ProbeEstimator
 from jurist.whitebox.probe import ProbeFile
 
 
@@ -119,3 +120,17 @@ def test_constant_estimator_gives_nan_not_a_number_from_nowhere() -> None:
     result = compare_estimators({"flat": np.ones(20), "good": y}, y, np.repeat([0, 1], 10))
     assert np.isnan(result.figures[0].pooled.value)
     assert result.figures[1].pooled.value == pytest.approx(1.0)
+
+
+def test_calibrate_probe_is_the_fit_tune_makes(tmp_path: Path) -> None:
+    """`jurist calibrate probe` and `jurist tune` share one fitting path: the saved head is
+    the learned estimator fitted on every item."""
+    cache = HiddenCache(tmp_path / "hidden")
+    results, labels = _run(tmp_path, cache, layers=4, hidden=16)
+    report = calibrate("probe", results, cache=cache, out=tmp_path / "cal", folds=3)
+    saved = ProbeFile.load(report.path).criteria["fluency"]
+    rows = [PointwiseJudgment.model_validate_json(r) for r in results.read_text().splitlines()]
+    hidden = np.stack([cache.get(r.criteria["fluency"].extras["hidden_key"])["last"] for r in rows])
+    codes = np.unique([r.metadata["doc_id"] for r in rows], return_inverse=True)[1]
+    estimator = ProbeEstimator(hidden, labels, codes, folds=3)
+    assert estimator.fit(np.arange(len(rows))) == saved

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from jurist.cli.options import DataArg, JudgeOpt, LimitOpt, PresetOpt, StoreOpt
+from jurist.cli.options import DataArg, LimitOpt, PresetOpt, StoreOpt, field_help
 from jurist.cli.output import console, errors, exit_on_error
+from jurist.session import JudgeSetup
 from jurist.tune import tune_job
 
 
@@ -23,7 +24,17 @@ def tune(
     group_field: Annotated[
         str | None, typer.Option(help="Field grouping items (e.g. doc_id): folds split by it.")
     ] = None,
-    judge: JudgeOpt = None,
+    judge: Annotated[
+        list[str] | None,
+        typer.Option(help=f"{field_help(JudgeSetup, 'judge')}; repeat it to try juries of them"),
+    ] = None,
+    overall_field: Annotated[
+        str | None,
+        typer.Option(help="Field holding people's overall score: choose criterion weights."),
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="pointwise or pairwise (default: the preset's).")
+    ] = None,
     preset: PresetOpt = None,
     limit: LimitOpt = None,
     rationale: Annotated[
@@ -40,6 +51,7 @@ def tune(
         group_field=group_field, judge=judge, limit=limit, coverage=coverage, budget=budget,
         rationales=rationale or ("before", "none"), store=store,
         on_reading=lambda r: errors.print(f"grading under {r.name}", highlight=False),
+        mode=mode, overall_field=overall_field,
     )  # fmt: skip
     for part in report.render():
         console.print(part)

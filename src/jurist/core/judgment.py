@@ -66,9 +66,10 @@ class CriterionScore(BaseModel):
     raw: str | None = None
     error: str | None = None
     # What a feature adds, by name: a white-box judge writes `layer_expected` (every layer's
-    # expected score, logit lens), `expected_lager`, `probe` (a fitted head's estimate) and
-    # `hidden_key` (the cached hidden state). In results.jsonl these sit beside the fixed
-    # fields, as they always have; reading a line gathers them back here.
+    # expected score, logit lens), `layer_logprobs` (every layer's log-probabilities of the
+    # scale's points, what a LAGER profile reads), `expected_lager`, `probe` (a fitted
+    # head's estimate) and `hidden_key` (the cached hidden state). In results.jsonl these
+    # sit beside the fixed fields, as they always have; reading a line gathers them back.
     extras: dict[str, Any] = Field(default_factory=dict)
     # A jury's criterion: each juror's score (None: it gave none), and whether the jurors
     # were split enough for a human to look (see jurist.jury).
@@ -125,6 +126,11 @@ class PairVerdict(BaseModel):
     error: str | None = None
     jurors: dict[str, Verdict | None] | None = optional_extra()  # each juror's own verdict
     review: bool | None = optional_extra()  # a jury split enough for a human to look
+    # A pairwise profile's reading (`grade --profile`): calibrated P(A better) + P(tie)/2,
+    # the verdict its tie band gives, and the conformal set of verdicts.
+    calibrated: float | None = optional_extra()
+    calibrated_verdict: Verdict | None = optional_extra()
+    prediction_set: list[Verdict] | None = optional_extra()
 
 
 class _JudgmentBase(BaseModel):
@@ -152,6 +158,9 @@ class PointwiseJudgment(_JudgmentBase):
     mode: Literal["pointwise"] = "pointwise"
     criteria: dict[str, CriterionScore] = Field(default_factory=dict)
     overall: float | None = None
+    # A profile with criterion weights replaces `overall` by its tuned combination of the
+    # calibrated scores; the rubric's own weighted score stays here.
+    overall_raw: float | None = optional_extra()
     raw: str | None = None  # a joint call's answer, once (its criteria keep none)
 
 

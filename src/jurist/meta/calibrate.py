@@ -3,6 +3,9 @@ per criterion, from the hidden states the `hf` backend kept on disk (no forward 
 the fit's cross-validated agreement (grouped by source document) reported beside the
 final-layer expected score's, then saved beside the model for grading to apply.
 
+The fitting is `whitebox.learned`'s, the same `jurist tune` runs inside its nested folds
+(where these estimators compete with the others); this is the fit on every item of a run.
+
 It lives with the reports, not in `whitebox/`, because it reads a graded run and compares
 estimators against human labels; `whitebox/` is the model runtime the `hf` backend runs on."""
 
@@ -20,10 +23,11 @@ from jurist.meta.estimators import EstimatorComparison, compare_estimators
 from jurist.meta.load import load_results
 from jurist.whitebox.cache import HiddenCache
 from jurist.whitebox.calibration import LAGER_FILE, PROBE_FILE, calibration_dir
-from jurist.whitebox.lager import LagerFile, fit_lager
+from jurist.whitebox.lager import LagerFile
 from jurist.whitebox.layers import choice_token_ids, layer_logits, log_softmax
+from jurist.whitebox.learned import ALPHAS, LagerEstimator, Learned, ProbeEstimator, out_of_fold
 from jurist.whitebox.loading import load_causal_lm
-from jurist.whitebox.probe import ProbeFile, cross_validated, fit_probe, grouped_folds
+from jurist.whitebox.probe import ProbeFile, grouped_folds
 
 Kind = Literal["lager", "probe"]
 
@@ -94,13 +98,14 @@ def calibrate(
     judge: str | None = None,
     group_field: str = "doc_id",
     folds: int = 5,
-    alphas: tuple[float, ...] = (10.0, 100.0, 1000.0),
+    alphas: tuple[float, ...] = ALPHAS,
     cache: HiddenCache | None = None,
     out: Path | None = None,
     model: tuple[Any, Any] | None = None,
 ) -> CalibrationReport:
     """Fit `kind` per criterion on a graded run's labelled items and save it beside `judge`
-    (or in `out`); `model` is the (model, tokenizer) pair when the caller has it loaded."""
+    (or in `out`); `model` is the (model, tokenizer) pair when the caller has it loaded.
+    The fits are `jurist tune`'s learned estimators, fitted on every item."""
     rows = _collect(results, group_field, cache or HiddenCache())
     folder = out or calibration_dir(judge)
     comparisons: list[EstimatorComparison] = []
@@ -112,42 +117,34 @@ def calibrate(
             if ids is None:
                 continue
             logits = np.stack([layer_logits(lm, h, ids, "norm") for h in entry.hidden])
-            y = np.asarray(entry.labels)
-            oof = np.full(len(y), np.nan)
-            for train, test in grouped_folds(entry.groups, _folds(folds, entry.groups)):
-                weights = fit_lager(logits[train], y[train], entry.points)
-                oof[test] = weights.expected(logits[test], entry.points)
-            lager.criteria[name] = fit_lager(logits, y, entry.points)
+            estimator = LagerEstimator(logits, np.asarray(entry.labels), entry.points)
+            oof, weights = _fit(estimator, entry.groups, folds)
+            lager.criteria[name] = weights
             final = np.exp(log_softmax(logits[:, -1])) @ np.asarray(entry.points, float)
             comparisons.append(_compare(name, final, "LAGER fitted (out of fold)", oof, entry))
         path = lager.save(folder / LAGER_FILE)
     else:
         probes = ProbeFile(str(judge or "embedded"))
         for name, entry in rows.items():
-            hidden = np.stack(entry.hidden)
-            y = np.asarray(entry.labels)
-            n_folds = _folds(folds, entry.groups)
-            best: tuple[float, int, float, np.ndarray] | None = None
-            for layer in range(1, hidden.shape[1]):
-                for alpha in alphas:
-                    oof = cross_validated(
-                        hidden[:, layer], y, entry.groups, n_folds=n_folds, alpha=alpha
-                    )
-                    rho = float(
-                        np.corrcoef(np.argsort(np.argsort(oof)), np.argsort(np.argsort(y)))[0, 1]
-                    )
-                    if best is None or rho > best[0]:
-                        best = (rho, layer, alpha, oof)
-            assert best is not None
-            _, layer, alpha, oof = best
-            probes.criteria[name] = fit_probe(hidden[:, layer], y, alpha=alpha, layer=layer)
-            final = np.asarray(entry.expected)
-            label = f"probe L{layer} α={alpha:g} (out of fold; layer chosen by the same CV)"
-            comparison = _compare(name, final, label, oof, entry)
+            codes = np.unique(entry.groups, return_inverse=True)[1]
+            estimator = ProbeEstimator(
+                np.stack(entry.hidden), np.asarray(entry.labels), codes, alphas, folds
+            )
+            oof, probe = _fit(estimator, entry.groups, folds)
+            probes.criteria[name] = probe
+            label = f"probe L{probe.layer} α={probe.alpha:g} (out of fold, layer chosen in-fold)"
+            comparison = _compare(name, np.asarray(entry.expected), label, oof, entry)
             probes.report[name] = {"pooled": comparison.figures[1].pooled.value}
             comparisons.append(comparison)
         path = probes.save(folder / PROBE_FILE)
     return CalibrationReport(kind, path, comparisons)
+
+
+def _fit(estimator: Learned, groups: list[str], folds: int) -> tuple[np.ndarray, Any]:
+    """Out-of-fold predictions (grouped folds) and the fit on every item."""
+    split = [test for _, test in grouped_folds(groups, _folds(folds, groups))]
+    oof = out_of_fold(estimator, split)
+    return oof, estimator.fit(np.arange(len(groups)))
 
 
 def _folds(folds: int, groups: list[str]) -> int:

@@ -4,6 +4,8 @@
 chooses each criterion's estimator and calibration by nested grouped cross-validation, and
 fits a `Profile`: how to ask the judge, how to read and calibrate its answers, and
 split-conformal intervals for each criterion. `jurist grade --profile` applies one.
+Given people's overall score it also chooses the criterion weights of the overall score,
+and given several judges, between each judge alone and juries of them (`combine`).
 
 Modules here are public unless their name starts with `_`; a `_name`, module or
 symbol, is never imported from outside this package (tests included).
@@ -16,6 +18,7 @@ from jurist.tune.calibration import Calibration, fit_calibration
 from jurist.tune.candidates import Candidate, Cost, Reading, candidates, readings
 from jurist.tune.conformal import Conformal, conformal_quantile, coverage_of, fit_conformal
 from jurist.tune.cv import Choice, Sample, choose, fit_choice, group_folds, nested_cv
+from jurist.tune.pairwise import PairwiseChoice, PairwiseReport, tune_pairwise
 from jurist.tune.profile import CriterionProfile, Profile, Provenance, load_profile
 from jurist.tune.tune import Tuned, TuneReport, atune, profile_for_grading, tune, tune_job
 
@@ -27,6 +30,8 @@ __all__ = [
     "Conformal",
     "Cost",
     "CriterionProfile",
+    "PairwiseChoice",
+    "PairwiseReport",
     "Profile",
     "Provenance",
     "Reading",
@@ -55,6 +60,7 @@ __all__ = [
     "summarise",
     "tune",
     "tune_job",
+    "tune_pairwise",
 ]
 
 # `jurist grade --profile` reads profiles with this package's reader (and

@@ -2,6 +2,10 @@
 an estimator (which number of its answer is read) and a calibration (how that number is
 mapped onto the people's scale).
 
+With a white-box judge the learned estimators join in: LAGER layer weights and a ridge
+probe on a hidden state, fitted on labelled items like a calibration map (and already on
+the people's scale, so they take no further map).
+
 A reading changes the prompts or the samples, so each costs a grading pass (cached); an
 estimator or a calibration only changes how the same answers are read, so they are free.
 """
@@ -22,23 +26,33 @@ __all__ = [
     "CALIBRATIONS",
     "DEFAULT_READING",
     "ESTIMATORS",
+    "LEARNED",
     "CalibrationKind",
     "Candidate",
     "Cost",
     "Estimator",
     "Reading",
+    "calibrations_for",
     "candidates",
     "measured_cost",
     "raw_score",
     "readings",
 ]
 
-Estimator = Literal["parsed", "expected"]
+Estimator = Literal["parsed", "expected", "lager", "probe"]
 CalibrationKind = Literal["none", "isotonic", "ordinal", "linear"]
+# Read off every judge's answer; LEARNED ones need a white-box judge and a fit.
 ESTIMATORS: tuple[Estimator, ...] = ("parsed", "expected")
+LEARNED: tuple[Estimator, ...] = ("lager", "probe")
 # What `tune` chooses among; `linear` serves maps applied beyond the scores they were
 # fitted on (a built-in profile's general map), where a flat end would tie every item.
 CALIBRATIONS: tuple[CalibrationKind, ...] = ("none", "isotonic", "ordinal")
+
+
+def calibrations_for(estimator: str) -> tuple[CalibrationKind, ...]:
+    """A learned estimator is fitted to the labels: a second map on the same items would
+    be fitted on in-sample predictions, so it takes none."""
+    return ("none",) if estimator in LEARNED else CALIBRATIONS
 
 
 @dataclass(frozen=True)

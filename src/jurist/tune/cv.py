@@ -11,12 +11,17 @@ there are groups: the ordering people care about), then the calibration by mean 
 error (calibration barely moves a rank correlation, it moves the scale); the reading is
 the one whose chosen estimators agree best on average over criteria, or with a budget
 the cheapest one whose interval overlaps the best one's.
+
+An estimator is either read off the answers (`Sample.raw`: parsed, expected) or learned
+(`Sample.learned`: LAGER, probe), which is fitted like a calibration map: on a fold's
+training items only (`Learned.fit(train)`), and read on its test items.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,8 +29,15 @@ from numpy.typing import NDArray
 from jurist.stats.arrays import FloatArray, IntArray, factorize
 from jurist.tune.agreement import Resamples, criterion_reps
 from jurist.tune.calibration import Calibration, fit_calibration
-from jurist.tune.candidates import CALIBRATIONS, ESTIMATORS, CalibrationKind, Cost, Estimator
+from jurist.tune.candidates import (
+    ESTIMATORS,
+    CalibrationKind,
+    Cost,
+    Estimator,
+    calibrations_for,
+)
 from jurist.tune.conformal import Conformal, fit_conformal
+from jurist.whitebox.learned import Learned
 
 __all__ = [
     "Choice",
@@ -36,8 +48,10 @@ __all__ = [
     "choose",
     "cross_predict",
     "fit_choice",
+    "fit_learned",
     "fit_radii",
     "group_folds",
+    "held_out",
     "nested_cv",
     "predict",
 ]
@@ -46,13 +60,15 @@ __all__ = [
 @dataclass(frozen=True)
 class Sample:
     """The labelled sample as scored under every reading: `raw[reading][criterion]
-    [estimator]` holds one raw score per item (NaN: none)."""
+    [estimator]` holds one raw score per item (NaN: none); `learned[reading][criterion]
+    [estimator]` the learned estimators (white-box judges only), fitted per fold."""
 
     raw: dict[str, dict[str, dict[str, FloatArray]]]
     labels: dict[str, FloatArray]
     groups: NDArray[np.object_] | None
     bounds: dict[str, tuple[float, float]]
     costs: dict[str, Cost] = field(default_factory=dict)
+    learned: dict[str, dict[str, dict[str, Learned]]] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -69,6 +85,12 @@ class Sample:
 
     def groups_of(self, index: IntArray) -> NDArray[np.object_] | None:
         return None if self.groups is None else self.groups[index]
+
+    def estimators(self, reading: str, criterion: str) -> list[str]:
+        return [*ESTIMATORS, *self.learned.get(reading, {}).get(criterion, {})]
+
+    def learner(self, reading: str, criterion: str, estimator: str) -> Learned | None:
+        return self.learned.get(reading, {}).get(criterion, {}).get(estimator)
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,27 @@ def cross_predict(
     return out
 
 
+def held_out(
+    sample: Sample,
+    reading: str,
+    criterion: str,
+    estimator: str,
+    kind: CalibrationKind,
+    folds: Sequence[IntArray],
+) -> FloatArray:
+    """`cross_predict` for any estimator: a learned one is fitted on each fold's
+    complement within `folds` and read on the fold (it takes no calibration map)."""
+    learner = sample.learner(reading, criterion, estimator)
+    labels = sample.labels[criterion]
+    if learner is None:
+        return cross_predict(sample.raw[reading][criterion][estimator], labels, kind, folds)
+    out = np.full(labels.shape, np.nan)
+    everyone = np.concatenate(folds) if folds else np.empty(0, dtype=np.intp)
+    for test in folds:
+        out[test] = learner.predict(learner.fit(np.setdiff1d(everyone, test)), test)
+    return out
+
+
 def _inner_folds(sample: Sample, index: IntArray, k: int, seed: int) -> list[IntArray]:
     return [index[f] for f in group_folds(sample.group_codes()[index], k, seed)]
 
@@ -126,11 +169,11 @@ def _inner_predictions(
     """(reading, criterion, estimator, calibration) -> inner held-out scores on `index`."""
     folds = _inner_folds(sample, index, k, seed)
     return {
-        (reading, c, est, kind): cross_predict(raw[c][est], sample.labels[c], kind, folds)
-        for reading, raw in sample.raw.items()
+        (reading, c, est, kind): held_out(sample, reading, c, est, kind, folds)
+        for reading in sample.raw
         for c in sample.criteria
-        for est in ESTIMATORS
-        for kind in CALIBRATIONS
+        for est in sample.estimators(reading, c)
+        for kind in calibrations_for(est)
     }
 
 
@@ -172,11 +215,13 @@ def _choose_criterion(
     def reps(estimator: str, kind: str) -> dict[str, FloatArray]:
         return criterion_reps(held[(estimator, kind)], labels, rs)
 
-    ordering = {e: _primary(reps(e, "none"), rs.grouped) for e in ESTIMATORS}
-    estimator = max(ESTIMATORS, key=lambda e: np.nan_to_num(ordering[e][0], nan=-2.0))
-    errors = {kind: reps(estimator, kind)["mae"][0] for kind in CALIBRATIONS}
-    kind = min(CALIBRATIONS, key=lambda m: np.nan_to_num(errors[m], nan=np.inf))
-    return CriterionChoice(estimator, kind), ordering[estimator]
+    names = list(dict.fromkeys(e for e, _ in held))
+    ordering = {e: _primary(reps(e, "none"), rs.grouped) for e in names}
+    estimator = max(names, key=lambda e: np.nan_to_num(ordering[e][0], nan=-2.0))
+    kinds = calibrations_for(estimator)
+    errors = {kind: reps(estimator, kind)["mae"][0] for kind in kinds}
+    kind = min(kinds, key=lambda m: np.nan_to_num(errors[m], nan=np.inf))
+    return CriterionChoice(estimator, kind), ordering[estimator]  # type: ignore[arg-type]
 
 
 def _pick_reading(scores: dict[str, FloatArray], costs: dict[str, Cost], budget: bool) -> str:
@@ -201,19 +246,45 @@ def _pick_reading(scores: dict[str, FloatArray], costs: dict[str, Cost], budget:
 
 
 def fit_choice(sample: Sample, choice: Choice, index: IntArray) -> dict[str, Calibration]:
-    """Each criterion's calibration map, fitted on `index`'s items."""
+    """Each criterion's calibration map, fitted on `index`'s items (the identity for a
+    learned estimator)."""
     raw = sample.raw[choice.reading]
     return {
         c: fit_calibration(pick.calibration, raw[c][pick.estimator][index], sample.labels[c][index])
+        if pick.estimator in raw[c]
+        else fit_calibration("none", [], [])
         for c, pick in choice.criteria.items()
     }
 
 
+def fit_learned(sample: Sample, choice: Choice, index: IntArray) -> dict[str, Any]:
+    """Each learned estimator the choice reads, fitted on `index`'s items."""
+    fitted = {}
+    for c, pick in choice.criteria.items():
+        learner = sample.learner(choice.reading, c, pick.estimator)
+        if learner is not None:
+            fitted[c] = learner.fit(index)
+    return fitted
+
+
 def predict(
-    sample: Sample, choice: Choice, maps: dict[str, Calibration], index: IntArray
+    sample: Sample,
+    choice: Choice,
+    maps: dict[str, Calibration],
+    index: IntArray,
+    learned: dict[str, Any] | None = None,
 ) -> dict[str, FloatArray]:
-    raw = sample.raw[choice.reading]
-    return {c: maps[c].apply(raw[c][p.estimator][index]) for c, p in choice.criteria.items()}
+    """The chosen scoring of `index`'s items (`learned`: the fits `fit_learned` made)."""
+    out = {}
+    for c, pick in choice.criteria.items():
+        learner = sample.learner(choice.reading, c, pick.estimator)
+        if learner is None:
+            out[c] = maps[c].apply(sample.raw[choice.reading][c][pick.estimator][index])
+        elif learned is None or c not in learned:
+            raise ValueError(f"{c}: {pick.estimator} is learned: pass its fit (fit_learned)")
+        else:
+            out[c] = learner.predict(learned[c], index)
+    return out
 
 
 def fit_radii(
@@ -221,10 +292,9 @@ def fit_radii(
 ) -> dict[str, Conformal]:
     """Conformal radii from the chosen scoring's inner held-out residuals on `index`."""
     folds = _inner_folds(sample, index, k, seed)
-    raw = sample.raw[choice.reading]
     radii = {}
     for c, pick in choice.criteria.items():
-        held = cross_predict(raw[c][pick.estimator], sample.labels[c], pick.calibration, folds)
+        held = held_out(sample, choice.reading, c, pick.estimator, pick.calibration, folds)
         radii[c] = fit_conformal(
             held[index], sample.labels[c][index], coverage, sample.bounds.get(c)
         )
@@ -239,6 +309,7 @@ class Fold:
     choice: Choice
     maps: dict[str, Calibration]
     radii: dict[str, Conformal]
+    learned: dict[str, Any] = field(default_factory=dict)  # criterion -> fitted estimator
 
 
 @dataclass
@@ -273,16 +344,20 @@ def nested_cv(
         train = _complement(n, test)
         choice = choose(sample, train, k=inner, seed=seed, budget=budget)
         maps = fit_choice(sample, choice, train)
+        learned = fit_learned(sample, choice, train)
         radii = fit_radii(sample, choice, train, coverage, k=inner, seed=seed)
-        for c, values in predict(sample, choice, maps, test).items():
+        for c, values in predict(sample, choice, maps, test, learned).items():
             result.tuned[c][test] = values
             result.low[c][test], result.high[c][test] = radii[c].interval(values)
-        result.folds.append(Fold(test, choice, maps, radii))
-    for reading, raw in sample.raw.items():
-        for est in ESTIMATORS:
-            for kind in CALIBRATIONS:
+        result.folds.append(Fold(test, choice, maps, radii, learned))
+    for reading in sample.raw:
+        names = dict.fromkeys(e for c in criteria for e in sample.estimators(reading, c))
+        for est in names:
+            for kind in calibrations_for(est):
                 result.candidates[(reading, est, kind)] = {
-                    c: cross_predict(raw[c][est], sample.labels[c], kind, outer_folds)
+                    c: held_out(sample, reading, c, est, kind, outer_folds)
+                    if est in sample.estimators(reading, c)
+                    else np.full(n, np.nan)
                     for c in criteria
                 }
     return result

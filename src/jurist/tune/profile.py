@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jurist.core.errors import ConfigError
-from jurist.core.judgment import Judgment, PointwiseJudgment
+from jurist.core.judgment import Judgment, PairwiseJudgment, PointwiseJudgment
 from jurist.core.rubric import Rubric
 from jurist.judges import JudgeOptions
 from jurist.session import JudgeSetup
@@ -29,6 +29,9 @@ from jurist.tune.agreement import Agreement
 from jurist.tune.calibration import Calibration
 from jurist.tune.candidates import Estimator, raw_score
 from jurist.tune.conformal import Conformal
+from jurist.tune.learned import check_learned, learned_score
+from jurist.tune.pairwise import PairwiseChoice
+from jurist.tune.weights import JuryProfile, OverallProfile
 
 __all__ = [
     "READING_KEYS",
@@ -63,6 +66,7 @@ class CriterionProfile(BaseModel):
     bounds: tuple[float, float] | None = None
     points: list[float] = Field(default_factory=list)  # the scale, for prediction sets
     heldout: Agreement | None = None  # the tuned procedure's outer-fold figures
+    learned: dict[str, Any] | None = None  # a fitted LAGER / probe estimator and its model
 
     def calibration_map(self) -> Calibration:
         return Calibration.from_dict(self.calibration)
@@ -126,6 +130,10 @@ class Profile(BaseModel):
     scope: Literal["rubric", "any"] = "rubric"
     criteria: dict[str, CriterionProfile]
     general: CriterionProfile | None = None
+    pairwise: PairwiseChoice | None = None  # a pairwise profile's reading of verdicts
+    overall: OverallProfile | None = None  # criterion weights of the overall score
+    jury: JuryProfile | None = None  # a jury chosen over each of its judges alone
+    jurors: list[Profile] = Field(default_factory=list)  # the jury's jurors' own profiles
     provenance: Provenance
 
     def reading(self) -> dict[str, Any]:
@@ -167,6 +175,14 @@ class Profile(BaseModel):
 
     def check(self, rubric: Rubric, setup: JudgeSetup) -> None:
         """Refuse a rubric or judge the profile was not fitted on."""
+        if self.jury is not None:
+            raise ConfigError(self.jury.refusal())
+        if setup.mode != self.mode:
+            raise ConfigError(
+                f"this profile was made for {self.mode} judging, not {setup.mode}: tune one "
+                f"for {setup.mode} judging (jurist tune --mode {setup.mode}) or grade with "
+                "--profile none"
+            )
         made = self.provenance
         if self.scope == "rubric" and made.rubric_hash != rubric.content_hash:
             raise ConfigError(
@@ -174,17 +190,18 @@ class Profile(BaseModel):
                 f"not {rubric.name!r} ({rubric.content_hash[:12]}): tune one for this rubric "
                 "(jurist tune) or grade with --profile none"
             )
+        check_learned((c.learned for c in self.criteria.values()), setup.judge)
         if self.judge != setup.label:
             raise ConfigError(
                 f"this profile was made for judge {self.judge!r}, not {setup.label!r}: tune "
                 "one for this judge (jurist tune) or grade with --profile none"
             )
-        if setup.mode != self.mode:
-            raise ConfigError(f"this profile is for {self.mode} judging, not {setup.mode}")
 
     def apply(self, judgment: Judgment) -> Judgment:
         """The judgment with each profiled criterion's calibrated score, its interval and
         (on a Likert scale) its prediction set beside the raw scores."""
+        if isinstance(judgment, PairwiseJudgment) and self.pairwise is not None:
+            return self.pairwise.apply(judgment)
         if not isinstance(judgment, PointwiseJudgment):
             return judgment
         criteria = dict(judgment.criteria)
@@ -192,7 +209,11 @@ class Profile(BaseModel):
             score = criteria.get(cid)
             if score is None:
                 continue
-            raw = raw_score(score, part.estimator)
+            raw = (
+                learned_score(part.learned, score)
+                if part.learned
+                else raw_score(score, part.estimator)
+            )
             if math.isnan(raw):
                 continue
             calibrated = float(part.calibration_map().apply(np.array([raw]))[0])
@@ -210,7 +231,12 @@ class Profile(BaseModel):
             if part.points:
                 extras["prediction_set"] = conformal.prediction_set(calibrated, part.points)
             criteria[cid] = score.model_copy(update={"extras": extras})
-        return judgment.model_copy(update={"criteria": criteria})
+        update: dict[str, Any] = {"criteria": criteria}
+        if self.overall is not None:  # the tuned weights over the calibrated scores
+            calibrated = {c: s.extras.get("calibrated") for c, s in criteria.items()}
+            update["overall"] = self.overall.combine(calibrated)
+            update["overall_raw"] = judgment.overall
+        return judgment.model_copy(update=update)
 
     def save(self, path: str | Path) -> Path:
         target = Path(path)

@@ -14,12 +14,12 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, get_args
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from rich.console import RenderableType
 from rich.table import Table
 
@@ -30,6 +30,7 @@ from jurist.core.judgment import Judgment, PointwiseJudgment
 from jurist.core.rubric import Rubric, load_rubric
 from jurist.datasets import ItemSource, get_preset
 from jurist.judges.base import Rationale
+from jurist.jury import jury_from_judges
 from jurist.session import ItemLike, JudgeSession, JudgeSetup, as_item
 from jurist.stats.results import Figure
 from jurist.store import Store
@@ -45,8 +46,27 @@ from jurist.tune.candidates import (
     raw_score,
     readings,
 )
+from jurist.tune.combine import (
+    Juror,
+    JuryReport,
+    OverallReport,
+    jury_profile,
+    overall_target,
+    tune_jury,
+    tune_overall,
+)
 from jurist.tune.conformal import coverage_of
-from jurist.tune.cv import NestedResult, Sample, choose, fit_choice, fit_radii, nested_cv
+from jurist.tune.cv import (
+    NestedResult,
+    Sample,
+    choose,
+    fit_choice,
+    fit_learned,
+    fit_radii,
+    nested_cv,
+)
+from jurist.tune.learned import learned_record, with_learned
+from jurist.tune.pairwise import PairwiseReport, judged_sample, pairwise_source, tune_pairwise
 from jurist.tune.profile import CriterionProfile, Profile, Provenance
 
 __all__ = [
@@ -54,6 +74,7 @@ __all__ = [
     "TuneReport",
     "Tuned",
     "atune",
+    "atune_juries",
     "fit_profile",
     "profile_for_grading",
     "tune",
@@ -96,6 +117,8 @@ class TuneReport(BaseModel):
     coverage: dict[str, Figure]
     chosen: dict[str, str]
     profile_path: str | None = None
+    overall: OverallReport | None = None  # criterion weights, with --overall-field
+    jury: JuryReport | None = None  # each judge alone and juries, with several --judge
 
     def render(self) -> list[RenderableType]:
         grouping = (
@@ -145,6 +168,8 @@ class TuneReport(BaseModel):
         parts.append(summary)
         cover = "; ".join(f"{c} {f.cell()}" for c, f in self.coverage.items())
         parts.append(f"conformal coverage of held-out labels: {cover}")
+        for extra in (self.overall, self.jury):
+            parts += extra.render() if extra is not None else []
         parts.append("profile: " + "; ".join(f"{c}: {v}" for c, v in self.chosen.items()))
         if self.profile_path:
             parts.append(f"saved {self.profile_path}")
@@ -163,7 +188,10 @@ class Tuned(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     profile: Profile
-    report: TuneReport
+    report: TuneReport | PairwiseReport
+    # What a jury over several judges is chosen from (not part of the result's data).
+    sample: Any = Field(default=None, exclude=True)  # Sample (no schema: holds arrays)
+    nested: Any = Field(default=None, exclude=True)  # NestedResult
 
 
 async def grade_readings(
@@ -278,14 +306,20 @@ async def atune(
     seed: int = 0,
     resamples: int = 1000,
     on_reading: Callable[[Reading], None] | None = None,
+    overall_field: str | None = None,
 ) -> Tuned:
     """Grade `items` under each reading in `candidates` (default: every rationale x layout
     x samples combination), choose by nested grouped CV, and fit the profile."""
     rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     setup = setup or JudgeSetup()
-    if setup.mode != "pointwise":
-        raise ConfigError(f"tune chooses among pointwise readings, not {setup.mode}")
     listed = [as_item(value, index) for index, value in enumerate(items)]
+    if setup.mode == "pairwise":
+        return await _atune_pairwise(rubric, listed, setup, label_fields, group_field,
+                                     candidates, store=store, backend=backend, budget=budget,
+                                     on_reading=on_reading, outer=outer, inner=inner,
+                                     coverage=coverage, seed=seed, resamples=resamples)  # fmt: skip
+    if setup.mode != "pointwise":
+        raise ConfigError(f"tune chooses pointwise or pairwise readings, not {setup.mode}")
     fields = _label_fields(rubric, listed, label_fields)
     chosen = list(candidates or readings())
     session = JudgeSession(rubric, setup, store=store, backend=backend)
@@ -294,6 +328,7 @@ async def atune(
     finally:
         await session.aclose()
     sample = labelled_sample(rubric, listed, judged, fields, group_field, costs)
+    sample = with_learned(sample, rubric, judged, setup.judge)
     nested = nested_cv(
         sample, outer=outer, inner=inner, coverage=coverage, budget=budget, seed=seed
     )
@@ -323,6 +358,81 @@ async def atune(
         budget=budget,
         seed=seed,
     )
+    if overall_field is not None:  # criterion weights of the overall score
+        target = overall_target(rubric, listed, overall_field, fields)
+        cv = {"outer": outer, "inner": inner, "seed": seed, "resamples": resamples}
+        report.overall, profile.overall = tune_overall(sample, nested, target, **cv, budget=budget)
+    return Tuned(profile=profile, report=report, sample=sample, nested=nested)
+
+
+async def atune_juries(
+    rubric: Rubric | str | Path,
+    items: Sequence[ItemLike],
+    setup: JudgeSetup | None,
+    judges: Sequence[str],
+    **options: Any,
+) -> Tuned:
+    """Each judge tuned alone by `atune` (same items, same folds), then each judge alone
+    against juries of them all, by nested CV (jurist.tune.combine); the report is the
+    chosen judge's (the first's when a jury is chosen) with the jury table added."""
+    setup = setup or JudgeSetup()
+    if setup.mode != "pointwise":
+        raise ConfigError(f"juries are tuned for pointwise judging, not {setup.mode}")
+    listed = [as_item(value, index) for index, value in enumerate(items)]
+    names = jury_from_judges(list(judges)).names
+    tuned = {name: await atune(rubric, listed, replace(setup, judge=spec), **options)
+             for name, spec in zip(names, judges, strict=True)}  # fmt: skip
+    cv = {k: v for k, v in options.items() if k in ("outer", "inner", "seed", "resamples")}
+    outcome = tune_jury(
+        {n: Juror(t.sample, t.nested) for n, t in tuned.items()},
+        **cv, budget=options.get("budget", False),
+    )  # fmt: skip
+    first = tuned.get(outcome.chosen, next(iter(tuned.values())))
+    report = first.report.model_copy(update={"jury": outcome.report})
+    profile = jury_profile({n: t.profile for n, t in tuned.items()}, outcome)
+    return Tuned(profile=profile, report=report)
+
+
+async def _atune_pairwise(
+    rubric: Rubric,
+    listed: list[Item],
+    setup: JudgeSetup,
+    label_fields: Mapping[str, str] | None,
+    group_field: str | None,
+    candidates: Sequence[Reading] | None,
+    *,
+    store: Store | str | Path | None,
+    backend: Backend | None,
+    budget: bool,
+    on_reading: Callable[[Reading], None] | None,
+    **options: Any,
+) -> Tuned:
+    """Pairwise: grade both orders under each reading, then `tune_pairwise` chooses the
+    estimator, calibration and tie band (jurist.tune.pairwise) and fits the profile."""
+    if budget:
+        raise ConfigError("--budget chooses among pointwise readings; drop it for pairwise")
+    label_field = next(iter((label_fields or {}).values()), "preference")
+    chosen = list(candidates or [Reading("none"), Reading("before")])
+    session = JudgeSession(rubric, setup, store=store, backend=backend)
+    try:
+        judged, costs = await grade_readings(session, listed, chosen, on_reading)
+    finally:
+        await session.aclose()
+    sample = judged_sample(listed, judged, label_field, group_field, costs)
+    default = DEFAULT_READING.name if DEFAULT_READING.name in judged else chosen[0].name
+    choice, part, report = tune_pairwise(
+        sample, group_field=group_field, label_field=label_field, default=default, **options
+    )
+    reading = {r.name: r for r in chosen}[choice.reading]
+    provenance = Provenance(
+        rubric=rubric.name, rubric_hash=rubric.content_hash, data_hash=_data_hash(listed),
+        n=sample.n, groups=report.groups, group_field=group_field,
+        label_fields={"verdict": label_field}, folds=report.folds, coverage=report.coverage,
+    )  # fmt: skip
+    profile = Profile(
+        judge=setup.label, mode="pairwise", options=asdict(reading.setup(setup).options),
+        samples=reading.samples, criteria={}, pairwise=part, provenance=provenance,
+    )  # fmt: skip
     return Tuned(profile=profile, report=report)
 
 
@@ -330,9 +440,14 @@ def tune(
     rubric: Rubric | str | Path,
     items: Sequence[ItemLike],
     setup: JudgeSetup | None = None,
+    *,
+    judges: Sequence[str] = (),
     **options: Any,
 ) -> Tuned:
-    """`atune` for code that is not async; takes the same arguments."""
+    """`atune` for code that is not async; takes the same arguments (and with several
+    `judges`, `atune_juries`)."""
+    if len(judges) > 1:
+        return asyncio.run(atune_juries(rubric, items, setup, judges, **options))
     return asyncio.run(atune(rubric, items, setup, **options))
 
 
@@ -411,6 +526,7 @@ def fit_profile(
     everyone = np.arange(sample.n)
     choice = choose(sample, everyone, k=outer, seed=seed, budget=budget)
     maps = fit_choice(sample, choice, everyone)
+    fitted = fit_learned(sample, choice, everyone)
     radii = fit_radii(sample, choice, everyone, coverage, k=outer, seed=seed)
     reading = by_name[choice.reading]
     points = {c.id: [float(p) for p in c.points] for c in rubric.criteria}
@@ -422,6 +538,7 @@ def fit_profile(
             bounds=sample.bounds[c],
             points=points[c],
             heldout=report.per_criterion[c]["tuned"],
+            learned=learned_record(fitted.get(c), setup.judge, points[c]),
         )
         for c, pick in choice.criteria.items()
     }
@@ -447,24 +564,37 @@ def tune_job(
     preset: str | None = None,
     label_fields: Sequence[str] = (),
     group_field: str | None = None,
-    judge: str | None = None,
+    judge: str | Sequence[str] | None = None,
     limit: int | None = None,
     coverage: float = 0.9,
     budget: bool = False,
     rationales: Sequence[str] = ("before", "none"),
     store: Store | str | Path | None = None,
     on_reading: Callable[[Reading], None] | None = None,
-) -> TuneReport:
+    mode: str | None = None,
+    overall_field: str | None = None,
+) -> TuneReport | PairwiseReport:
     """`jurist tune` from command-line values: read the items, tune, save the profile.
-    A label field is `CRITERION=FIELD`, or `FIELD` alone for a one-criterion rubric."""
+    A label field is `CRITERION=FIELD`, or `FIELD` alone for a one-criterion rubric (for
+    pairwise judging: the field holding A, B or tie). Several judges: juries too."""
+    judges = [judge] if judge is None or isinstance(judge, str) else list(judge)
+    judge = judges[0] if judges else None
     if preset is not None:
         chosen = get_preset(preset)
         rubric_path = rubric_path or chosen.rubric_path
+        mode = mode or chosen.mode
     if rubric_path is None or (data_path is None and preset is None):
         raise ConfigError("give RUBRIC and DATA (or --preset NAME)")
     unknown = sorted(set(rationales) - set(get_args(Rationale)))
     if unknown:
         raise ConfigError(f"--rationale {', '.join(unknown)}: use before, after or none")
+    if mode == "pairwise":
+        return _tune_pairwise_job(
+            rubric_path, data_path, output=output, preset=preset, label_fields=label_fields,
+            group_field=group_field, judges=judges, limit=limit, coverage=coverage,
+            budget=budget, rationales=rationales, store=store, on_reading=on_reading,
+            overall_field=overall_field,
+        )  # fmt: skip
     rubric = load_rubric(rubric_path)
     fields = _parse_label_fields(rubric, label_fields)
     keep = tuple(f for f in (group_field,) if f)
@@ -472,7 +602,7 @@ def tune_job(
         data=Path(data_path) if data_path else None,
         preset=preset,
         limit=limit,
-        fields=FieldMap(labels=tuple(fields.values()), keep=keep),
+        fields=FieldMap(labels=(*fields.values(), *filter(None, [overall_field])), keep=keep),
     )
     tuned = tune(
         rubric,
@@ -485,7 +615,38 @@ def tune_job(
         budget=budget,
         candidates=readings([r for r in get_args(Rationale) if r in rationales]),
         on_reading=on_reading,
+        judges=[j for j in judges if j is not None],
+        overall_field=overall_field,
     )
+    tuned.profile.save(output)
+    return tuned.report.model_copy(update={"profile_path": str(output)})
+
+
+def _tune_pairwise_job(
+    rubric_path: str | Path,
+    data_path: str | Path | None,
+    *,
+    output: str | Path,
+    preset: str | None,
+    label_fields: Sequence[str],
+    rationales: Sequence[str],
+    limit: int | None,
+    judges: Sequence[str | None],
+    group_field: str | None,
+    overall_field: str | None,
+    **options: Any,
+) -> TuneReport | PairwiseReport:
+    """`tune_job` for pairwise judging: one reading per rationale placement (a pairwise
+    prompt has no layout to vary)."""
+    if len(judges) > 1 or overall_field is not None:
+        raise ConfigError("pairwise tuning takes one --judge and no --overall-field")
+    source, field = pairwise_source(data_path, preset, limit, label_fields, group_field)
+    tuned = tune(
+        load_rubric(rubric_path), source.load(), JudgeSetup(judge=judges[0], mode="pairwise"),
+        label_fields={"verdict": field}, group_field=group_field,
+        candidates=[Reading(r) for r in get_args(Rationale)[::-1] if r in rationales],
+        **options,
+    )  # fmt: skip
     tuned.profile.save(output)
     return tuned.report.model_copy(update={"profile_path": str(output)})
 

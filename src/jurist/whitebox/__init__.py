@@ -1,7 +1,8 @@
 """White-box judging on local models through transformers: loading a model (a folder or a
 GGUF), per-layer score distributions, LAGER layer weights and learned heads on hidden states,
 and the disk cache they share. This is the runtime the `hf` backend runs on, so it imports
-nothing above `core`; fitting the weights and heads from a graded run is `meta.calibrate`.
+nothing above `core`. `learned` fits the weights and heads on any items it is handed, for
+`jurist tune` (inside its nested folds) and `meta.calibrate` (on a whole graded run) alike.
 
 Names load on first use: `jurist.whitebox.fields` is read on every pointwise judgment, and
 that must not pull in the fitting code (torch, scipy).
@@ -30,6 +31,9 @@ _EXPORTS = {
     "EMBEDDED": "loading",
     "load_causal_lm": "loading",
     "resolve_model_path": "loading",
+    "LagerEstimator": "learned",
+    "ProbeEstimator": "learned",
+    "out_of_fold": "learned",
     "Probe": "probe",
     "ProbeFile": "probe",
     "cross_validated": "probe",
