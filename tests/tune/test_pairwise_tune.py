@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,12 @@ def test_cli_tunes_a_pairwise_profile_grades_with_it_and_refuses_the_other_mode(
         pair = line["pair"]
         assert 0.0 <= pair["calibrated"] <= 1.0 and pair["calibrated_verdict"] in ("A", "B", "tie")
         assert set(pair["prediction_set"]) <= {"A", "B", "tie"}
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())["pairwise"]
+    counted = Counter(line["pair"]["calibrated_verdict"] for line in lines)
+    assert summary["calibrated"] == {v: counted[v] for v in ("A", "B", "tie")}
+    sizes = [len(line["pair"]["prediction_set"]) for line in lines]
+    assert summary["set_size"]["mean"] == pytest.approx(sum(sizes) / len(sizes), abs=1e-3)
+    assert "profile's reading" in graded.output
     assert (
         as_pointwise.exit_code == 2
         and "made for pairwise judging, not pointwise" in as_pointwise.output

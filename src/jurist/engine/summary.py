@@ -87,6 +87,9 @@ class SummaryBuilder:
     yes_rate: dict[str, Running] = field(default_factory=dict)
     verdicts: Counter[str] = field(default_factory=Counter)
     consistency: Running = field(default_factory=_proportion)
+    # With a pairwise profile: its verdicts and the size of its conformal verdict sets.
+    calibrated_verdicts: Counter[str] = field(default_factory=Counter)
+    set_sizes: Running = field(default_factory=Running)
     top_consistency: Running = field(default_factory=Running)
     top_tied: Running = field(default_factory=_proportion)
     # Listwise: per list length, how often each presentation slot held an order's top pick.
@@ -143,6 +146,10 @@ class SummaryBuilder:
             self.verdicts[judgment.pair.verdict] += 1
             if judgment.pair.consistent is not None:
                 self.consistency.add(float(judgment.pair.consistent))
+        if judgment.pair is not None and judgment.pair.calibrated_verdict is not None:
+            self.calibrated_verdicts[judgment.pair.calibrated_verdict] += 1
+            if judgment.pair.prediction_set is not None:
+                self.set_sizes.add(float(len(judgment.pair.prediction_set)))
 
     def _add_listwise(self, judgment: ListwiseJudgment) -> None:
         if judgment.top_consistency is not None:
@@ -208,6 +215,11 @@ class SummaryBuilder:
                 "tie": self.verdicts["tie"],
                 "order_consistent": self.consistency.summary(),
             }
+            if self.calibrated_verdicts:
+                result["pairwise"]["calibrated"] = {
+                    v: self.calibrated_verdicts[v] for v in ("A", "B", "tie")
+                }
+                result["pairwise"]["set_size"] = self.set_sizes.summary()
         for name, tally in self.tallies.items():
             result[name] = tally.build()
         if self.top_consistency.n or self.top_slots:
@@ -279,11 +291,15 @@ class ChecklistSummary(_Part):
 
 
 class PairwiseSummary(_Part):
+    _OPTIONAL = frozenset({"calibrated", "set_size"})
+
     n: int
     A: int
     B: int
     tie: int
     order_consistent: Mean
+    calibrated: dict[str, int] | None = None  # a pairwise profile's verdicts
+    set_size: Mean | None = None  # its conformal verdict sets' mean size
 
 
 class ListwiseSummary(_Part):
@@ -357,6 +373,13 @@ class GradeSummary(_Part):
                 f"order-consistent {_fmt(consistent.mean)} {consistent.interval()} "
                 f"(n={consistent.n})"
             )
+            if pair.calibrated is not None:
+                size = _mean(pair.set_size)
+                parts.append(
+                    "pairwise, profile's reading: "
+                    + ", ".join(f"{v} {n}" for v, n in pair.calibrated.items())
+                    + f"; verdict sets hold {_fmt(size, 2)} verdicts on average"
+                )
         if self.listwise is not None:
             parts.append(_listwise_line(self.listwise))
         return parts
