@@ -38,6 +38,11 @@ ALLOWED = {
     "data order), not a judge's sampling seed",
     "jurist.train.pairs.SamplingSettings.samples": "judgments kept one by one (one seed "
     "each) to curate pairs, not samples merged by vote (its per_call: SamplingOptions)",
+    **{
+        f"jurist.tune.settings.TuneSettings.{name}": "the candidate values tune grades under "
+        "(a list), each applied to the judge's own options by Reading.setup"
+        for name in ("rationale", "layout", "samples")
+    },
 }
 
 

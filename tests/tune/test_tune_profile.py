@@ -102,3 +102,22 @@ def test_cli_tune_then_grade_with_the_profile(files, tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["criteria"]["q"]["calibrated"]["n"] == 40
     assert refused.exit_code == 2 and "made for rubric 'r'" in refused.output
+
+
+def test_cli_tune_grades_only_the_readings_asked_for(files, tmp_path):
+    runner = CliRunner()
+    with ScriptedServer(answer) as server:
+        common = [
+            "tune", str(files["rubric"]), str(files["data"]), "--judge",
+            f"openai:{server.url}#m", "--store", str(tmp_path / "s.sqlite"), "--label-field",
+            "q", "--group-field", "doc", "-o", str(tmp_path / "p.yaml"),
+        ]  # fmt: skip
+        asked = [*common, "--rationale", "none", "--layout", "item-first", "--samples", "1"]
+        tuned = runner.invoke(app, asked)
+        bad_layout = runner.invoke(app, [*common, "--layout", "sideways"])
+        bad_samples = runner.invoke(app, [*common, "--samples", "0"])
+    assert tuned.exit_code == 0, tuned.output
+    assert re.findall(r"grading under (\S+)", tuned.output) == ["none/item-first/x1"]
+    assert load_profile(tmp_path / "p.yaml").reading()["layout"] == "item-first"
+    assert bad_layout.exit_code == 2 and "--layout sideways" in bad_layout.output
+    assert bad_samples.exit_code == 2 and "--samples" in bad_samples.output

@@ -1,9 +1,6 @@
 """`jurist calibrate lager|probe RESULTS`: fit a white-box judge's estimators on a graded,
-labelled run and save them beside the model, for the `hf` judge to apply when grading.
-
-The fitting is `jurist tune`'s (where LAGER and the probe are candidates, chosen against
-the other estimators by nested CV and kept in a profile); these commands fit one of them
-on a whole run."""
+labelled run and save them beside the model. The fit is `jurist tune`'s, which chooses
+among estimators by nested CV; these commands fit one of them on a whole run."""
 
 from __future__ import annotations
 
@@ -15,10 +12,9 @@ import typer
 from jurist.cli.options import JsonOpt
 from jurist.cli.output import console, exit_on_error
 
+_TUNE = " (`jurist tune` fits both in nested CV and keeps the best in a profile.)"
 calibrate_app = typer.Typer(
-    help="Fit LAGER layer weights or a learned head for an hf: judge. `jurist tune` is "
-    "where they are chosen: it fits both inside nested CV, compares them with the other "
-    "estimators and keeps the best in a profile.",
+    help="Fit LAGER layer weights or a learned head for an hf: judge." + _TUNE,
     no_args_is_help=True,
 )
 
@@ -34,10 +30,7 @@ def _fitting(kind: str, summary: str) -> None:
     """Register the command that fits `kind` (both fits take the same options)."""
 
     @calibrate_app.command(
-        kind,
-        help=summary + " The same fit `jurist tune` makes, which is the place that chooses "
-        "among estimators (held-out, with intervals) and saves the choice in a profile.",
-        epilog=f"Example: jurist calibrate {kind} out/results.jsonl",
+        kind, help=summary + _TUNE, epilog=f"Example: jurist calibrate {kind} out/results.jsonl"
     )
     @exit_on_error()
     def fit(

@@ -20,6 +20,7 @@ from jurist.tune.conformal import Conformal, conformal_quantile, coverage_of, fi
 from jurist.tune.cv import Choice, Sample, choose, fit_choice, group_folds, nested_cv
 from jurist.tune.pairwise import PairwiseChoice, PairwiseReport, tune_pairwise
 from jurist.tune.profile import CriterionProfile, Profile, Provenance, load_profile
+from jurist.tune.settings import TuneSettings
 from jurist.tune.tune import Tuned, TuneReport, atune, profile_for_grading, tune, tune_job
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Resamples",
     "Sample",
     "TuneReport",
+    "TuneSettings",
     "Tuned",
     "agreement_reps",
     "atune",

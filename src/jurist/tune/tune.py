@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,7 +29,6 @@ from jurist.core.errors import ConfigError
 from jurist.core.judgment import Judgment, PointwiseJudgment
 from jurist.core.rubric import Rubric, load_rubric
 from jurist.datasets import ItemSource, get_preset
-from jurist.judges.base import Rationale
 from jurist.jury import jury_from_judges
 from jurist.session import ItemLike, JudgeSession, JudgeSetup, as_item
 from jurist.stats.results import Figure
@@ -68,6 +67,7 @@ from jurist.tune.cv import (
 from jurist.tune.learned import learned_record, with_learned
 from jurist.tune.pairwise import PairwiseReport, judged_sample, pairwise_source, tune_pairwise
 from jurist.tune.profile import CriterionProfile, Profile, Provenance
+from jurist.tune.settings import TuneSettings
 
 __all__ = [
     "CandidateRow",
@@ -562,61 +562,55 @@ def tune_job(
     *,
     output: str | Path,
     preset: str | None = None,
-    label_fields: Sequence[str] = (),
-    group_field: str | None = None,
     judge: str | Sequence[str] | None = None,
     limit: int | None = None,
-    coverage: float = 0.9,
-    budget: bool = False,
-    rationales: Sequence[str] = ("before", "none"),
     store: Store | str | Path | None = None,
     on_reading: Callable[[Reading], None] | None = None,
-    mode: str | None = None,
-    overall_field: str | None = None,
+    settings: TuneSettings | None = None,
 ) -> TuneReport | PairwiseReport:
     """`jurist tune` from command-line values: read the items, tune, save the profile.
     A label field is `CRITERION=FIELD`, or `FIELD` alone for a one-criterion rubric (for
     pairwise judging: the field holding A, B or tie). Several judges: juries too."""
+    settings = settings or TuneSettings()
     judges = [judge] if judge is None or isinstance(judge, str) else list(judge)
-    judge = judges[0] if judges else None
+    mode = settings.mode
     if preset is not None:
         chosen = get_preset(preset)
         rubric_path = rubric_path or chosen.rubric_path
         mode = mode or chosen.mode
     if rubric_path is None or (data_path is None and preset is None):
         raise ConfigError("give RUBRIC and DATA (or --preset NAME)")
-    unknown = sorted(set(rationales) - set(get_args(Rationale)))
-    if unknown:
-        raise ConfigError(f"--rationale {', '.join(unknown)}: use before, after or none")
+    rationales = settings.rationales()
+    common: dict[str, Any] = {
+        "group_field": settings.group_field, "store": store, "coverage": settings.coverage,
+        "budget": settings.budget, "on_reading": on_reading,
+    }  # fmt: skip
     if mode == "pairwise":
         return _tune_pairwise_job(
-            rubric_path, data_path, output=output, preset=preset, label_fields=label_fields,
-            group_field=group_field, judges=judges, limit=limit, coverage=coverage,
-            budget=budget, rationales=rationales, store=store, on_reading=on_reading,
-            overall_field=overall_field,
+            rubric_path, data_path, output=output, preset=preset, limit=limit, judges=judges,
+            settings=settings, **common,
         )  # fmt: skip
     rubric = load_rubric(rubric_path)
-    fields = _parse_label_fields(rubric, label_fields)
-    keep = tuple(f for f in (group_field,) if f)
+    fields = _parse_label_fields(rubric, settings.label_field or ())
+    overall_field, group_field = settings.overall_field, settings.group_field
     source = ItemSource(
         data=Path(data_path) if data_path else None,
         preset=preset,
         limit=limit,
-        fields=FieldMap(labels=(*fields.values(), *filter(None, [overall_field])), keep=keep),
+        fields=FieldMap(
+            labels=(*fields.values(), *filter(None, [overall_field])),
+            keep=tuple(f for f in (group_field,) if f),
+        ),
     )
     tuned = tune(
         rubric,
         source.load(),
-        JudgeSetup(judge=judge),
+        JudgeSetup(judge=judges[0]),
         label_fields=fields or None,
-        group_field=group_field,
-        store=store,
-        coverage=coverage,
-        budget=budget,
-        candidates=readings([r for r in get_args(Rationale) if r in rationales]),
-        on_reading=on_reading,
+        candidates=readings(rationales, settings.layouts(), settings.sample_counts()),
         judges=[j for j in judges if j is not None],
         overall_field=overall_field,
+        **common,
     )
     tuned.profile.save(output)
     return tuned.report.model_copy(update={"profile_path": str(output)})
@@ -628,23 +622,22 @@ def _tune_pairwise_job(
     *,
     output: str | Path,
     preset: str | None,
-    label_fields: Sequence[str],
-    rationales: Sequence[str],
     limit: int | None,
     judges: Sequence[str | None],
-    group_field: str | None,
-    overall_field: str | None,
+    settings: TuneSettings,
     **options: Any,
 ) -> TuneReport | PairwiseReport:
     """`tune_job` for pairwise judging: one reading per rationale placement (a pairwise
     prompt has no layout to vary)."""
-    if len(judges) > 1 or overall_field is not None:
+    if len(judges) > 1 or settings.overall_field is not None:
         raise ConfigError("pairwise tuning takes one --judge and no --overall-field")
-    source, field = pairwise_source(data_path, preset, limit, label_fields, group_field)
+    source, field = pairwise_source(
+        data_path, preset, limit, settings.label_field or (), settings.group_field
+    )
     tuned = tune(
         load_rubric(rubric_path), source.load(), JudgeSetup(judge=judges[0], mode="pairwise"),
-        label_fields={"verdict": field}, group_field=group_field,
-        candidates=[Reading(r) for r in get_args(Rationale)[::-1] if r in rationales],
+        label_fields={"verdict": field},
+        candidates=[Reading(r) for r in settings.rationales()[::-1]],
         **options,
     )  # fmt: skip
     tuned.profile.save(output)
