@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from jurist.core.data import Item
+from jurist.core.errors import ConfigError
 from jurist.stats.arrays import FloatArray, IntArray, factorize
 from jurist.tune.agreement import Resamples, criterion_reps
 from jurist.tune.calibration import Calibration, fit_calibration
@@ -52,6 +54,7 @@ __all__ = [
     "fit_radii",
     "group_folds",
     "held_out",
+    "item_groups",
     "nested_cv",
     "predict",
 ]
@@ -103,6 +106,16 @@ class CriterionChoice:
 class Choice:
     reading: str
     criteria: dict[str, CriterionChoice]
+
+
+def item_groups(items: Sequence[Item], group_field: str | None) -> NDArray[np.object_] | None:
+    """Each item's group (None: no grouping); an item without one is refused by id."""
+    if group_field is None:
+        return None
+    missing = [item.id for item in items if item.metadata.get(group_field) is None]
+    if missing:
+        raise ConfigError(f"--group-field {group_field}: items {', '.join(missing[:3])} have none")
+    return np.array([str(item.metadata[group_field]) for item in items], dtype=object)
 
 
 def group_folds(codes: IntArray, k: int, seed: int = 0) -> list[IntArray]:

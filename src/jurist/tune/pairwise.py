@@ -48,7 +48,7 @@ from jurist.tune.agreement import Resamples
 from jurist.tune.calibration import fit_calibration
 from jurist.tune.candidates import Cost
 from jurist.tune.conformal import conformal_quantile
-from jurist.tune.cv import Sample, group_folds
+from jurist.tune.cv import Sample, group_folds, item_groups
 
 __all__ = [
     "BANDS",
@@ -262,14 +262,7 @@ def judged_sample(
     )  # fmt: skip
     if not np.any(~np.isnan(labels)):
         raise ConfigError(f"no pair has a verdict label (A, B or tie) in {label_field!r}")
-    groups = None
-    if group_field is not None:
-        missing = [item.id for item in items if item.metadata.get(group_field) is None]
-        if missing:
-            raise ConfigError(
-                f"--group-field {group_field}: items {', '.join(missing[:3])} have none"
-            )
-        groups = [str(item.metadata[group_field]) for item in items]
+    groups = item_groups(items, group_field)
     raw = {
         reading: {e: np.array([raw_pair(j, e) for j in found]) for e in PAIR_ESTIMATORS}
         for reading, found in judged.items()

@@ -62,6 +62,7 @@ from jurist.tune.cv import (
     fit_choice,
     fit_learned,
     fit_radii,
+    item_groups,
     nested_cv,
 )
 from jurist.tune.learned import learned_record, with_learned
@@ -236,14 +237,7 @@ def labelled_sample(
         }
         for reading, found in judged.items()
     }
-    groups = None
-    if group_field is not None:
-        missing = [item.id for item in items if item.metadata.get(group_field) is None]
-        if missing:
-            raise ConfigError(
-                f"--group-field {group_field}: items {', '.join(missing[:3])} have none"
-            )
-        groups = np.array([str(item.metadata[group_field]) for item in items], dtype=object)
+    groups = item_groups(items, group_field)
     bounds = {c.id: (float(c.bounds[0]), float(c.bounds[1])) for c in rubric.criteria}
     return Sample(raw, labels, groups, {c: bounds[c] for c in label_fields}, dict(costs))
 
