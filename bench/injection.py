@@ -185,7 +185,7 @@ class Plan:
 def plan_variants(
     items: list[Item], families: dict[str, tuple[Attack, ...]], bounds: tuple[int, int]
 ) -> Plan:
-    """Item i gets variant i mod k of each family, undefended and fenced."""
+    """Item i gets variant i mod k of each family, undefended and defended."""
     context = AttackContext(top=bounds[1], bottom=bounds[0])
     plan = Plan()
     for index, item in enumerate(items):

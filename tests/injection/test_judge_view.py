@@ -1,7 +1,10 @@
-"""What the judge is shown of a defended answer: every character of the answer, in order,
-the fenced spans spaced out, and after the answer the note on how to read fences."""
+"""What the judge is shown of a defended answer: every character of the answer, the flagged
+spans quoted spaced out after it with a mark where each stood, and after the answer the note
+on how to read the quotes."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -9,6 +12,7 @@ from jurist.core.data import Item
 from jurist.core.rubric import rubric_from_dict
 from jurist.injection import (
     JUDGE_NOTE,
+    MARKER,
     SPACER,
     AttackContext,
     defend_item,
@@ -45,15 +49,26 @@ def in_order(original: str, shown: str) -> bool:
     return all(char in rest for char in original)
 
 
+def put_back(shown: str) -> str:
+    """The shown answer read back: each quote after the answer, spacers out, at its mark."""
+    body, _, block = shown.partition("\n\nPassages the response addresses to the judge")
+    quote = rf"\n⟦{MARKER} (\d+): ((?:.{SPACER})*.)⟧"
+    quotes = {number: span[::2] for number, span in re.findall(quote, block, re.DOTALL)}
+    return re.sub(rf"⟦{MARKER} (\d+)⟧", lambda place: quotes[place.group(1)], body)
+
+
 @pytest.mark.parametrize("attack", family_attacks(), ids=lambda attack: attack.name)
 def test_the_judge_sees_every_character_of_an_attacked_answer(attack) -> None:
     attacked = attack.apply(ANSWER, AttackContext(top=3, bottom=1))
     defended, flags = defend_item(Item(id="x", input="Capital?", response=attacked))
     assert flags
     shown = shown_answer(prompt(defended))
-    assert in_order(attacked, shown)  # 0 characters removed from what the judge sees
+    # 0 characters removed from what the judge sees: read back from the prompt, every
+    # character is there, in order (the prompt may escape a tag inside the answer).
+    assert in_order(attacked, put_back(shown))
     assert ANSWER in shown  # the answer itself is shown as it is, not spaced
     assert SPACER in shown and unfence(defended.response or "") == attacked
+    assert shown.index(ANSWER) < shown.index(f"⟦{MARKER} 1:")  # quoted after the answer
 
 
 def test_ordinary_answers_reach_the_judge_unchanged() -> None:

@@ -7,6 +7,7 @@ symbol, is never imported from outside this package (tests included).
 from jurist.core.defence import (
     JUDGE_NOTE,
     MARKER,
+    QUOTES_HEADING,
     SPACER,
     Neutralised,
     defend_item,
@@ -40,6 +41,7 @@ __all__ = [
     "MARKER",
     "PAIRWISE_ATTACKS",
     "POINTWISE_ATTACKS",
+    "QUOTES_HEADING",
     "SPACER",
     "Agreement",
     "Attack",

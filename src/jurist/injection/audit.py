@@ -60,8 +60,8 @@ class InjectionSettings:
     defend: bool = field(
         default=True,
         metadata={
-            "help": "Also grade every variant defended (judge-directed text fenced and spaced "
-            "out, never removed)."
+            "help": "Also grade every variant defended (judge-directed text quoted spaced out "
+            "after the answer, never removed)."
         },
     )
 
