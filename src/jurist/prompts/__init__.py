@@ -62,11 +62,12 @@ def environment() -> jinja2.Environment:
 
 @cache
 def templates_hash() -> str:
-    """Identifies the prompt templates, so a resumed run can refuse to mix two prompt versions."""
+    """Identifies the prompt templates, so a resumed run can refuse to mix two prompt versions.
+    The injection defence's note is rendered into flagged items' prompts, so it counts too."""
     import hashlib
     from importlib.resources import files
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(JUDGE_NOTE.encode())
     for entry in sorted(files("jurist.prompts").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".j2"):
             digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
