@@ -213,3 +213,13 @@ def test_an_answer_keeps_each_layers_point_logprobs_and_lager_reads_them_as_logi
     )
     layers[1].pop("4")
     assert "layer_logprobs" not in criterion_fields(completion, 0, [1, 2, 3, 4, 5])
+
+
+def test_a_fold_with_too_few_labelled_items_gives_no_learned_fit_and_no_crash():
+    sample = make_sample(steps=5)[0]
+    lager = sample.learned["r"]["a"]["lager"]
+    probe = sample.learned["r"]["a"]["probe"]
+    empty, one = np.array([], dtype=np.intp), np.array([3])
+    assert lager.fit(empty) is None and lager.fit(one) is None and probe.fit(one) is None
+    assert np.isnan(lager.predict(lager.fit(empty), np.arange(4))).all()
+    assert np.isnan(probe.predict(probe.fit(empty), np.arange(4))).all()

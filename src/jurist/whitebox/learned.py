@@ -51,7 +51,7 @@ class Learned(Protocol):
 
 def _usable(features: NDArray[Any], labels: FloatArray, index: IntArray) -> IntArray:
     """`index`'s items with a label and every feature known."""
-    rows = features[index].reshape(index.size, -1)
+    rows = features[index].reshape(index.size, int(np.prod(features.shape[1:])))
     keep = ~np.isnan(labels[index]) & ~np.isnan(rows).any(axis=1)
     return index[keep]
 
