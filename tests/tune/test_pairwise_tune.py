@@ -129,9 +129,9 @@ def test_budget_is_refused_for_pairwise(files, tmp_path):
     assert result.exit_code == 2 and "--budget" in result.output
 
 
-def short_hhh_pairs(tmp_path: Path, n: int) -> Path:
+def short_hhh_pairs(tmp_path: Path, n: int, data_root: Path) -> Path:
     """The `n` shortest HHH pairs, written as a data file with a pair id to group by."""
-    items = sorted(load_preset("hhh"), key=lambda i: len(i.input) + len(i.response or "")
+    items = sorted(load_preset("hhh", data_root), key=lambda i: len(i.input) + len(i.response or "")
                    + len(i.response_b or ""))[:n]  # fmt: skip
     path = tmp_path / "hhh.jsonl"
     path.write_text("\n".join(json.dumps({
@@ -142,8 +142,8 @@ def short_hhh_pairs(tmp_path: Path, n: int) -> Path:
 
 
 @pytest.mark.integration
-def test_embedded_judge_tunes_on_a_few_hhh_pairs(gemma_path, tmp_path):
-    data = short_hhh_pairs(tmp_path, 4)
+def test_embedded_judge_tunes_on_a_few_hhh_pairs(gemma_path, tmp_path, data_root):
+    data = short_hhh_pairs(tmp_path, 4, data_root)
     rubric = tmp_path / "pair.yaml"
     rubric.write_text(RUBRIC, encoding="utf-8")
     result = CliRunner().invoke(app, [
