@@ -11,7 +11,7 @@ CV asks for the same one more than once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -56,6 +56,17 @@ def _usable(features: NDArray[Any], labels: FloatArray, index: IntArray) -> IntA
     return index[keep]
 
 
+def _memoised(
+    memo: dict[bytes, Any], rows: IntArray, minimum: int, fit: Callable[[IntArray], Any]
+) -> Any:
+    """One fit per distinct set of usable rows (nested CV asks for the same training set
+    again and again); None when fewer than `minimum` rows are usable."""
+    key = rows.tobytes()
+    if key not in memo:
+        memo[key] = fit(rows) if rows.size >= minimum else None
+    return memo[key]
+
+
 def _midranks(x: FloatArray) -> FloatArray:
     """Ranks from 1, ties sharing their mean rank."""
     _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
@@ -86,17 +97,12 @@ class LagerEstimator:
 
     def fit(self, train: IntArray) -> LagerWeights | None:
         rows = _usable(self.logits, self.labels, np.asarray(train, dtype=np.intp))
-        key = rows.tobytes()
-        if key not in self._memo:
-            self._memo[key] = (
-                fit_lager(
-                    self.logits[rows], self.labels[rows], self.points, lens=self.lens,
-                    steps=self.steps,
-                )
-                if rows.size >= 2
-                else None
-            )  # fmt: skip
-        return self._memo[key]
+        return _memoised(self._memo, rows, 2, self._fit)
+
+    def _fit(self, rows: IntArray) -> LagerWeights:
+        return fit_lager(
+            self.logits[rows], self.labels[rows], self.points, lens=self.lens, steps=self.steps
+        )
 
     def predict(self, fitted: LagerWeights | None, index: IntArray) -> FloatArray:
         if fitted is None:
@@ -120,10 +126,7 @@ class ProbeEstimator:
 
     def fit(self, train: IntArray) -> Probe | None:
         rows = _usable(self.hidden, self.labels, np.asarray(train, dtype=np.intp))
-        key = rows.tobytes()
-        if key not in self._memo:
-            self._memo[key] = self._fit(rows) if rows.size >= 3 else None
-        return self._memo[key]
+        return _memoised(self._memo, rows, 3, self._fit)
 
     def _fit(self, rows: IntArray) -> Probe:
         """The layer and penalty whose grouped out-of-fold predictions on `rows` rank them
