@@ -217,6 +217,23 @@ async def grade_readings(
     return judged, costs
 
 
+async def _graded(
+    rubric: Rubric,
+    setup: JudgeSetup,
+    items: Sequence[Item],
+    chosen: Sequence[Reading],
+    store: Store | str | Path | None,
+    backend: Backend | None,
+    on_reading: Callable[[Reading], None] | None,
+) -> tuple[dict[str, list[Judgment]], dict[str, Cost]]:
+    """`grade_readings` over a session opened for it and closed after it."""
+    session = JudgeSession(rubric, setup, store=store, backend=backend)
+    try:
+        return await grade_readings(session, items, chosen, on_reading)
+    finally:
+        await session.aclose()
+
+
 def labelled_sample(
     rubric: Rubric,
     items: Sequence[Item],
@@ -316,11 +333,7 @@ async def atune(
         raise ConfigError(f"tune chooses pointwise or pairwise readings, not {setup.mode}")
     fields = _label_fields(rubric, listed, label_fields)
     chosen = list(candidates or readings())
-    session = JudgeSession(rubric, setup, store=store, backend=backend)
-    try:
-        judged, costs = await grade_readings(session, listed, chosen, on_reading)
-    finally:
-        await session.aclose()
+    judged, costs = await _graded(rubric, setup, listed, chosen, store, backend, on_reading)
     sample = labelled_sample(rubric, listed, judged, fields, group_field, costs)
     sample = with_learned(sample, rubric, judged, setup.judge)
     nested = nested_cv(
@@ -407,11 +420,7 @@ async def _atune_pairwise(
         raise ConfigError("--budget chooses among pointwise readings; drop it for pairwise")
     label_field = next(iter((label_fields or {}).values()), "preference")
     chosen = list(candidates or [Reading("none"), Reading("before")])
-    session = JudgeSession(rubric, setup, store=store, backend=backend)
-    try:
-        judged, costs = await grade_readings(session, listed, chosen, on_reading)
-    finally:
-        await session.aclose()
+    judged, costs = await _graded(rubric, setup, listed, chosen, store, backend, on_reading)
     sample = judged_sample(listed, judged, label_field, group_field, costs)
     default = DEFAULT_READING.name if DEFAULT_READING.name in judged else chosen[0].name
     choice, part, report = tune_pairwise(
