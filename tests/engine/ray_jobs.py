@@ -30,6 +30,18 @@ def read_results(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def comparable(path: Path) -> dict[int, dict]:
+    """Each item's judgment by index, without what depends on how the job ran: wall-clock
+    latencies, and requests sent (each worker's client probes the server's structured
+    output support once, counted with the first call it makes)."""
+    out = {}
+    for row in read_results(path):
+        row.pop("latency_s")
+        row.pop("calls")
+        out[row["index"]] = row
+    return out
+
+
 def item_of(prompt: str) -> str:
     return "x" + prompt.split("question ", 1)[1].split("\n", 1)[0].strip()
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ray_jobs import Background, item_of, read_results, write_job
+from ray_jobs import Background, comparable, item_of, read_results, write_job
 
 from jurist.core.errors import BackendError
 from jurist.grading import GradeResult, make_config, run_grade
@@ -31,18 +31,6 @@ def config(rubric: Path, data: Path, judge: str, out: Path, **options: object):
         rubric_path=str(rubric), data_path=str(data), judge=judge, fields=FIELDS,
         output_dir=str(out), **options,
     )  # fmt: skip
-
-
-def comparable(path: Path) -> dict[int, dict]:
-    """Each item's judgment by index, without what depends on how the job ran: wall-clock
-    latencies, and requests sent (each worker's client probes the server's structured
-    output support once, counted with the first call it makes)."""
-    out = {}
-    for row in read_results(path):
-        row.pop("latency_s")
-        row.pop("calls")
-        out[row["index"]] = row
-    return out
 
 
 def test_same_results_as_asyncio_engine(ray_cluster, llama_server, tmp_path):

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ray_jobs import Background, item_of, read_results, write_job
+from ray_jobs import Background, comparable, item_of, read_results, write_job
 
 from jurist.grading import GradeResult, make_config, run_grade
 from jurist.store import Store
@@ -64,17 +64,6 @@ def config(rubric: Path, data: Path, url: str, out: Path, **options: object):
         rubric_path=str(rubric), data_path=str(data), judge=f"openai:{url}#m", fields=FIELDS,
         output_dir=str(out), **options,
     )  # fmt: skip
-
-
-def comparable(path: Path) -> dict[int, dict]:
-    """Judgments by index without latencies and request counts (each worker's client
-    probes the server's structured output support once)."""
-    out = {}
-    for row in read_results(path):
-        row.pop("latency_s")
-        row.pop("calls")
-        out[row["index"]] = row
-    return out
 
 
 def test_three_nodes_write_the_asyncio_engines_judgments(cluster, tmp_path):
