@@ -177,7 +177,7 @@ def test_validate_command_reads_utf16_and_reports_bad_bytes(tmp_path: Path) -> N
     assert "byte offset 9" in result.output
 
 
-def test_rubric_validate_exits_1_on_an_invalid_rubric(tmp_path: Path) -> None:
+def test_rubric_validate_exits_2_on_an_invalid_rubric(tmp_path: Path) -> None:
     """An invalid rubric is bad input: exit 2 and one `error:` line naming the file."""
     from jurist.cli import app
 

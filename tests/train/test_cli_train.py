@@ -42,7 +42,7 @@ def test_dpo_on_a_missing_pairs_file_names_it(tmp_path: Path) -> None:
 UNREACHED_JUDGE = "openai:http://127.0.0.1:9/v1#judge"
 
 
-def test_pairs_on_empty_data_exits_0(tmp_path: Path) -> None:
+def test_pairs_on_empty_data_is_refused_with_exit_2(tmp_path: Path) -> None:
     """No items is bad input (exit 2, naming the file), not an empty pairs file."""
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
@@ -55,7 +55,7 @@ def test_pairs_on_empty_data_exits_0(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_pairs_with_an_unknown_criterion_exits_0(tmp_path: Path) -> None:
+def test_pairs_with_an_unknown_criterion_is_refused_with_exit_2(tmp_path: Path) -> None:
     """`--label-field CRITERION=NAME` for a criterion the rubric lacks is refused by name."""
     data = tmp_path / "items.jsonl"
     data.write_text('{"input": "Q?", "response": "A.", "coh": 3}\n')

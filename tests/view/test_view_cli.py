@@ -47,7 +47,7 @@ def test_report_names_what_it_cannot_read(tmp_path):
     assert not (tmp_path / "r.html").exists()
 
 
-def test_annotation_api_takes_json_true_as_label_1(view_run, tmp_path):
+def test_annotation_api_refuses_json_true_as_a_label(view_run, tmp_path):
     """A JSON boolean is not a score: `true` must not be stored as the label 1."""
     from fastapi.testclient import TestClient
 
