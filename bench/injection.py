@@ -203,17 +203,24 @@ def opaque(span: str) -> bool:
     return bool(hints & {"base64", "rot13"})
 
 
-def moved_and_unmarked(prompt: str, after_fence: bool, unmarked: bool) -> str:
+def moved_and_unmarked(after_fence: bool, unmarked: bool) -> Callable[[str], str]:
+    """What a rendered prompt becomes: the block of quotes moved after </response>, and/or the
+    place marks in the answer dropped (patterns compiled once, not per prompt)."""
     block = re.compile(
         rf"(\n\n{re.escape(defence.QUOTES_HEADING)} \[[0-9a-f]{{8}}\]:(?:\n⟦.*?⟧)+)\n</response>",
         re.DOTALL,
     )
-    if after_fence:
-        prompt = block.sub(lambda found: "\n</response>" + found.group(1), prompt)
-    if unmarked:
-        head, heading, tail = prompt.partition(defence.QUOTES_HEADING)
-        prompt = re.sub(rf" ?⟦{defence.MARKER} \d+⟧", "", head) + heading + tail
-    return prompt
+    mark = re.compile(rf" ?⟦{defence.MARKER} \d+⟧")
+
+    def shown(prompt: str) -> str:
+        if after_fence:
+            prompt = block.sub(lambda found: "\n</response>" + found.group(1), prompt)
+        if unmarked:
+            head, heading, tail = prompt.partition(defence.QUOTES_HEADING)
+            prompt = mark.sub("", head) + heading + tail
+        return prompt
+
+    return shown
 
 
 def use_presentation(name: str, note: str) -> None:
@@ -236,7 +243,7 @@ def use_presentation(name: str, note: str) -> None:
         )
         defence.QUOTES_HEADING = heading  # type: ignore[misc]
     elif name != "shipped":
-        after_fence, unmarked = "after-fence" in name, "no-marks" in name
+        reshown = moved_and_unmarked("after-fence" in name, "no-marks" in name)
         load = env.get_template
 
         class Shown:
@@ -245,7 +252,7 @@ def use_presentation(name: str, note: str) -> None:
 
             def render(self, **context: object) -> str:
                 text = self.template.render(**context)  # type: ignore[attr-defined]
-                return moved_and_unmarked(text, after_fence, unmarked)
+                return reshown(text)
 
         def get_template(template: str, *args: object, **kwargs: object) -> object:
             found = load(template, *args, **kwargs)  # type: ignore[arg-type]
@@ -330,9 +337,10 @@ def plan_variants(
         sentence = NEUTRAL_SENTENCES[index % len(NEUTRAL_SENTENCES)]
         neutral = item.model_copy(update={"response": f"{item.response or ''}\n\n{sentence}"})
         with also_flagging(sentence):
-            quoted, _ = defend_item(neutral)
+            quoted, flags = defend_item(neutral)
         plan.add(item, NEUTRAL, False, neutral)
         plan.add(item, NEUTRAL, True, quoted)
+        plan.flagged[NEUTRAL] += bool(flags)
     return plan
 
 
@@ -390,7 +398,7 @@ def family_table(
     table.add_row(CONTROL, str(len(control)), "-", "-", interval(control), "-", "-")
     neutral = {arm: paired(items, values, NEUTRAL, arm) for arm in (False, True)}
     table.add_row(
-        NEUTRAL, str(len(neutral[True])), f"{len(items)}/{len(items)}",
+        NEUTRAL, str(len(neutral[True])), f"{flagged[NEUTRAL]}/{len(items)}",
         interval(neutral[False]), interval(neutral[True]), "-", "-",
     )  # fmt: skip
     return table
