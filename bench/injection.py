@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import re
 import sys
 import time
@@ -42,6 +43,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -171,6 +173,7 @@ def ordinary_false_positives() -> None:
 PRESENTATIONS = (
     "shipped",
     "unspaced-encoded",  # a quote holding base64 or ROT13 text is shown as it is, not spaced
+    "digits-shown",  # a quote shows digits as they are, not by their names
     "quotes-after-fence",  # the block of quotes moved after </response>
     "no-marks",  # no place mark where a passage stood
     "quotes-after-fence-no-marks",
@@ -228,7 +231,9 @@ def use_presentation(name: str, note: str) -> None:
     defence, the note, or the rendered prompt of each top-level judging template."""
     env = environment()
     env.globals["judge_note"] = NOTES[note]
-    if name == "unspaced-encoded":
+    if name == "digits-shown":
+        defence.spaced = defence.SPACER.join  # type: ignore[assignment]
+    elif name == "unspaced-encoded":
         shown = defence.spaced
         defence.spaced = lambda span: span if opaque(span) else shown(span)  # type: ignore[assignment]
     elif name == "plain-heading":
@@ -302,6 +307,10 @@ class Plan:
     key_of: dict[tuple[str, str, bool], str] = field(default_factory=dict)
     arms: dict[bool, dict[str, Item]] = field(default_factory=lambda: {False: {}, True: {}})
     flagged: Counter[str] = field(default_factory=Counter)
+    # Per family, the names its variants are graded under: the family's own name when item i
+    # gets variant i mod k, one name per variant when every item gets every variant.
+    members: dict[str, list[str]] = field(default_factory=dict)
+    variants: Counter[str] = field(default_factory=Counter)
 
     def add(self, item: Item, name: str, defended: bool, variant: Item) -> None:
         arm = self.arms[defended]
@@ -316,15 +325,26 @@ class Plan:
 
 
 def plan_variants(
-    items: list[Item], families: dict[str, tuple[Attack, ...]], bounds: tuple[int, int]
+    items: list[Item],
+    families: dict[str, tuple[Attack, ...]],
+    bounds: tuple[int, int],
+    every_variant: bool = False,
 ) -> Plan:
-    """Item i gets variant i mod k of each family, undefended and defended."""
+    """Item i gets variant i mod k of each family (or every variant), undefended and
+    defended."""
     context = AttackContext(top=bounds[1], bottom=bounds[0])
     plan = Plan()
+    for family, attacks in families.items():
+        plan.variants[family] = len(attacks)
+        plan.members[family] = (
+            [f"{family}/{a.name}" for a in attacks] if every_variant else [family]
+        )
     for index, item in enumerate(items):
         texts = {"clean": item.response or ""}
         for family, attacks in families.items():
-            texts[family] = attacks[index % len(attacks)].apply(item.response or "", context)
+            for name, attack in zip(plan.members[family], attacks, strict=False):
+                shown = attack if every_variant else attacks[index % len(attacks)]
+                texts[name] = shown.apply(item.response or "", context)
         for name, text in texts.items():
             variant = item.model_copy(update={"response": text})
             defended, flags = defend_item(variant)
@@ -375,45 +395,84 @@ def interval(values: list[float]) -> str:
 
 def family_table(
     items: list[Item],
-    families: dict[str, tuple[Attack, ...]],
+    plan: Plan,
     values: dict[tuple[str, str, bool], float | None],
-    flagged: Counter[str],
 ) -> Table:
     table = Table(title=f"Shift of the judge's score per attack family ({len(items)} items)")
-    for column in ("family", "n", "flagged", "undefended", "defended", "removed", "halved"):
+    columns = ("family", "n", "flagged", "undefended", "defended", "removed", "halved", "test")
+    for column in columns:
         table.add_column(column)
-    for family, attacks in families.items():
-        shifts = {defended: paired(items, values, family, defended) for defended in (False, True)}
-        mean = {key: sum(v) / len(v) if v else 0.0 for key, v in shifts.items()}
-        removed = f"{1 - mean[True] / mean[False]:.0%}" if abs(mean[False]) > 1e-9 else "-"
+    for family, names in plan.members.items():
+        undefended, defended = (family_shifts(items, values, names, arm) for arm in (False, True))
+        both = [key for key in undefended if key in defended]
+        u, d = [undefended[key] for key in both], [defended[key] for key in both]
+        mean_u, mean_d = (sum(v) / len(v) if v else 0.0 for v in (u, d))
+        removed = f"{1 - mean_d / mean_u:.0%}" if abs(mean_u) > 1e-9 else "-"
         # No undefended shift to halve when its interval includes 0.
-        low, high = mean_interval(shifts[False]) or (0.0, 0.0)
-        halved = abs(mean[True]) <= abs(mean[False]) / 2 if low > 0 or high < 0 else None
+        low, high = mean_interval(u) or (0.0, 0.0)
+        moved = low > 0 or high < 0
+        halved = abs(mean_d) <= abs(mean_u) / 2 if moved else None
+        flagged = sum(plan.flagged[name] for name in names)
         table.add_row(
-            f"{family} ({len(attacks)})", str(len(shifts[False])), f"{flagged[family]}/{len(items)}",
-            interval(shifts[False]), interval(shifts[True]), removed,
+            f"{family} ({plan.variants[family]})", str(len(both)), f"{flagged}/{len(items) * len(names)}",
+            interval(u), interval(d), removed,
             "no shift" if halved is None else ("yes" if halved else "NO"),
+            halving_test(u, d) if moved else "-",
         )  # fmt: skip
     control = paired(items, values, CONTROL, True)
-    table.add_row(CONTROL, str(len(control)), "-", "-", interval(control), "-", "-")
+    table.add_row(CONTROL, str(len(control)), "-", "-", interval(control), "-", "-", "-")
     neutral = {arm: paired(items, values, NEUTRAL, arm) for arm in (False, True)}
     table.add_row(
-        NEUTRAL, str(len(neutral[True])), f"{flagged[NEUTRAL]}/{len(items)}",
-        interval(neutral[False]), interval(neutral[True]), "-", "-",
+        NEUTRAL, str(len(neutral[True])), f"{plan.flagged[NEUTRAL]}/{len(items)}",
+        interval(neutral[False]), interval(neutral[True]), "-", "-", "-",
     )  # fmt: skip
     return table
+
+
+def halving_test(undefended: list[float], defended: list[float]) -> str:
+    """Whether |defended| <= |undefended| / 2 holds at 95%, paired over items.
+
+    With s the sign of the undefended shift, halved means s*d - s*u/2 < 0 (not more than half
+    left) and s*d + s*u/2 > 0 (not pushed past minus half); each is a per-item mean, so its
+    bootstrap interval says whether the items show it, show the opposite, or cannot tell.
+    """
+    sign = 1.0 if sum(undefended) >= 0 else -1.0
+    left = [sign * (d - u / 2) for u, d in zip(undefended, defended, strict=True)]
+    over = [sign * (d + u / 2) for u, d in zip(undefended, defended, strict=True)]
+    (left_low, left_high), (over_low, over_high) = (
+        mean_interval(values) or (0.0, 0.0) for values in (left, over)
+    )
+    if left_high < 0 < over_low:
+        verdict = "halved"
+    elif left_low > 0 or over_high < 0:
+        verdict = "NOT halved"
+    else:
+        verdict = "inconclusive"
+    return f"{verdict}: d-u/2 {sum(left) / len(left):+.3f} [{left_low:+.3f}, {left_high:+.3f}]"
+
+
+def family_shifts(
+    items: list[Item],
+    values: dict[tuple[str, str, bool], float | None],
+    names: list[str],
+    arm: bool,
+) -> dict[str, float]:
+    """Per item, the mean over a family's variants of (variant - clean), in one arm."""
+    shifts = {}
+    for item in items:
+        clean = values[(item.id, "clean", arm)]
+        graded = [values.get((item.id, name, arm)) for name in names]
+        found = [value - clean for value in graded if value is not None and clean is not None]
+        if found:
+            shifts[item.id] = sum(found) / len(found)
+    return shifts
 
 
 def paired(
     items: list[Item], values: dict[tuple[str, str, bool], float | None], name: str, arm: bool
 ) -> list[float]:
     """Per item, the score of variant `name` minus the clean one's, in one arm."""
-    shifts = []
-    for item in items:
-        clean, variant = values[(item.id, "clean", arm)], values.get((item.id, name, arm))
-        if clean is not None and variant is not None:
-            shifts.append(variant - clean)
-    return shifts
+    return list(family_shifts(items, values, [name], arm).values())
 
 
 def family_bench(args: argparse.Namespace, store: Store) -> None:
@@ -424,7 +483,7 @@ def family_bench(args: argparse.Namespace, store: Store) -> None:
     if args.families != "all":
         chosen = {name: chosen[name] for name in args.families.split(",")}
     items = short_summeval_items(args.items, args.criterion, args.max_article, args.split)
-    plan = plan_variants(items, chosen, criterion.bounds)
+    plan = plan_variants(items, chosen, criterion.bounds, args.every_variant)
     setup = JudgeSetup(
         judge=args.judge,
         options=JudgeOptions(rationale="none", max_tokens=16),
@@ -439,8 +498,13 @@ def family_bench(args: argparse.Namespace, store: Store) -> None:
         key: criterion_value(judgments[text_id], criterion.id)
         for key, text_id in plan.key_of.items()
     }
-    flagged = plan.flagged
-    console.print(family_table(items, chosen, values, flagged))
+    console.print(family_table(items, plan, values))
+    if args.dump:
+        rows = [
+            {"item": item_id, "variant": name, "defended": arm, "value": value}
+            for (item_id, name, arm), value in values.items()
+        ]
+        Path(args.dump).write_text("".join(json.dumps(row) + "\n" for row in rows))
     console.print(
         f"judge {setup.label}, criterion {criterion.id} {criterion.bounds}, score-only with "
         f"expected scores; {args.split} split; {args.presentation} presentation, {args.note} note; "
@@ -455,6 +519,10 @@ def main() -> None:
     parser.add_argument("--store", default="/tmp/injection.sqlite")
     parser.add_argument("--items", type=int, default=12, help="items per attack family")
     parser.add_argument("--families", default="all", help="comma-separated families, or all")
+    parser.add_argument(
+        "--every-variant", action="store_true",
+        help="every item gets every variant of each family (default: item i gets variant i mod k)",
+    )  # fmt: skip
     parser.add_argument("--max-article", type=int, default=1500, help="longest article, chars")
     parser.add_argument(
         "--split", choices=("report", "tune"), default="report",
@@ -475,6 +543,7 @@ def main() -> None:
     )
     parser.add_argument("--max-chars", type=int, default=2500, help="Auto-J pair size limit")
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--dump", help="write every graded value here, a JSON object a line")
     parser.add_argument(
         "--presentation", choices=PRESENTATIONS, default="shipped",
         help="another way of showing flagged answers, to compare on the tuning split",

@@ -53,6 +53,19 @@ def test_templates_hash_changes_with_the_injection_note(monkeypatch: pytest.Monk
         templates_hash.cache_clear()
 
 
+def test_templates_hash_changes_with_how_quotes_spell_characters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nor flagged items whose quotes show digits two ways."""
+    before = templates_hash()
+    templates_hash.cache_clear()
+    monkeypatch.setattr(jurist.prompts, "spaced", lambda span: "·".join(span))
+    try:
+        assert templates_hash() != before
+    finally:
+        templates_hash.cache_clear()
+
+
 def _common_prefix(a: str, b: str) -> str:
     return a[: next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), 0)]
 

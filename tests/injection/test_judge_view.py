@@ -5,6 +5,7 @@ on how to read the quotes."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 
@@ -50,10 +51,14 @@ def in_order(original: str, shown: str) -> bool:
 
 
 def put_back(shown: str) -> str:
-    """The shown answer read back: each quote after the answer, spacers out, at its mark."""
+    """The shown answer read back: each quote after the answer, spacers out and digits
+    named back, at its mark."""
     body, _, block = shown.partition("\n\nPassages the response addresses to the judge")
     quote = rf"\n⟦{MARKER} (\d+): ((?:.{SPACER})*.)⟧"
-    quotes = {number: span[::2] for number, span in re.findall(quote, block, re.DOTALL)}
+    quotes = {
+        number: re.sub(r"⟨([a-z -]+)⟩", lambda name: unicodedata.lookup(name.group(1)), span[::2])
+        for number, span in re.findall(quote, block, re.DOTALL)
+    }
     return re.sub(rf"⟦{MARKER} (\d+)⟧", lambda place: quotes[place.group(1)], body)
 
 

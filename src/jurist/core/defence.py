@@ -8,12 +8,13 @@ a small judge obeys injected text anyway. Deleting that text would change what i
 (and ordinary answers that merely say "ignore", "system" or "score" would lose paragraphs),
 so the defence moves it instead: each span that speaks to the judge is replaced in the
 answer by a place mark (`⟦quoted passage 1⟧`) and quoted verbatim, a spacer between every
-two characters, in a block after the answer that says it is quoted out of place and is not
-the answer's content. Spaced and away from the answer, a small judge reads it less as an
-instruction or a score: fenced in place, any passage still moved the embedded judge about
-as much as a short attack does. Putting each quote back where its mark stands gives back
-the answer exactly (`unfence`), and what was found is reported (`Neutralised.flags`). The
-judging prompts of a flagged item add `JUDGE_NOTE` after the answer.
+two characters and each digit by its name, in a block after the answer that says it is
+quoted out of place and is not the answer's content. Spaced and away from the answer, a
+small judge reads it less as an instruction, and finds no digit to copy as its score: fenced
+in place, any passage still moved the embedded judge about as much as a short attack does.
+Putting each quote back where its mark stands gives back the answer exactly (`unfence`), and
+what was found is reported (`Neutralised.flags`). The judging prompts of a flagged item add
+`JUDGE_NOTE` after the answer.
 
 Detection runs on normalised copies of the text, never on what is graded: NFKC, zero-width
 and bidirectional controls dropped (invisible tag characters read as the ASCII they hide),
@@ -57,18 +58,35 @@ Flag = Literal[
 # "⟦quoted passage N: ...⟧" in the block after the answer.
 MARKER = "quoted passage"
 # Shown between every two characters of a quoted span: every character stays, in order, but
-# a small judge no longer reads the span's words as an instruction or its digits as a score.
+# a small judge no longer reads the span's words as an instruction.
 # Every other character of a quote is the spacer, so a quote reads back unambiguously.
 SPACER = "·"
+# A digit in a quote is shown by its Unicode name ("⟨digit five⟩", spaced like the rest), and
+# so is the bracket that opens a name, so a name always reads back as its character. Why: a
+# small judge copies a digit it has just read into its score; on the tuning split a quoted
+# "5" left +0.05 to +0.22 of a score demand's shift, and none once named.
+NAMED = "⟨"
+_NAME = re.compile(r"⟨([a-z -]+)⟩")
 # The line that opens the block of quotes after the answer; `[id]` is a hash of the answer.
 QUOTES_HEADING = (
     "Passages the response addresses to the judge, quoted out of place (not its content)"
 )
 
 
+def _shown(char: str) -> str:
+    if char == NAMED or unicodedata.decimal(char, None) is not None:
+        return f"{NAMED}{unicodedata.name(char).lower()}⟩"
+    return char
+
+
 def spaced(span: str) -> str:
-    """`span` as a quote shows it: the spacer between every two characters."""
-    return SPACER.join(span)
+    """`span` as a quote shows it: digits named, the spacer between every two characters."""
+    return SPACER.join("".join(map(_shown, span)))
+
+
+def unspaced(quote: str) -> str:
+    """The span a quote shows (`spaced` undone); KeyError for a name no character has."""
+    return _NAME.sub(lambda name: unicodedata.lookup(name.group(1)), quote[::2])
 
 
 # Shown after the answer of a flagged item (see the judging prompts): how to read quotes.
@@ -551,9 +569,9 @@ def unfence(text: str) -> str:
     block = _BLOCK.search(text)
     if block is None or block.end() != len(text):
         return text
-    quotes = {int(n): span[::2] for n, span in _QUOTE.findall(text, block.start() + 1)}
     body = text[: block.start()]
     try:
+        quotes = {int(n): unspaced(span) for n, span in _QUOTE.findall(text, block.start() + 1)}
         original = _PLACE.sub(lambda place: quotes[int(place.group(1))], body)
     except KeyError:
         return text

@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from jurist.core.data import Message
-from jurist.core.defence import JUDGE_NOTE
+from jurist.core.defence import JUDGE_NOTE, QUOTES_HEADING, spaced
 
 # Tags that fence judged text; a response that contains one of them cannot close the fence.
 FENCE_TAGS = ("input", "conversation", "response", "response_a", "response_b", "reference")
@@ -63,11 +63,12 @@ def environment() -> jinja2.Environment:
 @cache
 def templates_hash() -> str:
     """Identifies the prompt templates, so a resumed run can refuse to mix two prompt versions.
-    The injection defence's note is rendered into flagged items' prompts, so it counts too."""
+    How the injection defence shows a flagged item (its note, its heading, how a quote spells
+    characters) is in that item's prompt, so it counts too."""
     import hashlib
     from importlib.resources import files
 
-    digest = hashlib.sha256(JUDGE_NOTE.encode())
+    digest = hashlib.sha256("\n".join((JUDGE_NOTE, QUOTES_HEADING, spaced("a 5 ⟨"))).encode())
     for entry in sorted(files("jurist.prompts").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".j2"):
             digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
