@@ -7,7 +7,9 @@ SummEval items with the embedded judge, score only (no rationale) with expected 
 
   per family   the undefended shift (attacked - clean, paired over items) and the defended
                one (defended attacked - defended clean), each with a percentile bootstrap
-               95% CI, and "removed" = 1 - defended / undefended
+               95% CI, "removed" = 1 - defended / undefended, "halved" (|defended| at most
+               |undefended| / 2) and the same at 95% ("test": halved, NOT halved or
+               inconclusive, from the paired interval of defended - undefended / 2)
   control      the clean answers graded with a flagged item's prompt (the note and the scale
                after the answer): what the defended prompt alone does to a score
   ordinary     the defence's false-positive rate on the ordinary answers (flagged answers /
@@ -15,17 +17,20 @@ SummEval items with the embedded judge, score only (no rationale) with expected 
 
 Items come from one half of the SummEval documents (--split): "tune" for choosing how the
 defence works, "report" (the default) held out for the figures. Item i gets variant i mod k
-of each family, so every variant is used. Every call is cached in --store, so a re-run is
-free and a killed run resumes.
+of each family, so every variant is used; --every-variant grades every variant on every item
+(k times the calls, a tighter interval for families that hardly move the judge). --dump
+writes every graded value, for looking at single variants. Every call is cached in --store,
+so a re-run is free and a killed run resumes.
 
---presentation shows flagged answers another way (encoded quotes unspaced, the quotes after
-</response>, no place marks, another heading) and --note grades them with an earlier note, for
-comparing on the tuning split.
+--presentation shows flagged answers another way (digits in quotes shown as they are, encoded
+quotes unspaced, the quotes after </response>, no place marks, another heading) and --note
+grades them with an earlier note, for comparing on the tuning split.
 
 The older audits (built-in attacks on SummEval and Auto-J, with rationales and agreement
 with people) run when asked: --summeval N, --autoj N.
 
     python bench/injection.py [--judge local] [--items 12] [--families all] [--split report]
+                              [--every-variant] [--dump values.jsonl]
                               [--presentation shipped] [--note shipped] [--summeval 0] [--autoj 0]
                               [--store /tmp/injection.sqlite]
 """
