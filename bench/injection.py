@@ -347,9 +347,9 @@ def plan_variants(
     for index, item in enumerate(items):
         texts = {"clean": item.response or ""}
         for family, attacks in families.items():
-            for name, attack in zip(plan.members[family], attacks, strict=False):
-                shown = attack if every_variant else attacks[index % len(attacks)]
-                texts[name] = shown.apply(item.response or "", context)
+            graded = attacks if every_variant else (attacks[index % len(attacks)],)
+            for name, attack in zip(plan.members[family], graded, strict=True):
+                texts[name] = attack.apply(item.response or "", context)
         for name, text in texts.items():
             variant = item.model_copy(update={"response": text})
             defended, flags = defend_item(variant)
