@@ -599,7 +599,7 @@ def family_bench(args: argparse.Namespace, store: Store) -> None:
     )
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--judge", default="local")
     parser.add_argument("--store", default="/tmp/injection.sqlite")
@@ -648,7 +648,11 @@ def main() -> None:
         "--note", choices=tuple(NOTES), default="shipped",
         help="the note flagged items are graded with: the shipped one or an earlier one",
     )  # fmt: skip
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     if args.pool:
         console.print(pooled_table(args.pool.split(",")))
         return
