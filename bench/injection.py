@@ -87,7 +87,7 @@ from jurist.injection import (
 from jurist.judges import JudgeOptions
 from jurist.prompts import environment
 from jurist.session import JudgeSession, JudgeSetup
-from jurist.stats.bootstrap import bootstrap_counts
+from jurist.stats.bootstrap import bootstrap_counts, weighted_mean
 from jurist.stats.intervals import BOOTSTRAP_RESAMPLES, wilson_interval
 from jurist.store import Store
 
@@ -424,7 +424,7 @@ def document_interval(shifts: Shifts, documents: dict[str, str]) -> tuple[float,
         return None
     values = np.array([shifts[item_id] for item_id in ids])
     estimate = bootstrap_counts(
-        lambda counts: counts @ values / counts.sum(axis=1),
+        lambda counts: weighted_mean(counts, values),
         len(ids),
         n_resamples=BOOTSTRAP_RESAMPLES,
         clusters=[documents[item_id] for item_id in ids],
